@@ -1,0 +1,77 @@
+/**
+ * `modelship` entry point: looks up the command and runs it. Each command lives in
+ * `cli/commands/<name>.ts`, loaded only when called so that `modelship validate` never pays for
+ * Temporal or onnxruntime start-up.
+ */
+import { CliError, type Command } from './command.ts';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
+  validate: {
+    summary: 'Check spec files against the schema and rules',
+    load: () => import('./commands/validate.ts'),
+  },
+  scan: {
+    summary: 'Run the offline security checks on model files',
+    load: () => import('./commands/scan.ts'),
+  },
+  deploy: {
+    summary: 'Start DeployModel for a spec and wait for its result',
+    load: () => import('./commands/deploy.ts'),
+  },
+  audit: { summary: 'Show, verify or export the audit log', load: () => import('./commands/audit.ts') },
+  worker: {
+    summary: 'Run a Temporal worker for modelship workflows',
+    load: () => import('./commands/worker.ts'),
+  },
+  dev: {
+    summary: 'Run the whole embedded stack (Temporal dev server, worker) and deploy specs/',
+    load: () => import('./commands/dev.ts'),
+  },
+  schema: {
+    summary: 'Print or write the JSON Schema of the spec language',
+    load: () => import('./commands/schema.ts'),
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`);
+  return [
+    'modelship: GitOps for machine-learning models',
+    '',
+    'Usage: modelship <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    "Run `modelship <command> --help` for a command's options.",
+    'State lives under $MODELSHIP_HOME (default .modelship/ in the working directory).',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    console.error(`modelship: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const { command } = await entry.load();
+  return command.run(rest);
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof CliError) {
+    console.error(`modelship: ${error.message}`);
+    process.exitCode = error.exitCode;
+  } else {
+    console.error(error);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * The `ModelDeployment` spec, kind by kind: the single source of truth for the spec's types, its
+ * documentation (every field's `.describe()`) and the JSON Schema editors use
+ * (`specs/modeldeployment.schema.json`, generated from this file).
+ *
+ * Parse through `parseSpec` in `specs/parse.ts`, never with a cast: it adds positions to errors
+ * and runs the semantic rules the schema alone cannot express.
+ */
+import { z } from 'zod';
+import { DURATION_PATTERN } from './duration.ts';
+
+export const API_VERSION = 'modelship.dev/v1';
+export const KIND = 'ModelDeployment';
+
+const dnsLabel = z
+  .string()
+  .max(63, 'must be at most 63 characters (a DNS label)')
+  .regex(
+    /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/,
+    'must be a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit',
+  );
+
+const duration = z
+  .string()
+  .regex(DURATION_PATTERN, 'must be a duration such as 500us, 250ms, 30s, 5m, 2h or 1d');
+
+const sha256 = z.string().regex(/^[a-f0-9]{64}$/, 'must be a sha256 digest: 64 lowercase hex characters');
+
+const fraction = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
+
+/** Tensor element types, named as ONNX Runtime names them in JavaScript. */
+export const TENSOR_DTYPES = [
+  'float32',
+  'float64',
+  'float16',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'bool',
+  'string',
+] as const;
+
+const TensorSpec = z
+  .strictObject({
+    name: z.string().min(1).describe('Tensor name as the ONNX graph declares it.'),
+    dtype: z.enum(TENSOR_DTYPES).describe('Element type of the tensor.'),
+    shape: z
+      .array(z.int().min(-1, 'dimensions are positive, or -1 for a dynamic dimension').refine((d) => d !== 0, 'a dimension cannot be 0'))
+      .describe('Dimensions; -1 marks a dynamic dimension such as the batch.'),
+  })
+  .describe('One input or output tensor of the model.');
+
+const ModelSource = z
+  .strictObject({
+    source: z
+      .string()
+      .min(1)
+      .describe(
+        'Where the model file is: a path relative to the repository root (e.g. models/iris/v2/model.onnx) or a URI (file://, https://).',
+      ),
+    sha256: sha256.describe('Pinned sha256 of the model file; the rollout refuses any other bytes.'),
+    format: z.literal('onnx').default('onnx').describe('Model format. Only ONNX is supported.'),
+  })
+  .describe('The model artifact, pinned by digest.');
+
+const Interface = z
+  .strictObject({
+    inputs: z.array(TensorSpec).min(1, 'a model needs at least one input').describe('Inputs the model must accept.'),
+    outputs: z
+      .array(TensorSpec)
+      .min(1, 'a model needs at least one output')
+      .describe('Outputs the model must produce.'),
+  })
+  .describe('The contract callers rely on; the model is checked against it before it gets traffic.');
+
+const MinThreshold = z.strictObject({ min: fraction.describe('Lowest acceptable value.') });
+const MaxLatency = z.strictObject({ max: duration.describe('Highest acceptable latency.') });
+
+const Validation = z
+  .strictObject({
+    holdout: z
+      .strictObject({
+        path: z.string().min(1).describe('CSV file relative to the repository root: feature columns and a label column.'),
+        labelColumn: z.string().min(1).default('label').describe('Name of the column holding the true class.'),
+        predictionOutput: z
+          .string()
+          .min(1)
+          .default('label')
+          .describe('Name of the model output that holds the predicted class.'),
+      })
+      .describe('Labelled data the model has never been trained on.'),
+    metrics: z
+      .strictObject({
+        accuracy: MinThreshold.optional().describe('Share of holdout rows predicted correctly.'),
+        f1Macro: MinThreshold.optional().describe('Unweighted mean of per-class F1 scores.'),
+        latencyP50: MaxLatency.optional().describe('Median single-row inference latency.'),
+        latencyP99: MaxLatency.optional().describe('99th percentile single-row inference latency.'),
+      })
+      .describe('Thresholds the model must meet offline; a miss stops the rollout before any traffic.'),
+  })
+  .describe('Offline validation run before the model is packaged.');
+
+const SetWeightStep = z
+  .int()
+  .min(0, 'a weight is a percentage from 0 to 100')
+  .max(100, 'a weight is a percentage from 0 to 100')
+  .describe('Send this percentage of live traffic to the candidate.');
+
+const PauseStep = z
+  .strictObject({ duration: duration.describe('How long to hold before the next step.') })
+  .describe('Hold at the current weight for a fixed time (a durable timer).');
+
+const AnalysisStep = z
+  .strictObject({
+    duration: duration.describe('How long to watch live traffic before deciding.'),
+    interval: duration.default('10s').describe('How often metrics are read from the data plane.'),
+  })
+  .describe('Judge the candidate against stable on live metrics (spec.analysis limits).');
+
+const ApprovalStep = z
+  .strictObject({
+    approvers: z.array(z.string().min(1)).describe('People or teams allowed to approve this step.'),
+    timeout: duration.default('24h').describe('Without a decision by then, the step counts as rejected.'),
+    description: z.string().optional().describe('What the approver is asked to check.'),
+  })
+  .describe('Wait for a listed person to approve (Temporal update `approve`).');
+
+const ShadowStep = z
+  .strictObject({
+    duration: duration.describe('How long to mirror traffic to the candidate.'),
+    minAgreement: fraction.default(0.98).describe('Lowest share of mirrored requests whose answer matches stable.'),
+  })
+  .describe('Mirror live traffic to the candidate off the request path; its answers are compared, never returned.');
+
+/** The step kinds, in the order the docs list them. */
+export const STEP_KINDS = ['shadow', 'setWeight', 'pause', 'analysis', 'approval'] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+/**
+ * A step is written Argo-style, as an object with exactly one key naming its kind
+ * (`- setWeight: 20`). Declaring every kind as an optional key of one strict object keeps error
+ * paths pointing at what the author wrote (`steps.2.setWeight`); the transform then turns it into
+ * a tagged union so code can `switch` over `type` exhaustively.
+ */
+const RolloutStep = z
+  .strictObject({
+    shadow: ShadowStep.optional(),
+    setWeight: SetWeightStep.optional(),
+    pause: PauseStep.optional(),
+    analysis: AnalysisStep.optional(),
+    approval: ApprovalStep.optional(),
+  })
+  .superRefine((step, ctx) => {
+    const present = STEP_KINDS.filter((kind) => step[kind] !== undefined);
+    if (present.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          present.length === 0
+            ? `a step needs exactly one of: ${STEP_KINDS.join(', ')}`
+            : `a step has exactly one kind, found ${present.join(' and ')}`,
+      });
+    }
+  })
+  .transform((step): Step => {
+    if (step.shadow) return { type: 'shadow', ...step.shadow };
+    if (step.setWeight !== undefined) return { type: 'setWeight', weight: step.setWeight };
+    if (step.pause) return { type: 'pause', ...step.pause };
+    if (step.analysis) return { type: 'analysis', ...step.analysis };
+    if (step.approval) return { type: 'approval', ...step.approval };
+    // Unreachable: the refinement above has already rejected a step without a kind.
+    throw new Error('rollout step without a kind');
+  })
+  .describe('One rollout step: exactly one of shadow, setWeight, pause, analysis, approval.');
+
+/** A rollout step after parsing: a tagged union, so `switch (step.type)` is exhaustive. */
+export type Step =
+  | ({ type: 'shadow' } & z.output<typeof ShadowStep>)
+  | { type: 'setWeight'; weight: number }
+  | ({ type: 'pause' } & z.output<typeof PauseStep>)
+  | ({ type: 'analysis' } & z.output<typeof AnalysisStep>)
+  | ({ type: 'approval' } & z.output<typeof ApprovalStep>);
+
+const Rollout = z
+  .strictObject({
+    environment: dnsLabel.describe('Target environment, e.g. staging or production.'),
+    steps: z.array(RolloutStep).min(1, 'a rollout needs at least one step').describe('Steps, run in order.'),
+  })
+  .describe('How the candidate reaches full traffic.');
+
+const RelativeLimit = z.number().positive('must be a positive ratio');
+
+const Analysis = z
+  .strictObject({
+    minRequests: z
+      .int()
+      .positive()
+      .default(100)
+      .describe('Requests the candidate must serve before a verdict; fewer makes the step inconclusive.'),
+    errorRate: z
+      .strictObject({
+        max: fraction.optional().describe('Highest acceptable candidate error rate.'),
+        maxRatioToStable: RelativeLimit.optional().describe('Highest acceptable candidate/stable error-rate ratio.'),
+      })
+      .default({ max: 0.01 })
+      .describe('Limits on the share of failed requests.'),
+    latencyP99: z
+      .strictObject({
+        max: duration.optional().describe('Highest acceptable candidate p99 latency.'),
+        maxRatioToStable: RelativeLimit.optional().describe('Highest acceptable candidate/stable p99 ratio.'),
+      })
+      .default({ maxRatioToStable: 1.5 })
+      .describe('Limits on tail latency.'),
+    disagreement: z
+      .strictObject({
+        max: fraction.describe('Highest acceptable share of predictions that differ from stable.'),
+      })
+      .default({ max: 0.05 })
+      .describe('Limit on how often the candidate predicts differently from stable.'),
+  })
+  .describe('Limits the analysis and shadow steps judge the candidate against.');
+
+export const ModelDeploymentSchema = z
+  .strictObject({
+    apiVersion: z.literal(API_VERSION).describe(`Spec language version; always ${API_VERSION}.`),
+    kind: z.literal(KIND).describe(`Document kind; always ${KIND}.`),
+    metadata: z
+      .strictObject({
+        name: dnsLabel.describe('Model name, unique per environment: a DNS label.'),
+        owners: z
+          .array(z.string().min(1))
+          .min(1, 'name at least one owner')
+          .describe('People or teams accountable for this deployment.'),
+        description: z.string().optional().describe('What the model does, for people reading the spec.'),
+      })
+      .describe('Identity and ownership.'),
+    spec: z
+      .strictObject({
+        model: ModelSource,
+        interface: Interface,
+        validation: Validation,
+        rollout: Rollout,
+        analysis: Analysis.default({
+          minRequests: 100,
+          errorRate: { max: 0.01 },
+          latencyP99: { maxRatioToStable: 1.5 },
+          disagreement: { max: 0.05 },
+        }),
+      })
+      .describe('What to deploy and how.'),
+  })
+  .describe('A model deployment, declared in Git and rolled out by modelship.');
+
+/** A spec as written in YAML, before defaults. */
+export type ModelDeploymentInput = z.input<typeof ModelDeploymentSchema>;
+/** A parsed spec, defaults applied; the shape every other module works with. */
+export type ModelDeployment = z.output<typeof ModelDeploymentSchema>;
+export type TensorSpec = z.output<typeof TensorSpec>;
+export type TensorDtype = (typeof TENSOR_DTYPES)[number];
+export type ValidationSpec = z.output<typeof Validation>;
+export type AnalysisSpec = z.output<typeof Analysis>;
