@@ -1,0 +1,32 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Two projects: `unit` (pure code, activities against real models and files) needs nothing
+ * running; `workflows` gets one real `temporal server start-dev` for the whole run, started by
+ * its global setup. Forks, not threads: the Temporal worker and onnxruntime hold native state.
+ */
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/{specs,activities,audit,cli,models}/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'workflows',
+          include: ['test/{workflows,replay,e2e}/**/*.test.ts'],
+          globalSetup: ['test/support/temporal-global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
