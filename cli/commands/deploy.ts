@@ -1,0 +1,48 @@
+/** `modelship deploy <spec…>`: start DeployModel for specs in the working tree and wait for the results. */
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { connectClient } from '../../worker/connection.ts';
+import { loadConfig } from '../../worker/config.ts';
+import { CliError, type Command, parseCommandArgs } from '../command.ts';
+import { loadDeploymentInput, startDeployment } from '../start-deployment.ts';
+
+const USAGE = `Usage: modelship deploy <spec.yaml…> [--no-wait]
+
+Starts one DeployModel workflow per spec on the Temporal server at $TEMPORAL_ADDRESS
+(default localhost:7233, as started by \`npm start\`) and waits for each result.
+Exit code 0 when every deployment was packaged, 1 when any was rejected.`;
+
+export const command: Command = {
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, { 'no-wait': { type: 'boolean' } }, USAGE);
+    if (positionals.length === 0) throw new CliError(`no spec files given\n\n${USAGE}`);
+    const config = loadConfig();
+    const inputs = [];
+    for (const file of positionals) inputs.push(await loadDeploymentInput(file));
+    const client = await connectClient(config);
+    let rejected = 0;
+    try {
+      for (const input of inputs) {
+        let handle;
+        try {
+          handle = await startDeployment(client, config.taskQueue, input);
+        } catch (error) {
+          if (error instanceof WorkflowExecutionAlreadyStartedError) {
+            throw new CliError(
+              `a rollout of ${input.deployment.model} to ${input.deployment.environment} is already running (${error.workflowId})`,
+              1,
+            );
+          }
+          throw error;
+        }
+        console.log(`deploy: started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
+        if (values['no-wait']) continue;
+        const result = await handle.result();
+        console.log(`deploy: ${result.outcome}: ${result.summary}`);
+        if (result.outcome !== 'packaged') rejected += 1;
+      }
+    } finally {
+      await client.connection.close();
+    }
+    return rejected > 0 ? 1 : 0;
+  },
+};

@@ -1,0 +1,103 @@
+/**
+ * `modelship dev` (what `npm start` runs): the whole stack on one machine. A Temporal dev server
+ * with its Web UI and a database under MODELSHIP_HOME, a worker, and a DeployModel run for each
+ * example spec. Keeps running until Ctrl-C, then stops everything it started.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openAuditStore } from '../../audit/open.ts';
+import { loadConfig } from '../../worker/config.ts';
+import { connectClient, connectWorker } from '../../worker/connection.ts';
+import { startDevServer } from '../../worker/dev-server.ts';
+import { PROJECT_ROOT } from '../../worker/temporal-cli.ts';
+import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
+import { CliError, type Command, parseCommandArgs } from '../command.ts';
+import { loadDeploymentInput, startDeployment } from '../start-deployment.ts';
+
+const USAGE = `Usage: modelship dev [--port 7233] [--ui-port 8233] [--specs DIR] [--once]
+
+Starts a Temporal dev server (Web UI on --ui-port), a worker, and deploys every *.yaml in
+--specs (default specs/examples). State lives under $MODELSHIP_HOME (default .modelship/).
+--once   exit after the deployments finish instead of running until Ctrl-C`;
+
+function waitForSignal(): Promise<string> {
+  return new Promise((resolveSignal) => {
+    const onSignal = (signal: string) => resolveSignal(signal);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}
+
+export const command: Command = {
+  async run(argv) {
+    const { values } = parseCommandArgs(
+      argv,
+      {
+        port: { type: 'string', default: '7233' },
+        'ui-port': { type: 'string' },
+        specs: { type: 'string', default: join(PROJECT_ROOT, 'specs', 'examples') },
+        once: { type: 'boolean' },
+      },
+      USAGE,
+    );
+    const port = Number(values.port);
+    const uiPort = values['ui-port'] === undefined ? port + 1000 : Number(values['ui-port']);
+    if (!Number.isInteger(port) || !Number.isInteger(uiPort)) throw new CliError(`--port and --ui-port take numbers\n\n${USAGE}`);
+    const specsDir = String(values.specs);
+    const specFiles = (await readdir(specsDir)).filter((name) => name.endsWith('.yaml')).sort().map((name) => join(specsDir, name));
+    if (specFiles.length === 0) throw new CliError(`no *.yaml specs in ${specsDir}`);
+
+    const config = loadConfig({ ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    console.log(`dev: starting Temporal dev server on 127.0.0.1:${port} (database ${join(config.home, 'temporal.db')})`);
+    const server = await startDevServer({
+      port,
+      uiPort,
+      dbFile: join(config.home, 'temporal.db'),
+      logFile: join(config.home, 'logs', 'temporal.log'),
+    });
+    const audit = await openAuditStore(config.home);
+    const connection = await connectWorker(config);
+    let workerRun: Promise<void> | undefined;
+    let worker: Awaited<ReturnType<typeof createModelshipWorker>> | undefined;
+    try {
+      console.log('dev: bundling workflows and starting the worker');
+      worker = await createModelshipWorker({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.taskQueue,
+        home: config.home,
+        audit,
+        workflowBundle: await bundleWorkflows(),
+      });
+      workerRun = worker.run();
+      console.log(`dev: Temporal Web UI at ${server.uiAddress}`);
+
+      const client = await connectClient(config);
+      const results = [];
+      for (const file of specFiles) {
+        const input = await loadDeploymentInput(file);
+        const handle = await startDeployment(client, config.taskQueue, input);
+        console.log(`dev: started ${handle.workflowId} for ${input.deployment.specPath}`);
+        results.push(handle.result());
+      }
+      for (const result of await Promise.all(results)) console.log(`dev: ${result.outcome}: ${result.summary}`);
+      await client.connection.close();
+      console.log(`dev: audit log at ${join(config.home, 'audit.db')} (\`npx modelship audit show\`, \`npx modelship audit verify\`)`);
+
+      if (!values.once) {
+        console.log('dev: running; press Ctrl-C to stop');
+        await waitForSignal();
+        console.log('dev: stopping');
+      }
+    } finally {
+      if (worker && workerRun) {
+        worker.shutdown();
+        await workerRun;
+      }
+      await connection.close();
+      await audit.close();
+      await server.stop();
+    }
+    return 0;
+  },
+};

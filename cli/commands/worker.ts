@@ -1,0 +1,37 @@
+/** `modelship worker`: a long-running Temporal worker for modelship's workflows and activities. */
+import { openAuditStore } from '../../audit/open.ts';
+import { loadConfig } from '../../worker/config.ts';
+import { connectWorker } from '../../worker/connection.ts';
+import { createModelshipWorker } from '../../worker/worker.ts';
+import { type Command, parseCommandArgs } from '../command.ts';
+
+const USAGE = `Usage: modelship worker
+
+Polls the task queue $MODELSHIP_TASK_QUEUE (default "modelship") on $TEMPORAL_ADDRESS
+(default localhost:7233). Artifacts, bundles and the audit log live under $MODELSHIP_HOME.
+Stops cleanly on Ctrl-C (SIGINT) or SIGTERM, finishing in-flight activities first.`;
+
+export const command: Command = {
+  async run(argv) {
+    parseCommandArgs(argv, {}, USAGE);
+    const config = loadConfig();
+    const audit = await openAuditStore(config.home);
+    const connection = await connectWorker(config);
+    try {
+      const worker = await createModelshipWorker({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.taskQueue,
+        home: config.home,
+        audit,
+      });
+      console.log(`worker: polling "${config.taskQueue}" on ${config.temporal.address} (home ${config.home})`);
+      // The SDK installs SIGINT/SIGTERM handlers that shut the worker down gracefully.
+      await worker.run();
+    } finally {
+      await connection.close();
+      await audit.close();
+    }
+    return 0;
+  },
+};

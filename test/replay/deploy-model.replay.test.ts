@@ -1,0 +1,29 @@
+/**
+ * Replays committed DeployModel histories against today's workflow code. A failure here means a
+ * change would break workflows already running in production: guard it with `patched()`, or
+ * re-record deliberately with `npx tsx scripts/record-history.ts`.
+ */
+import { readFile } from 'node:fs/promises';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleWorkflows } from '../../worker/worker.ts';
+
+let bundle: WorkflowBundle;
+
+beforeAll(async () => {
+  bundle = await bundleWorkflows();
+});
+
+describe('DeployModel replay', () => {
+  for (const file of ['deploy-model-packaged.json', 'deploy-model-rejected.json']) {
+    it(`replays ${file} deterministically`, async () => {
+      const json = JSON.parse(await readFile(new URL(`./histories/${file}`, import.meta.url), 'utf8'));
+      const history = historyFromJSON(json);
+      expect(history.events?.length).toBeGreaterThan(10);
+      await expect(
+        Worker.runReplayHistory({ workflowBundle: bundle, replayName: file }, history),
+      ).resolves.toBeUndefined();
+    });
+  }
+});

@@ -1,0 +1,51 @@
+/**
+ * Real temporary git repositories for tests: files are copied or written, then committed with
+ * simple-git, so code under test sees real commits, not mocks.
+ */
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { repoPath } from './paths.ts';
+
+export interface TempRepo {
+  root: string;
+  git: SimpleGit;
+  /** Writes (or overwrites) a file relative to the repo root. */
+  write(path: string, content: string | Uint8Array): Promise<void>;
+  /** Copies a file from this project (e.g. `models/iris/v1/model.onnx`) to the same path in the repo. */
+  copyFromProject(path: string, to?: string): Promise<void>;
+  /** Stages everything and commits; returns the new commit's sha. */
+  commit(message: string): Promise<string>;
+  remove(): Promise<void>;
+}
+
+export async function createTempRepo(prefix = 'modelship-repo-'): Promise<TempRepo> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  const git = simpleGit(root);
+  await git.init(['--initial-branch=main']);
+  await git.addConfig('user.name', 'Test Author');
+  await git.addConfig('user.email', 'author@example.com');
+  await git.addConfig('commit.gpgsign', 'false');
+  const write = async (path: string, content: string | Uint8Array) => {
+    const target = join(root, path);
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, content);
+  };
+  return {
+    root,
+    git,
+    write,
+    async copyFromProject(path, to = path) {
+      const target = join(root, to);
+      await mkdir(dirname(target), { recursive: true });
+      await cp(repoPath(path), target);
+    },
+    async commit(message) {
+      await git.add('.');
+      const result = await git.commit(message);
+      return (await git.revparse(['HEAD'])).trim() || result.commit;
+    },
+    remove: () => rm(root, { recursive: true, force: true }),
+  };
+}

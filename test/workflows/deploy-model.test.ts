@@ -1,0 +1,163 @@
+/**
+ * DeployModel end to end on a real Temporal dev server: real git repositories, real ONNX models
+ * run by onnxruntime-node, a real SQLite audit log. Each test asserts what an operator would
+ * see: the outcome, the bundle on disk, the audit trail, the workflow's search attributes.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { AuditStore } from '../../audit/store.ts';
+import { openAuditStore } from '../../audit/open.ts';
+import { loadDeploymentInput, startDeployment } from '../../cli/start-deployment.ts';
+import { RolloutStageKey } from '../../workflows/search-attributes.ts';
+import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
+import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
+import { committedDigest, exampleSpecYaml, type ExampleSpecOptions } from '../support/model-catalog.ts';
+
+let bundle: WorkflowBundle;
+let home: string;
+let audit: AuditStore;
+let nativeConnection: NativeConnection;
+let client: Client;
+let worker: Worker;
+let workerRun: Promise<void>;
+const taskQueue = `deploy-model-${process.pid}-${Date.now()}`;
+const repos: TempRepo[] = [];
+
+beforeAll(async () => {
+  const address = inject('temporalAddress');
+  bundle = await bundleWorkflows();
+  home = await mkdtemp(join(tmpdir(), 'modelship-home-'));
+  audit = await openAuditStore(home);
+  nativeConnection = await NativeConnection.connect({ address });
+  client = new Client({ connection: await Connection.connect({ address }) });
+  worker = await createModelshipWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    home,
+    audit,
+    workflowBundle: bundle,
+  });
+  workerRun = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await workerRun;
+  await nativeConnection?.close();
+  await client?.connection.close();
+  await audit?.close();
+  await rm(home, { recursive: true, force: true });
+  await Promise.all(repos.map((repo) => repo.remove()));
+});
+
+/** A temp repo holding one spec and the model and holdout it names, committed. */
+async function repoWithSpec(options: ExampleSpecOptions & { modelBytes?: Uint8Array }) {
+  const repo = await createTempRepo();
+  repos.push(repo);
+  const modelPath = `models/${options.dataset}/${options.version}/model.onnx`;
+  if (options.modelBytes) await repo.write(modelPath, options.modelBytes);
+  else await repo.copyFromProject(modelPath);
+  await repo.copyFromProject(`models/${options.dataset}/holdout.csv`);
+  const specPath = `specs/${options.name ?? options.dataset}.yaml`;
+  await repo.write(specPath, exampleSpecYaml(options));
+  const commit = await repo.commit(`deploy ${options.dataset} ${options.version}`);
+  return { repo, specFile: join(repo.root, specPath), commit };
+}
+
+async function deploy(specFile: string) {
+  const input = await loadDeploymentInput(specFile);
+  const handle = await startDeployment(client, taskQueue, input);
+  const result = await handle.result();
+  return { input, handle, result };
+}
+
+describe('DeployModel', () => {
+  it('packages a good model and leaves a complete, verifiable audit trail', async () => {
+    const { specFile, commit } = await repoWithSpec({ name: 'iris-good', dataset: 'iris', version: 'v2' });
+    const { handle, result } = await deploy(specFile);
+
+    expect(result.outcome).toBe('packaged');
+    expect(result.commit).toBe(commit);
+    expect(result.summary).toContain('iris-good@staging packaged as bundle');
+    expect(result.validation?.metrics.find((m) => m.name === 'accuracy')?.value).toBeGreaterThan(0.85);
+
+    // The bundle is on disk with the model, the spec as committed and a manifest.
+    const bundlePath = result.bundle?.path ?? '';
+    expect(existsSync(join(bundlePath, 'model.onnx'))).toBe(true);
+    const manifest = JSON.parse(await readFile(join(bundlePath, 'manifest.json'), 'utf8'));
+    expect(JSON.stringify(manifest)).toContain(commit);
+    expect(await readFile(join(bundlePath, 'spec.yaml'), 'utf8')).toBe(await readFile(specFile, 'utf8'));
+
+    // Web UI facts: the stage search attribute and the status query.
+    const description = await handle.describe();
+    expect(description.typedSearchAttributes.get(RolloutStageKey)).toBe('packaged');
+    const status = await handle.query<{ stage: string }>('status');
+    expect(status.stage).toBe('packaged');
+
+    // Every activity attempt and every decision is in the audit log, in order.
+    const records = await audit.list({ workflowId: handle.workflowId });
+    const run = records.filter((r) => r.runId === description.runId);
+    const steps = run.map((r) => `${r.kind}:${r.step}`);
+    for (const activity of ['resolveArtifact', 'validateModel', 'scanModel', 'packageModel']) {
+      expect(steps).toContain(`activity.started:${activity}`);
+      expect(steps).toContain(`activity.completed:${activity}`);
+    }
+    expect(steps.at(-1)).toBe('workflow.decision:deployment.packaged');
+    expect(run.every((r) => r.model === 'iris-good' && r.environment === 'staging' && r.commit === commit)).toBe(true);
+    expect((await audit.verify()).ok).toBe(true);
+  });
+
+  it('refuses a model whose bytes do not match the pinned digest, and the audit says why', async () => {
+    const v1 = await readFile(new URL('../../models/iris/v1/model.onnx', import.meta.url));
+    const tampered = Uint8Array.from(v1);
+    tampered[tampered.length - 1] = (tampered[tampered.length - 1] ?? 0) ^ 0xff;
+    const { specFile } = await repoWithSpec({
+      name: 'iris-tampered',
+      dataset: 'iris',
+      version: 'v1',
+      modelBytes: tampered,
+    });
+    const { handle, result } = await deploy(specFile);
+
+    expect(result.outcome).toBe('rejected');
+    expect(result.rejection?.step).toBe('resolving');
+    expect(result.rejection?.type).toBe('DigestMismatch');
+    expect(result.rejection?.message).toContain(committedDigest('models/iris/v1/model.onnx'));
+    expect(result.bundle).toBeUndefined();
+
+    const records = await audit.list({ workflowId: handle.workflowId });
+    const failed = records.find((r) => r.kind === 'activity.failed' && r.step === 'resolveArtifact');
+    expect(failed?.error?.type).toBe('DigestMismatch');
+    // Domain failures are not retried: exactly one attempt.
+    expect(records.filter((r) => r.kind === 'activity.started' && r.step === 'resolveArtifact')).toHaveLength(1);
+    expect(records.some((r) => r.step === 'validateModel')).toBe(false);
+    expect(records.at(-1)?.step).toBe('deployment.rejected');
+  });
+
+  it('stops a model below its accuracy threshold at validation, before scan and packaging', async () => {
+    const { specFile } = await repoWithSpec({ name: 'iris-inaccurate', dataset: 'iris', version: 'bad-accuracy' });
+    const { handle, result } = await deploy(specFile);
+
+    expect(result.outcome).toBe('rejected');
+    expect(result.rejection).toMatchObject({ step: 'validating', type: 'ValidationFailed' });
+    expect(result.rejection?.message).toMatch(/accuracy 0\.\d+ < min 0\.85/);
+    const records = await audit.list({ workflowId: handle.workflowId });
+    expect(records.some((r) => r.step === 'scanModel' || r.step === 'packageModel')).toBe(false);
+    const failed = records.find((r) => r.kind === 'activity.failed' && r.step === 'validateModel');
+    expect(failed?.error?.message).toContain('accuracy');
+  });
+
+  it('stops a model with the wrong interface at validation', async () => {
+    const { specFile } = await repoWithSpec({ name: 'iris-wrong-interface', dataset: 'iris', version: 'bad-interface' });
+    const { result } = await deploy(specFile);
+
+    expect(result.outcome).toBe('rejected');
+    expect(result.rejection).toMatchObject({ step: 'validating', type: 'InterfaceMismatch' });
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * The audit trail's hook into every activity: each attempt is recorded as started, then
+ * completed or failed (with the error), attributed to the deployment named in the header the
+ * workflow interceptor adds. Because it wraps every activity, no step can forget to be audited.
+ *
+ * If the audit store cannot be written, the attempt fails and Temporal retries it: an
+ * unrecorded step must not count as done. Activities are idempotent, so the retry is safe.
+ */
+import type { Context } from '@temporalio/activity';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import type { ActivityExecuteInput, ActivityInterceptorsFactory, Next, ActivityInboundCallsInterceptor } from '@temporalio/worker';
+import { digestOf } from '../audit/record.ts';
+import type { AuditStore } from '../audit/store.ts';
+import { AUDIT_CONTEXT_HEADER, type AuditContext } from '../workflows/audit-context.ts';
+
+/** Activities that write the audit log themselves; wrapping them would only add noise. */
+const SELF_AUDITED = new Set(['recordDecision']);
+
+function auditContextFrom(input: ActivityExecuteInput): AuditContext {
+  const payload = input.headers[AUDIT_CONTEXT_HEADER];
+  const decoded = payload ? (defaultPayloadConverter.fromPayload(payload) as Partial<AuditContext>) : {};
+  return {
+    model: decoded.model ?? 'unknown',
+    environment: decoded.environment ?? 'unknown',
+    commit: decoded.commit ?? 'unknown',
+  };
+}
+
+function describeError(error: unknown): { type?: string; message: string } {
+  if (error instanceof ApplicationFailure) {
+    return { ...(error.type ? { type: error.type } : {}), message: error.message };
+  }
+  if (error instanceof Error) return { type: error.name, message: error.message };
+  return { message: String(error) };
+}
+
+class AuditActivityInbound implements ActivityInboundCallsInterceptor {
+  constructor(
+    private readonly ctx: Context,
+    private readonly store: AuditStore,
+    private readonly actor: string,
+  ) {}
+
+  async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+    const info = this.ctx.info;
+    if (SELF_AUDITED.has(info.activityType)) return next(input);
+    const base = {
+      ...auditContextFrom(input),
+      workflowId: info.workflowExecution.workflowId,
+      runId: info.workflowExecution.runId,
+      step: info.activityType,
+      activityId: info.activityId,
+      attempt: info.attempt,
+      actor: this.actor,
+    };
+    await this.store.append({
+      ...base,
+      time: new Date().toISOString(),
+      kind: 'activity.started',
+      inputDigest: digestOf(input.args),
+    });
+    let result: unknown;
+    try {
+      result = await next(input);
+    } catch (error) {
+      await this.store.append({
+        ...base,
+        time: new Date().toISOString(),
+        kind: 'activity.failed',
+        error: describeError(error),
+        ...(error instanceof ApplicationFailure
+          ? { details: { nonRetryable: error.nonRetryable, report: error.details?.[0] ?? null } }
+          : {}),
+      });
+      throw error;
+    }
+    await this.store.append({
+      ...base,
+      time: new Date().toISOString(),
+      kind: 'activity.completed',
+      outputDigest: digestOf(result),
+    });
+    return result;
+  }
+}
+
+/** The activity interceptor factory for `Worker.create({ interceptors: { activity: [...] } })`. */
+export function auditActivityInterceptor(store: AuditStore, actor: string): ActivityInterceptorsFactory {
+  return (ctx) => ({ inbound: new AuditActivityInbound(ctx, store, `worker:${actor}`) });
+}

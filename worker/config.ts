@@ -1,0 +1,60 @@
+/**
+ * Configuration from the environment, parsed once at the boundary and passed down. Nothing
+ * else reads `process.env` for these settings, so their defaults and coercions live here only.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const EnvSchema = z.object({
+  MODELSHIP_HOME: optionalText.describe('Where state lives: audit log, artifacts, bundles, dev server database.'),
+  TEMPORAL_ADDRESS: optionalText.describe('host:port of the Temporal frontend.'),
+  TEMPORAL_NAMESPACE: optionalText.describe('Temporal namespace.'),
+  TEMPORAL_API_KEY: optionalText.describe('API key for Temporal Cloud (implies TLS).'),
+  TEMPORAL_TLS: z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .describe('Use TLS to reach Temporal; "true" or "1" to enable.'),
+  MODELSHIP_TASK_QUEUE: optionalText.describe('Task queue the worker polls.'),
+});
+
+/** Everything the worker and the CLI need to reach Temporal and the local state. */
+export interface ModelshipConfig {
+  /** Absolute path of MODELSHIP_HOME. */
+  home: string;
+  temporal: {
+    address: string;
+    namespace: string;
+    apiKey: string | undefined;
+    tls: boolean;
+  };
+  taskQueue: string;
+}
+
+export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
+export const DEFAULT_TASK_QUEUE = 'modelship';
+
+/** Parses the environment; throws an error naming the bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ModelshipConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid environment: ${problems.join('; ')}`);
+  }
+  const values = parsed.data;
+  const home = values.MODELSHIP_HOME ?? '.modelship';
+  return {
+    home: isAbsolute(home) ? home : resolve(cwd, home),
+    temporal: {
+      address: values.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS,
+      namespace: values.TEMPORAL_NAMESPACE ?? 'default',
+      apiKey: values.TEMPORAL_API_KEY,
+      tls: values.TEMPORAL_TLS === 'true' || values.TEMPORAL_TLS === '1' || values.TEMPORAL_API_KEY !== undefined,
+    },
+    taskQueue: values.MODELSHIP_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Wiring: activities with their dependencies, the audit interceptor, the workflow bundle.
+ * Everything a worker process needs is assembled here; nothing imports this module but entry
+ * points (the `worker` and `dev` commands) and tests.
+ */
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities } from '../activities/index.ts';
+import type { AuditStore } from '../audit/store.ts';
+import { auditActivityInterceptor } from './audit-interceptor.ts';
+
+/** Workflow sources, as an explicit `.ts` path so the bundler works the same under vitest and tsx. */
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+export const WORKFLOW_INTERCEPTORS_PATH = fileURLToPath(new URL('../workflows/interceptors.ts', import.meta.url));
+
+/**
+ * Bundles the workflow code once. Bundling takes seconds; tests and long-running processes
+ * share one bundle across workers instead of rebuilding it for each.
+ */
+export function bundleWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_PATH],
+    logger: { log: () => {}, trace: () => {}, debug: () => {}, info: () => {}, warn: console.warn, error: console.error },
+  });
+}
+
+export interface ModelshipWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  /** MODELSHIP_HOME: artifacts and bundles are stored under it. */
+  home: string;
+  audit: AuditStore;
+  /** A prebuilt bundle from {@link bundleWorkflows}; bundled on the fly when omitted. */
+  workflowBundle?: WorkflowBundle;
+  identity?: string;
+}
+
+export async function createModelshipWorker(options: ModelshipWorkerOptions): Promise<Worker> {
+  const identity = options.identity ?? `modelship-worker@${process.pid}`;
+  const workflowBundle = options.workflowBundle ?? (await bundleWorkflows());
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    identity,
+    workflowBundle,
+    activities: createActivities({ home: options.home, audit: options.audit }),
+    interceptors: { activity: [auditActivityInterceptor(options.audit, identity)] },
+  });
+}
