@@ -26,7 +26,7 @@ export function createAuditActivities(deps: { audit: AuditStore }) {
      */
     async recordDecision(input: RecordDecisionInput): Promise<{ seq: number }> {
       const info = Context.current().info;
-      const { workflowId, runId } = info.workflowExecution;
+      const { workflowId, runId } = info.workflowExecution ?? { workflowId: 'none', runId: 'none' };
       const existing = (await deps.audit.list({ workflowId })).find(
         (record) => record.runId === runId && record.activityId === info.activityId && record.kind === 'workflow.decision',
       );

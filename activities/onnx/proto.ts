@@ -1,0 +1,226 @@
+/**
+ * A minimal ONNX protobuf schema for protobufjs reflection: only the fields the scan needs,
+ * with the field numbers of `onnx/onnx.proto` (IR version 10).
+ *
+ * Why minimal: tensor payloads (`raw_data`, `float_data`, ...) and scalar attributes (tree
+ * ensembles keep millions of numbers in `floats`/`ints`) are left out of the schema, so
+ * protobufjs skips them as unknown fields instead of materialising them. Decoding a large model
+ * then costs little more than walking its bytes, and the structure we check stays complete:
+ * every graph, subgraph, function, node and tensor header is declared.
+ */
+import protobuf from 'protobufjs';
+
+const repeated = (type: string, id: number) => ({ rule: 'repeated', type, id });
+const one = (type: string, id: number) => ({ type, id });
+
+const ONNX_SCHEMA: protobuf.INamespace = {
+  nested: {
+    onnx: {
+      nested: {
+        StringStringEntryProto: { fields: { key: one('string', 1), value: one('string', 2) } },
+        OperatorSetIdProto: { fields: { domain: one('string', 1), version: one('int64', 2) } },
+        TensorProto: {
+          fields: {
+            dims: repeated('int64', 1),
+            dataType: one('int32', 2),
+            name: one('string', 8),
+            externalData: repeated('StringStringEntryProto', 13),
+            dataLocation: one('int32', 14),
+          },
+        },
+        SparseTensorProto: {
+          fields: {
+            values: one('TensorProto', 1),
+            indices: one('TensorProto', 2),
+            dims: repeated('int64', 3),
+          },
+        },
+        TensorShapeProto: {
+          fields: { dim: repeated('Dimension', 1) },
+          nested: {
+            Dimension: { fields: { dimValue: one('int64', 1), dimParam: one('string', 2) } },
+          },
+        },
+        TypeProto: {
+          fields: { tensorType: one('TensorTypeProto', 1) },
+        },
+        TensorTypeProto: { fields: { elemType: one('int32', 1), shape: one('TensorShapeProto', 2) } },
+        ValueInfoProto: { fields: { name: one('string', 1), type: one('TypeProto', 2) } },
+        AttributeProto: {
+          fields: {
+            name: one('string', 1),
+            type: one('int32', 20),
+            t: one('TensorProto', 5),
+            g: one('GraphProto', 6),
+            sparseTensor: one('SparseTensorProto', 22),
+            tensors: repeated('TensorProto', 10),
+            graphs: repeated('GraphProto', 11),
+            sparseTensors: repeated('SparseTensorProto', 23),
+          },
+        },
+        NodeProto: {
+          fields: {
+            input: repeated('string', 1),
+            output: repeated('string', 2),
+            name: one('string', 3),
+            opType: one('string', 4),
+            attribute: repeated('AttributeProto', 5),
+            domain: one('string', 7),
+          },
+        },
+        GraphProto: {
+          fields: {
+            node: repeated('NodeProto', 1),
+            name: one('string', 2),
+            initializer: repeated('TensorProto', 5),
+            input: repeated('ValueInfoProto', 11),
+            output: repeated('ValueInfoProto', 12),
+            sparseInitializer: repeated('SparseTensorProto', 15),
+          },
+        },
+        FunctionProto: {
+          fields: {
+            name: one('string', 1),
+            input: repeated('string', 4),
+            output: repeated('string', 5),
+            node: repeated('NodeProto', 7),
+            opsetImport: repeated('OperatorSetIdProto', 9),
+            domain: one('string', 10),
+          },
+        },
+        TrainingInfoProto: {
+          fields: { initialization: one('GraphProto', 1), algorithm: one('GraphProto', 2) },
+        },
+        ModelProto: {
+          fields: {
+            irVersion: one('int64', 1),
+            producerName: one('string', 2),
+            producerVersion: one('string', 3),
+            domain: one('string', 4),
+            modelVersion: one('int64', 5),
+            graph: one('GraphProto', 7),
+            opsetImport: repeated('OperatorSetIdProto', 8),
+            metadataProps: repeated('StringStringEntryProto', 14),
+            trainingInfo: repeated('TrainingInfoProto', 20),
+            functions: repeated('FunctionProto', 25),
+          },
+        },
+      },
+    },
+  },
+};
+
+export interface StringStringEntry {
+  key: string;
+  value: string;
+}
+export interface OperatorSetId {
+  domain: string;
+  version: number;
+}
+/** `TensorProto.DataLocation.EXTERNAL`: the payload lives in another file. */
+export const DATA_LOCATION_EXTERNAL = 1;
+export interface TensorProto {
+  name: string;
+  dims: number[];
+  dataType: number;
+  externalData: StringStringEntry[];
+  dataLocation: number;
+}
+export interface SparseTensorProto {
+  values: TensorProto | null;
+  indices: TensorProto | null;
+  dims: number[];
+}
+export interface Dimension {
+  dimValue: number;
+  dimParam: string;
+}
+export interface ValueInfoProto {
+  name: string;
+  type: { tensorType: { elemType: number; shape: { dim: Dimension[] } | null } | null } | null;
+}
+export interface AttributeProto {
+  name: string;
+  type: number;
+  t: TensorProto | null;
+  g: GraphProto | null;
+  sparseTensor: SparseTensorProto | null;
+  tensors: TensorProto[];
+  graphs: GraphProto[];
+  sparseTensors: SparseTensorProto[];
+}
+export interface NodeProto {
+  name: string;
+  opType: string;
+  domain: string;
+  input: string[];
+  output: string[];
+  attribute: AttributeProto[];
+}
+export interface GraphProto {
+  name: string;
+  node: NodeProto[];
+  initializer: TensorProto[];
+  sparseInitializer: SparseTensorProto[];
+  input: ValueInfoProto[];
+  output: ValueInfoProto[];
+}
+export interface FunctionProto {
+  name: string;
+  domain: string;
+  input: string[];
+  output: string[];
+  node: NodeProto[];
+  opsetImport: OperatorSetId[];
+}
+export interface TrainingInfoProto {
+  initialization: GraphProto | null;
+  algorithm: GraphProto | null;
+}
+/** The decoded model: every scalar present (protobuf defaults), absent messages `null`. */
+export interface ModelProto {
+  irVersion: number;
+  producerName: string;
+  producerVersion: string;
+  domain: string;
+  modelVersion: number;
+  graph: GraphProto | null;
+  opsetImport: OperatorSetId[];
+  metadataProps: StringStringEntry[];
+  trainingInfo: TrainingInfoProto[];
+  functions: FunctionProto[];
+}
+
+/** Any subset of `T`, recursively: what `encodeModel` accepts. */
+export type ProtoInit<T> = T extends (infer E)[]
+  ? ProtoInit<E>[]
+  : T extends object
+    ? { [K in keyof T]?: ProtoInit<NonNullable<T[K]>> }
+    : T;
+
+let modelType: protobuf.Type | undefined;
+
+/** The ModelProto type, built on first use so importing this module stays side-effect free. */
+function modelProtoType(): protobuf.Type {
+  modelType ??= protobuf.Root.fromJSON(ONNX_SCHEMA).lookupType('onnx.ModelProto');
+  return modelType;
+}
+
+/**
+ * Decodes ONNX model bytes. Throws protobufjs's error (e.g. `index out of range` for a truncated
+ * file, `invalid wire type` for garbage); the caller turns it into a finding.
+ */
+export function decodeModel(bytes: Uint8Array): ModelProto {
+  const type = modelProtoType();
+  const message = type.decode(bytes);
+  // The cast is the schema boundary: ONNX_SCHEMA above and these interfaces describe the same
+  // fields, and `defaults`/`arrays` make every declared field present.
+  return type.toObject(message, { longs: Number, enums: Number, defaults: true, arrays: true }) as ModelProto;
+}
+
+/** Encodes a (partial) model; tests use it to craft models that must fail the scan. */
+export function encodeModel(model: ProtoInit<ModelProto>): Uint8Array {
+  const type = modelProtoType();
+  return type.encode(type.fromObject(model)).finish();
+}

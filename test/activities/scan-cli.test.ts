@@ -1,0 +1,86 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { command } from '../../cli/commands/scan.ts';
+import { customNode, graph, model } from './onnx-fixtures.ts';
+import { REPO_ROOT, tempDir, version } from './support.ts';
+
+/** Runs `modelship scan` with the given arguments, capturing what it prints. */
+async function scan(...argv: string[]): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+    lines.push(args.join(' '));
+  });
+  try {
+    return { code: await command.run(argv), out: lines.join('\n') };
+  } finally {
+    log.mockRestore();
+  }
+}
+
+describe('modelship scan', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let bad: string;
+  beforeAll(async () => {
+    dir = await tempDir('scan-cli');
+    bad = join(dir.path, 'bad.onnx');
+    await writeFile(bad, model({ graph: graph({ nodes: [customNode('evil')] }) }));
+  });
+  afterAll(async () => {
+    await dir.remove();
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  const good = () => join(REPO_ROOT, version('iris', 'v2').path);
+
+  it('exits 0 and says ok for committed models', async () => {
+    const { code, out } = await scan(good(), join(REPO_ROOT, version('breast-cancer', 'v1').path));
+    expect(code).toBe(0);
+    expect(out).toMatch(
+      /iris\/v2\/model\.onnx: ok \(skl2onnx [\d.]+, ir 8, opsets .*ai\.onnx\.ml \d+, \d+ nodes\)/,
+    );
+  });
+
+  it('exits 1 and prints each finding when any file has an error', async () => {
+    const { code, out } = await scan(good(), bad);
+    expect(code).toBe(1);
+    expect(out).toContain(`${bad}: FAILED, 1 error(s)`);
+    expect(out).toContain(
+      '  error operators: node "evil" (com.evil:Exfiltrate) uses operator domain "com.evil", which is not allowed',
+    );
+    expect(out).toContain('(at graph:main/node:evil)');
+  });
+
+  it('prints JSON reports with --json', async () => {
+    const { code, out } = await scan('--json', bad);
+    expect(code).toBe(1);
+    const [outcome] = JSON.parse(out) as [{ file: string; report: { passed: boolean } }];
+    expect(outcome).toMatchObject({ file: bad, report: { passed: false } });
+  });
+
+  it('checks the digest only when --sha256 is given', async () => {
+    expect((await scan('--sha256', version('iris', 'v2').sha256, good())).code).toBe(0);
+    const { code, out } = await scan('--sha256', 'a'.repeat(64), good());
+    expect(code).toBe(1);
+    expect(out).toContain(`digest: the bytes have sha256 ${version('iris', 'v2').sha256}`);
+  });
+
+  it('allows extra domains, and reports unreadable files', async () => {
+    expect((await scan('--allow-domain', 'com.evil', bad)).code).toBe(0);
+    const { code, out } = await scan(join(dir.path, 'missing.onnx'));
+    expect(code).toBe(1);
+    expect(out).toContain('missing.onnx: cannot read: ENOENT');
+  });
+
+  it('rejects usage mistakes', async () => {
+    await expect(command.run([])).rejects.toThrow('no model files given');
+    await expect(command.run(['--sha256', 'xyz', good()])).rejects.toThrow(
+      '--sha256 must be 64 hex characters',
+    );
+    await expect(command.run(['--max-bytes', '1.5', good()])).rejects.toThrow(
+      '--max-bytes must be a positive',
+    );
+  });
+});
