@@ -13,7 +13,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['test/{specs,activities,audit,cli,models}/**/*.test.ts'],
+          include: ['test/{specs,activities,audit,cli,models,worker}/**/*.test.ts', 'test/workflows/**/*.unit.test.ts'],
           testTimeout: 30_000,
         },
       },
@@ -22,6 +22,7 @@ export default defineConfig({
         test: {
           name: 'workflows',
           include: ['test/{workflows,replay,e2e}/**/*.test.ts'],
+          exclude: ['test/workflows/**/*.unit.test.ts'],
           globalSetup: ['test/support/temporal-global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,

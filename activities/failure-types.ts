@@ -15,6 +15,8 @@ export const FailureType = {
   DigestMismatch: 'DigestMismatch',
   /** The artifact source uses a scheme modelship cannot fetch. */
   UnsupportedSource: 'UnsupportedSource',
+  /** The holdout CSV cannot be read as the model's input (bad rows, missing label column, wrong width). */
+  InvalidHoldout: 'InvalidHoldout',
   /** The model's inputs or outputs differ from `spec.interface`. */
   InterfaceMismatch: 'InterfaceMismatch',
   /** The model runs but misses a metric threshold of `spec.validation`. */

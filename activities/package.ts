@@ -2,11 +2,11 @@
  * `packageModel`: an immutable, content-addressed bundle `<home>/bundles/<digest>/` holding
  * `model.onnx`, `spec.yaml` (the spec as committed) and `manifest.json`.
  *
- * The bundle digest covers the content files only (sorted `path\tsha256\n` lines), never the
- * manifest: the manifest carries measurements (latency) and a creation time that differ between
- * attempts, and a retry must land on the same bundle. Consequence, by design: the first
- * manifest written for a digest wins, and a later packaging of identical content (a retry, or
- * the same spec text at another commit) reuses it unchanged.
+ * The bundle digest covers the content files (sorted `path\tsha256\n` lines) and the spec's
+ * commit, never the manifest: the manifest carries measurements (latency) and a creation time
+ * that differ between attempts, and a retry must land on the same bundle. Consequence, by
+ * design: the first manifest written for a digest wins and a retry reuses it. The commit is in
+ * the digest so that a manifest never names another commit than the one being deployed.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -69,10 +69,10 @@ export interface BundleManifest {
   createdAt: string;
 }
 
-/** The bundle digest: sha256 of the sorted `path\tsha256\n` lines of the content files. */
-export function bundleDigest(files: readonly BundleFile[]): string {
+/** The bundle digest: sha256 of the sorted `path\tsha256\n` lines of the content files, then `commit\t<sha>\n`. */
+export function bundleDigest(files: readonly BundleFile[], commit: string): string {
   const lines = files.map((file) => `${file.path}\t${file.sha256}\n`).sort();
-  return sha256Hex(lines.join(''));
+  return sha256Hex(`${lines.join('')}commit\t${commit}\n`);
 }
 
 /** Copies the stored model into the bundle while hashing it, so a damaged store copy cannot slip in. */
@@ -149,7 +149,7 @@ export function createPackageActivities(deps: { home: string }) {
         { path: MODEL_FILE, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes },
         { path: SPEC_FILE, sha256: sha256Hex(specText), sizeBytes: Buffer.byteLength(specText) },
       ].sort((a, b) => a.path.localeCompare(b.path));
-      const digest = bundleDigest(files);
+      const digest = bundleDigest(files, deployment.commit);
       const target = join(bundlesDir, digest);
       const bundle: ModelBundle = { digest, path: target, manifestPath: join(target, MANIFEST_FILE), files };
 

@@ -78,7 +78,7 @@ async function readHoldout(deployment: DeploymentRef, validation: ValidationSpec
   });
   const parsed = parseHoldoutCsv(text.toString('utf8'), labelColumn, path);
   if (!parsed.ok) {
-    throw domainFailure(FailureType.InvalidSpec, `holdout data is unusable: ${parsed.errors.join('; ')}`, {
+    throw domainFailure(FailureType.InvalidHoldout, `holdout data is unusable: ${parsed.errors.join('; ')}`, {
       path,
       errors: parsed.errors,
     });

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { formatSpecError, parseSpec } from '../specs/parse.ts';
+import { repoFileExists } from '../specs/parse-file.ts';
 import type { DeployModel, DeployModelInput } from '../workflows/deploy-model.ts';
 import { MEMO_DEPLOYMENT_KEY } from '../workflows/audit-context.ts';
 import { deployModelWorkflowId } from '../workflows/ids.ts';
@@ -22,7 +23,7 @@ export async function loadDeploymentInput(file: string): Promise<DeployModelInpu
   } catch (error) {
     throw new CliError(`cannot read ${file}: ${(error as Error).message}`);
   }
-  const parsed = parseSpec(specText, { file, repoRoot: location.repoRoot });
+  const parsed = parseSpec(specText, { file, fileExists: repoFileExists(location.repoRoot) });
   if (!parsed.ok) {
     throw new CliError(parsed.errors.map(formatSpecError).join('\n'), 1);
   }

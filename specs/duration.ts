@@ -13,7 +13,8 @@ export type DurationString = string;
 /** Milliseconds for a duration string; throws on text outside the grammar. */
 export function parseDuration(text: DurationString): number {
   const match = DURATION_PATTERN.exec(text);
-  if (!match) throw new Error(`invalid duration "${text}": expected a number and a unit (us, ms, s, m, h, d)`);
+  if (!match)
+    throw new Error(`invalid duration "${text}": expected a number and a unit (us, ms, s, m, h, d)`);
   const [, amount, unit] = match;
   return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
 }

@@ -9,7 +9,9 @@
 import { z } from 'zod';
 import { DURATION_PATTERN } from './duration.ts';
 
+/** The `apiVersion` every spec of this language declares. */
 export const API_VERSION = 'modelship.dev/v1';
+/** The `kind` of a model deployment spec. */
 export const KIND = 'ModelDeployment';
 
 const dnsLabel = z
@@ -50,7 +52,12 @@ const TensorSpec = z
     name: z.string().min(1).describe('Tensor name as the ONNX graph declares it.'),
     dtype: z.enum(TENSOR_DTYPES).describe('Element type of the tensor.'),
     shape: z
-      .array(z.int().min(-1, 'dimensions are positive, or -1 for a dynamic dimension').refine((d) => d !== 0, 'a dimension cannot be 0'))
+      .array(
+        z
+          .int()
+          .min(-1, 'dimensions are positive, or -1 for a dynamic dimension')
+          .refine((d) => d !== 0, 'a dimension cannot be 0'),
+      )
       .describe('Dimensions; -1 marks a dynamic dimension such as the batch.'),
   })
   .describe('One input or output tensor of the model.');
@@ -70,7 +77,10 @@ const ModelSource = z
 
 const Interface = z
   .strictObject({
-    inputs: z.array(TensorSpec).min(1, 'a model needs at least one input').describe('Inputs the model must accept.'),
+    inputs: z
+      .array(TensorSpec)
+      .min(1, 'a model needs at least one input')
+      .describe('Inputs the model must accept.'),
     outputs: z
       .array(TensorSpec)
       .min(1, 'a model needs at least one output')
@@ -85,8 +95,15 @@ const Validation = z
   .strictObject({
     holdout: z
       .strictObject({
-        path: z.string().min(1).describe('CSV file relative to the repository root: feature columns and a label column.'),
-        labelColumn: z.string().min(1).default('label').describe('Name of the column holding the true class.'),
+        path: z
+          .string()
+          .min(1)
+          .describe('CSV file relative to the repository root: feature columns and a label column.'),
+        labelColumn: z
+          .string()
+          .min(1)
+          .default('label')
+          .describe('Name of the column holding the true class.'),
         predictionOutput: z
           .string()
           .min(1)
@@ -124,7 +141,10 @@ const AnalysisStep = z
 
 const ApprovalStep = z
   .strictObject({
-    approvers: z.array(z.string().min(1)).describe('People or teams allowed to approve this step.'),
+    approvers: z
+      .array(z.string().min(1).describe('A person or team handle.'))
+      .min(1, 'name at least one approver')
+      .describe('People or teams allowed to approve this step.'),
     timeout: duration.default('24h').describe('Without a decision by then, the step counts as rejected.'),
     description: z.string().optional().describe('What the approver is asked to check.'),
   })
@@ -133,9 +153,13 @@ const ApprovalStep = z
 const ShadowStep = z
   .strictObject({
     duration: duration.describe('How long to mirror traffic to the candidate.'),
-    minAgreement: fraction.default(0.98).describe('Lowest share of mirrored requests whose answer matches stable.'),
+    minAgreement: fraction
+      .default(0.98)
+      .describe('Lowest share of mirrored requests whose answer matches stable.'),
   })
-  .describe('Mirror live traffic to the candidate off the request path; its answers are compared, never returned.');
+  .describe(
+    'Mirror live traffic to the candidate off the request path; its answers are compared, never returned.',
+  );
 
 /** The step kinds, in the order the docs list them. */
 export const STEP_KINDS = ['shadow', 'setWeight', 'pause', 'analysis', 'approval'] as const;
@@ -147,7 +171,7 @@ export type StepKind = (typeof STEP_KINDS)[number];
  * paths pointing at what the author wrote (`steps.2.setWeight`); the transform then turns it into
  * a tagged union so code can `switch` over `type` exhaustively.
  */
-const RolloutStep = z
+export const RolloutStepSchema = z
   .strictObject({
     shadow: ShadowStep.optional(),
     setWeight: SetWeightStep.optional(),
@@ -155,26 +179,36 @@ const RolloutStep = z
     analysis: AnalysisStep.optional(),
     approval: ApprovalStep.optional(),
   })
-  .superRefine((step, ctx) => {
-    const present = STEP_KINDS.filter((kind) => step[kind] !== undefined);
-    if (present.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          present.length === 0
-            ? `a step needs exactly one of: ${STEP_KINDS.join(', ')}`
-            : `a step has exactly one kind, found ${present.join(' and ')}`,
-      });
-    }
-  })
-  .transform((step): Step => {
+  .superRefine(
+    (step, ctx) => {
+      const present = STEP_KINDS.filter((kind) => step[kind] !== undefined);
+      if (present.length !== 1) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            present.length === 0
+              ? `a step needs exactly one of: ${STEP_KINDS.join(', ')}`
+              : `a step has exactly one kind, found ${present.join(' and ')}`,
+        });
+      }
+    },
+    {
+      // An unknown key (`- canary: 10`) is already reported as an unknown step kind; saying
+      // "needs exactly one kind" on top of it would be the same mistake told twice.
+      when: ({ issues }) =>
+        issues.every((issue) => issue.continue === true && issue.code !== 'unrecognized_keys'),
+    },
+  )
+  .transform((step, ctx): Step => {
     if (step.shadow) return { type: 'shadow', ...step.shadow };
     if (step.setWeight !== undefined) return { type: 'setWeight', weight: step.setWeight };
     if (step.pause) return { type: 'pause', ...step.pause };
     if (step.analysis) return { type: 'analysis', ...step.analysis };
     if (step.approval) return { type: 'approval', ...step.approval };
-    // Unreachable: the refinement above has already rejected a step without a kind.
-    throw new Error('rollout step without a kind');
+    // Only a step made of unknown keys gets here (zod pipes past unrecognized keys), and those
+    // keys are already reported; the issue below guards the impossible case of no issue at all.
+    if (ctx.issues.length === 0) ctx.addIssue({ code: 'custom', message: 'a step needs a kind' });
+    return z.NEVER;
   })
   .describe('One rollout step: exactly one of shadow, setWeight, pause, analysis, approval.');
 
@@ -189,7 +223,10 @@ export type Step =
 const Rollout = z
   .strictObject({
     environment: dnsLabel.describe('Target environment, e.g. staging or production.'),
-    steps: z.array(RolloutStep).min(1, 'a rollout needs at least one step').describe('Steps, run in order.'),
+    steps: z
+      .array(RolloutStepSchema)
+      .min(1, 'a rollout needs at least one step')
+      .describe('Steps, run in order.'),
   })
   .describe('How the candidate reaches full traffic.');
 
@@ -205,7 +242,9 @@ const Analysis = z
     errorRate: z
       .strictObject({
         max: fraction.optional().describe('Highest acceptable candidate error rate.'),
-        maxRatioToStable: RelativeLimit.optional().describe('Highest acceptable candidate/stable error-rate ratio.'),
+        maxRatioToStable: RelativeLimit.optional().describe(
+          'Highest acceptable candidate/stable error-rate ratio.',
+        ),
       })
       .default({ max: 0.01 })
       .describe('Limits on the share of failed requests.'),
@@ -225,6 +264,7 @@ const Analysis = z
   })
   .describe('Limits the analysis and shadow steps judge the candidate against.');
 
+/** A whole `ModelDeployment` spec; parses plain data into a `ModelDeployment` with defaults applied. */
 export const ModelDeploymentSchema = z
   .strictObject({
     apiVersion: z.literal(API_VERSION).describe(`Spec language version; always ${API_VERSION}.`),
@@ -233,7 +273,7 @@ export const ModelDeploymentSchema = z
       .strictObject({
         name: dnsLabel.describe('Model name, unique per environment: a DNS label.'),
         owners: z
-          .array(z.string().min(1))
+          .array(z.string().min(1).describe('A person or team handle.'))
           .min(1, 'name at least one owner')
           .describe('People or teams accountable for this deployment.'),
         description: z.string().optional().describe('What the model does, for people reading the spec.'),
@@ -245,12 +285,9 @@ export const ModelDeploymentSchema = z
         interface: Interface,
         validation: Validation,
         rollout: Rollout,
-        analysis: Analysis.default({
-          minRequests: 100,
-          errorRate: { max: 0.01 },
-          latencyP99: { maxRatioToStable: 1.5 },
-          disagreement: { max: 0.05 },
-        }),
+        // prefault, not default: an absent block is parsed as `{}`, so the field defaults above
+        // stay the only place the default limits are written.
+        analysis: Analysis.prefault({}),
       })
       .describe('What to deploy and how.'),
   })

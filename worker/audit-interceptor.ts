@@ -44,10 +44,12 @@ class AuditActivityInbound implements ActivityInboundCallsInterceptor {
   async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
     const info = this.ctx.info;
     if (SELF_AUDITED.has(info.activityType)) return next(input);
+    // Activities started outside a workflow (standalone) have no execution; ours never are.
+    const execution = info.workflowExecution ?? { workflowId: 'none', runId: 'none' };
     const base = {
       ...auditContextFrom(input),
-      workflowId: info.workflowExecution.workflowId,
-      runId: info.workflowExecution.runId,
+      workflowId: execution.workflowId,
+      runId: execution.runId,
       step: info.activityType,
       activityId: info.activityId,
       attempt: info.attempt,

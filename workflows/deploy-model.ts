@@ -1,8 +1,9 @@
 /**
  * DeployModel: one spec at one commit, from artifact to packaged bundle.
  *
- * This is the first half of the pipeline: resolve the pinned artifact, validate it offline,
- * scan it, package it. The staged rollout comes after `package` in a later version. The workflow
+ * This is the first half of the pipeline: resolve the pinned artifact, scan it, validate it
+ * offline, package it. Scanning comes before validation because it never executes the model:
+ * a hostile file is refused before onnxruntime ever loads it. The staged rollout comes after `package` in a later version. The workflow
  * only orchestrates: every side effect is an activity, and every decision is recorded in the
  * audit log through the `recordDecision` activity.
  */
@@ -117,6 +118,10 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
     const artifact = await resolveArtifact({ deployment, source: spec.spec.model.source, sha256: spec.spec.model.sha256 });
     status.artifact = { sha256: artifact.sha256, sizeBytes: artifact.sizeBytes };
 
+    await enter('scanning');
+    const scan = await scanModel({ deployment, artifact });
+    status.scanFindings = scan.findings.length;
+
     await enter('validating');
     const validation = await validateModel({
       deployment,
@@ -126,10 +131,6 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
     });
     const metrics = validation.metrics.map(({ name, value, passed }) => ({ name, value, passed }));
     status.validation = metrics;
-
-    await enter('scanning');
-    const scan = await scanModel({ deployment, artifact });
-    status.scanFindings = scan.findings.length;
 
     await enter('packaging');
     const bundle = await packageModel({ deployment, artifact, specText: input.specText, validation, scan });

@@ -4,7 +4,7 @@
  */
 
 /** Stages of the pipeline, in order; `rejected` ends it early. */
-export const PIPELINE_STAGES = ['resolving', 'validating', 'scanning', 'packaging', 'packaged', 'rejected'] as const;
+export const PIPELINE_STAGES = ['resolving', 'scanning', 'validating', 'packaging', 'packaged', 'rejected'] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
 
 export interface DeploymentStatus {

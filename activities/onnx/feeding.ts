@@ -52,7 +52,8 @@ export function planFeeding(
     );
   }
   if (featureDim !== -1 && featureDim !== width) {
-    invalid(
+    throw domainFailure(
+      FailureType.InvalidHoldout,
       `${validation.holdout.path} has ${width} feature columns (${data.featureNames.join(', ')}); input "${input.name}" takes ${featureDim}`,
     );
   }

@@ -34,7 +34,7 @@ export const command: Command = {
           }
           throw error;
         }
-        console.log(`deploy: started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
+        console.log(`deploy: started ${handle.workflowId}`);
         if (values['no-wait']) continue;
         const result = await handle.result();
         console.log(`deploy: ${result.outcome}: ${result.summary}`);

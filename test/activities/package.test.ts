@@ -76,11 +76,11 @@ describe('packageModel', () => {
     await home.remove();
   });
 
-  it('lays out an immutable bundle named by the digest of its content files', async () => {
+  it('lays out an immutable bundle named by the digest of its content files and commit', async () => {
     const { packageModel } = createPackageActivities({ home: home.path });
     const bundle = await packageModel(input);
 
-    const listing = `model.onnx\t${artifact.sha256}\nspec.yaml\t${sha256(SPEC_TEXT)}\n`;
+    const listing = `model.onnx\t${artifact.sha256}\nspec.yaml\t${sha256(SPEC_TEXT)}\ncommit\t${input.deployment.commit}\n`;
     expect(bundle.digest).toBe(sha256(listing));
     expect(bundle.path).toBe(join(home.path, 'bundles', bundle.digest));
     expect(bundle.manifestPath).toBe(join(bundle.path, 'manifest.json'));

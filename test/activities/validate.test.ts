@@ -198,7 +198,7 @@ describe('validateModel', () => {
     });
 
     it('names every bad line of the holdout CSV', async () => {
-      const failure = await expectDomainFailure(run('data/bad.csv'), FailureType.InvalidSpec);
+      const failure = await expectDomainFailure(run('data/bad.csv'), FailureType.InvalidHoldout);
       expect(failure.message).toContain('data/bad.csv: line 3, column "c": "x" is not a number');
       expect(failure.message).toContain('data/bad.csv: line 4: expected 5 columns, found 4');
       expect(failure.message).toContain(

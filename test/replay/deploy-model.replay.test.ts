@@ -4,7 +4,7 @@
  * re-record deliberately with `npx tsx scripts/record-history.ts`.
  */
 import { readFile } from 'node:fs/promises';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleWorkflows } from '../../worker/worker.ts';

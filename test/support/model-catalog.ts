@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { repoPath } from './paths.ts';
 
-const sums = new Map(
+const sums = new Map<string, string>(
   readFileSync(repoPath('models/SHA256SUMS'), 'utf8')
     .trim()
     .split('\n')

@@ -1,0 +1,182 @@
+/** `modelship audit show|verify|export`: read, check and hand over the audit trail. */
+import { createWriteStream, existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { finished } from 'node:stream/promises';
+import type { ChainAnchor, VerifyResult } from '../../audit/chain.ts';
+import { exportJsonl, readJsonlRecords, verifyJsonlFile } from '../../audit/export.ts';
+import { formatRecordTable } from '../../audit/format.ts';
+import type { AuditRecord } from '../../audit/record.ts';
+import { openSqliteAuditStore } from '../../audit/sqlite-store.ts';
+import {
+  type AuditFilter,
+  type AuditStore,
+  AuditStoreError,
+  AuditStoreNotFoundError,
+  defaultAuditPath,
+} from '../../audit/store.ts';
+import { CliError, type Command, parseCommandArgs } from '../command.ts';
+
+const USAGE = `Usage: modelship audit <command> [options]
+
+Commands:
+  show [model] [--workflow ID] [--env ENV] [--limit N] [--json] [--file JSONL]
+      Print records (oldest first; --limit keeps the most recent N).
+  verify [--file JSONL] [--anchor SEQ:HASH] [--json]
+      Check the hash chain; exit 1 naming the first bad record. --anchor fails unless record
+      SEQ still has HASH (pin one from \`verify --json\` to also catch truncation or a rewrite).
+  export [--out FILE]
+      Write every record as JSON Lines (stdout unless --out); verify a copy with --file.
+
+Options:
+  --home DIR   state directory holding audit.db (default $MODELSHIP_HOME, else .modelship)`;
+
+const HOME = { home: { type: 'string' } } as const;
+
+type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
+
+export const command: Command = {
+  async run(argv) {
+    const [name, ...rest] = argv;
+    if (name === undefined || name === '--help' || name === '-h') {
+      console.log(USAGE);
+      return name === undefined ? 2 : 0;
+    }
+    try {
+      switch (name) {
+        case 'show':
+          return await show(rest);
+        case 'verify':
+          return await verify(rest);
+        case 'export':
+          return await exportLog(rest);
+        default:
+          throw new CliError(`audit: unknown command "${name}"\n\n${USAGE}`);
+      }
+    } catch (error) {
+      // A missing or unreadable log is an answer for the user, not a crash: one line, exit 1.
+      if (error instanceof AuditStoreNotFoundError || error instanceof AuditStoreError) {
+        throw new CliError(`audit ${name}: ${error.message}`, 1);
+      }
+      throw error;
+    }
+  },
+};
+
+async function show(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    {
+      ...HOME,
+      workflow: { type: 'string' },
+      env: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+      file: { type: 'string' },
+    },
+    USAGE,
+  );
+  if (positionals.length > 1)
+    throw new CliError(`audit show: one model at most, got ${positionals.join(' ')}`);
+  const filter: AuditFilter = {};
+  if (positionals[0] !== undefined) filter.model = positionals[0];
+  if (typeof values.workflow === 'string') filter.workflowId = values.workflow;
+  if (typeof values.env === 'string') filter.environment = values.env;
+  if (typeof values.limit === 'string') filter.limit = parseLimit(values.limit);
+  const records =
+    typeof values.file === 'string'
+      ? filterRecords(await readJsonlRecords(existingFile(values.file)), filter)
+      : await withStore(values, (store) => store.list(filter));
+  if (values.json) console.log(JSON.stringify(records, null, 2));
+  else if (records.length === 0) console.log('audit show: no matching records');
+  else console.log(formatRecordTable(records));
+  return 0;
+}
+
+async function verify(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(
+    argv,
+    { ...HOME, file: { type: 'string' }, anchor: { type: 'string' }, json: { type: 'boolean' } },
+    USAGE,
+  );
+  const options = typeof values.anchor === 'string' ? { anchor: parseAnchor(values.anchor) } : {};
+  const result: VerifyResult =
+    typeof values.file === 'string'
+      ? await verifyJsonlFile(existingFile(values.file), options)
+      : await withStore(values, (store) => store.verify(options));
+  if (values.json) console.log(JSON.stringify(result));
+  if (!result.ok) {
+    console.error(`audit verify: FAILED: ${result.reason}`);
+    return 1;
+  }
+  if (!values.json) {
+    console.log(`audit verify: ok, ${result.count} records, head ${result.headHash.slice(0, 12)}`);
+  }
+  return 0;
+}
+
+async function exportLog(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, { ...HOME, out: { type: 'string' } }, USAGE);
+  const out = typeof values.out === 'string' ? resolve(values.out) : undefined;
+  if (out === undefined) {
+    await withStore(values, (store) => exportJsonl(store, process.stdout));
+    return 0;
+  }
+  // Write beside the target and rename, so an interrupted export never looks like a complete one.
+  const partial = `${out}.partial`;
+  const stream = createWriteStream(partial);
+  try {
+    const count = await withStore(values, (store) => exportJsonl(store, stream));
+    stream.end();
+    await finished(stream);
+    await rename(partial, out);
+    console.error(`audit export: ${count} records to ${out}`);
+    return 0;
+  } catch (error) {
+    stream.destroy();
+    await rm(partial, { force: true });
+    throw error;
+  }
+}
+
+async function withStore<T>(values: Values, use: (store: AuditStore) => Promise<T>): Promise<T> {
+  const home = typeof values.home === 'string' ? values.home : process.env.MODELSHIP_HOME;
+  const path = defaultAuditPath({ MODELSHIP_HOME: home });
+  const store = await openSqliteAuditStore(path, { mustExist: true });
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function filterRecords(records: AuditRecord[], filter: AuditFilter): AuditRecord[] {
+  const matching = records.filter(
+    (record) =>
+      (filter.model === undefined || record.model === filter.model) &&
+      (filter.environment === undefined || record.environment === filter.environment) &&
+      (filter.workflowId === undefined || record.workflowId === filter.workflowId),
+  );
+  return filter.limit === undefined ? matching : matching.slice(Math.max(0, matching.length - filter.limit));
+}
+
+function existingFile(path: string): string {
+  const absolute = isAbsolute(path) ? path : resolve(path);
+  if (!existsSync(absolute)) throw new CliError(`audit: no such file: ${path}`, 1);
+  return absolute;
+}
+
+function parseLimit(text: string): number {
+  const limit = Number(text);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new CliError(`audit show: --limit must be a positive integer`);
+  return limit;
+}
+
+function parseAnchor(text: string): ChainAnchor {
+  const match = /^(\d+):([0-9a-f]{64})$/.exec(text.trim());
+  if (!match?.[1] || !match[2] || Number(match[1]) < 1) {
+    throw new CliError('audit verify: --anchor must be SEQ:HASH, e.g. 42:<64 hex characters>');
+  }
+  return { seq: Number(match[1]), hash: match[2] };
+}

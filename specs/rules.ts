@@ -1,0 +1,220 @@
+/**
+ * Semantic rules: what a spec must satisfy beyond its shape. Each rule is a small named function
+ * over a parsed spec (so it can rely on the types) that returns problems with field paths; the
+ * parse pipeline attaches positions. Rules run only on specs that passed the schema.
+ *
+ * No I/O here (this module may end up in the workflow bundle): whether a file exists is asked
+ * through `RuleContext.fileExists`, which the caller provides.
+ */
+import { parseDuration } from './duration.ts';
+import type { FieldPath } from './errors.ts';
+import { checkModelSource, checkRepoPath } from './locations.ts';
+import type { ModelDeployment, Step } from './schema.ts';
+
+/** What the rules may ask of the outside world. */
+export interface RuleContext {
+  /**
+   * Whether a file exists: `path` is relative to the repository root (POSIX separators) or, for
+   * `file://` sources, absolute. Without it, existence is not checked (e.g. no repository at hand).
+   */
+  fileExists?: (path: string) => boolean;
+}
+
+/** A rule's finding, before it has a position. */
+export interface RuleProblem {
+  path: FieldPath;
+  message: string;
+}
+
+/** A semantic rule: a stable name (reported with each error) and its check. */
+export interface Rule {
+  name: string;
+  check(spec: ModelDeployment, context: RuleContext): RuleProblem[];
+}
+
+const STEPS = ['spec', 'rollout', 'steps'] as const;
+
+/** Each setWeight is higher than the one before (traffic only ever moves toward the candidate). */
+export function weightsIncrease({ spec }: ModelDeployment): RuleProblem[] {
+  const problems: RuleProblem[] = [];
+  let previous: number | undefined;
+  for (const [index, step] of spec.rollout.steps.entries()) {
+    if (step.type !== 'setWeight') continue;
+    // After 100, `nothingAfterFullWeight` explains the problem better.
+    if (previous !== undefined && previous < 100 && step.weight <= previous) {
+      problems.push({
+        path: [...STEPS, index, 'setWeight'],
+        message: `must be greater than the previous setWeight (${previous})`,
+      });
+    }
+    previous = step.weight;
+  }
+  return problems;
+}
+
+/** The rollout ends with the candidate on all traffic: its last setWeight is 100. */
+export function endsAtFullWeight({ spec }: ModelDeployment): RuleProblem[] {
+  const weights = spec.rollout.steps.flatMap((step, index) =>
+    step.type === 'setWeight' ? [{ step, index }] : [],
+  );
+  const last = weights.at(-1);
+  if (last === undefined) {
+    return [{ path: [...STEPS], message: 'no setWeight step: a rollout must end with setWeight: 100' }];
+  }
+  // A 100 followed by lower weights is `nothingAfterFullWeight`'s to report, not this rule's.
+  if (!weights.some(({ step }) => step.weight === 100)) {
+    return [
+      {
+        path: [...STEPS, last.index, 'setWeight'],
+        message: `the last setWeight must be 100, got ${last.step.weight}: a rollout ends with the candidate on all traffic`,
+      },
+    ];
+  }
+  return [];
+}
+
+/** Once the candidate has all traffic, only waiting steps make sense: pause, analysis, approval. */
+export function nothingAfterFullWeight({ spec }: ModelDeployment): RuleProblem[] {
+  const full = spec.rollout.steps.findIndex((step) => step.type === 'setWeight' && step.weight === 100);
+  if (full === -1) return [];
+  return spec.rollout.steps.flatMap((step, index) =>
+    index > full && (step.type === 'shadow' || step.type === 'setWeight')
+      ? [
+          {
+            path: [...STEPS, index, step.type],
+            message: `comes after setWeight: 100 (steps.${full}), when the candidate already has all traffic; only pause, analysis or approval may follow`,
+          },
+        ]
+      : [],
+  );
+}
+
+/** An approver listed twice is a typo, or a second approver who was meant and is missing. */
+export function approversUnique({ spec }: ModelDeployment): RuleProblem[] {
+  return spec.rollout.steps.flatMap((step, index) =>
+    step.type === 'approval'
+      ? duplicates(step.approvers).map(({ index: at, value }) => ({
+          path: [...STEPS, index, 'approval', 'approvers', at],
+          message: `"${value}" is listed more than once`,
+        }))
+      : [],
+  );
+}
+
+/** The model file is in the repository (or at a supported URI) and, when checkable, exists. */
+export function modelSourceLocation({ spec }: ModelDeployment, context: RuleContext): RuleProblem[] {
+  const message = checkModelSource(spec.model.source, context.fileExists);
+  return message === undefined ? [] : [{ path: ['spec', 'model', 'source'], message }];
+}
+
+/** The holdout CSV is a file in the repository and, when checkable, exists. */
+export function holdoutLocation({ spec }: ModelDeployment, context: RuleContext): RuleProblem[] {
+  const message = checkRepoPath(spec.validation.holdout.path, context.fileExists);
+  return message === undefined ? [] : [{ path: ['spec', 'validation', 'holdout', 'path'], message }];
+}
+
+/** Tensor names are unique among the inputs, and among the outputs: callers address tensors by name. */
+export function tensorNamesUnique({ spec }: ModelDeployment): RuleProblem[] {
+  return (['inputs', 'outputs'] as const).flatMap((side) =>
+    duplicates(spec.interface[side].map((tensor) => tensor.name)).map(({ index, value, first }) => ({
+      path: ['spec', 'interface', side, index, 'name'],
+      message: `duplicate ${side.slice(0, -1)} name "${value}" (also ${side}.${first})`,
+    })),
+  );
+}
+
+/** Offline validation reads predictions from an output the interface declares. */
+export function predictionOutputDeclared({ spec }: ModelDeployment): RuleProblem[] {
+  const { predictionOutput } = spec.validation.holdout;
+  const outputs = spec.interface.outputs.map((tensor) => tensor.name);
+  if (outputs.includes(predictionOutput)) return [];
+  return [
+    {
+      path: ['spec', 'validation', 'holdout', 'predictionOutput'],
+      message: `"${predictionOutput}" is not an output in spec.interface.outputs (${outputs.join(', ')})`,
+    },
+  ];
+}
+
+/** Each live-traffic limit says what it limits: an absolute max, a ratio to stable, or both. */
+export function analysisLimitsGiven({ spec }: ModelDeployment): RuleProblem[] {
+  return (['errorRate', 'latencyP99'] as const).flatMap((limit) => {
+    const { max, maxRatioToStable } = spec.analysis[limit];
+    if (max !== undefined || maxRatioToStable !== undefined) return [];
+    return [{ path: ['spec', 'analysis', limit], message: 'give max, maxRatioToStable or both' }];
+  });
+}
+
+/** An analysis reads metrics more than once before it decides. */
+export function analysisIntervalShorterThanDuration({ spec }: ModelDeployment): RuleProblem[] {
+  return spec.rollout.steps.flatMap((step, index) => {
+    if (step.type !== 'analysis' || parseDuration(step.interval) < parseDuration(step.duration)) return [];
+    return [
+      {
+        path: [...STEPS, index, 'analysis', 'interval'],
+        message: `interval ${step.interval} must be shorter than the step's duration (${step.duration})`,
+      },
+    ];
+  });
+}
+
+/** Durations that gate a step are above zero: a 0s approval timeout rejects before anyone can look. */
+export function durationsPositive({ spec }: ModelDeployment): RuleProblem[] {
+  return spec.rollout.steps.flatMap((step, index) =>
+    gatingDurations(step).flatMap(([field, value]) =>
+      parseDuration(value) > 0
+        ? []
+        : [{ path: [...STEPS, index, step.type, field], message: 'must be longer than 0' }],
+    ),
+  );
+}
+
+function gatingDurations(step: Step): [field: string, value: string][] {
+  switch (step.type) {
+    case 'shadow':
+    case 'pause':
+    case 'analysis':
+      return [['duration', step.duration]];
+    case 'approval':
+      return [['timeout', step.timeout]];
+    case 'setWeight':
+      return [];
+  }
+}
+
+/** Every rule, in the order their errors are listed when several hit the same line. */
+export const RULES: readonly Rule[] = [
+  { name: 'weights-increase', check: weightsIncrease },
+  { name: 'ends-at-full-weight', check: endsAtFullWeight },
+  { name: 'nothing-after-full-weight', check: nothingAfterFullWeight },
+  { name: 'approvers-unique', check: approversUnique },
+  { name: 'model-source', check: modelSourceLocation },
+  { name: 'holdout-path', check: holdoutLocation },
+  { name: 'tensor-names-unique', check: tensorNamesUnique },
+  { name: 'prediction-output-declared', check: predictionOutputDeclared },
+  { name: 'analysis-limits', check: analysisLimitsGiven },
+  { name: 'analysis-interval', check: analysisIntervalShorterThanDuration },
+  { name: 'durations-positive', check: durationsPositive },
+];
+
+/** Runs every rule; each problem carries the name of the rule that found it. */
+export function checkRules(
+  spec: ModelDeployment,
+  context: RuleContext = {},
+): (RuleProblem & { rule: string })[] {
+  return RULES.flatMap((rule) =>
+    rule.check(spec, context).map((problem) => ({ ...problem, rule: rule.name })),
+  );
+}
+
+/** Repeated values after their first occurrence, with the index of that first one. */
+function duplicates(values: readonly string[]): { index: number; value: string; first: number }[] {
+  const seen = new Map<string, number>();
+  const found: { index: number; value: string; first: number }[] = [];
+  for (const [index, value] of values.entries()) {
+    const first = seen.get(value);
+    if (first === undefined) seen.set(value, index);
+    else found.push({ index, value, first });
+  }
+  return found;
+}
