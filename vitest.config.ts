@@ -13,7 +13,10 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['test/{specs,activities,audit,cli,models,worker}/**/*.test.ts', 'test/workflows/**/*.unit.test.ts'],
+          include: [
+            'test/{specs,activities,audit,cli,models,worker}/**/*.test.ts',
+            'test/workflows/**/*.unit.test.ts',
+          ],
           testTimeout: 30_000,
         },
       },

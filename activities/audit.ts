@@ -28,7 +28,10 @@ export function createAuditActivities(deps: { audit: AuditStore }) {
       const info = Context.current().info;
       const { workflowId, runId } = info.workflowExecution ?? { workflowId: 'none', runId: 'none' };
       const existing = (await deps.audit.list({ workflowId })).find(
-        (record) => record.runId === runId && record.activityId === info.activityId && record.kind === 'workflow.decision',
+        (record) =>
+          record.runId === runId &&
+          record.activityId === info.activityId &&
+          record.kind === 'workflow.decision',
       );
       if (existing) return { seq: existing.seq };
       const record = await deps.audit.append({

@@ -1,5 +1,5 @@
 /** The shape every `modelship` command module exports, and the error type for usage mistakes. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 export interface Command {
   /** Runs the command with the arguments after its name; resolves to the exit code. */

@@ -7,10 +7,15 @@ import { readFile } from 'node:fs/promises';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { formatSpecError, parseSpec } from '../specs/parse.ts';
 import { repoFileExists } from '../specs/parse-file.ts';
-import type { DeployModel, DeployModelInput } from '../workflows/deploy-model.ts';
 import { MEMO_DEPLOYMENT_KEY } from '../workflows/audit-context.ts';
+import type { DeployModel, DeployModelInput } from '../workflows/deploy-model.ts';
 import { deployModelWorkflowId } from '../workflows/ids.ts';
-import { EnvironmentKey, GitCommitKey, ModelNameKey, RolloutStageKey } from '../workflows/search-attributes.ts';
+import {
+  EnvironmentKey,
+  GitCommitKey,
+  ModelNameKey,
+  RolloutStageKey,
+} from '../workflows/search-attributes.ts';
 import { CliError } from './command.ts';
 import { locateSpec } from './git-context.ts';
 
@@ -52,7 +57,11 @@ export async function startDeployment(
     workflowId: deployModelWorkflowId(deployment),
     args: [input],
     memo: {
-      [MEMO_DEPLOYMENT_KEY]: { model: deployment.model, environment: deployment.environment, commit: deployment.commit },
+      [MEMO_DEPLOYMENT_KEY]: {
+        model: deployment.model,
+        environment: deployment.environment,
+        commit: deployment.commit,
+      },
     },
     typedSearchAttributes: [
       { key: ModelNameKey, value: deployment.model },

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { openAuditStore } from '../audit/open.ts';
 import { loadDeploymentInput, startDeployment } from '../cli/start-deployment.ts';
 import { createTempRepo } from '../test/support/git-repo.ts';
@@ -21,15 +21,25 @@ import { createModelshipWorker } from '../worker/worker.ts';
 
 const CASES = [
   { file: 'deploy-model-packaged.json', spec: { name: 'iris', dataset: 'iris', version: 'v2' } },
-  { file: 'deploy-model-rejected.json', spec: { name: 'iris-inaccurate', dataset: 'iris', version: 'bad-accuracy' } },
+  {
+    file: 'deploy-model-rejected.json',
+    spec: { name: 'iris-inaccurate', dataset: 'iris', version: 'bad-accuracy' },
+  },
 ] as const;
 
+Runtime.install({ logger: new DefaultLogger('WARN') });
 const server = await startDevServer();
 const home = await mkdtemp(join(tmpdir(), 'modelship-record-'));
 const audit = await openAuditStore(home);
 const nativeConnection = await NativeConnection.connect({ address: server.address });
 const client = new Client({ connection: await Connection.connect({ address: server.address }) });
-const worker = await createModelshipWorker({ connection: nativeConnection, namespace: 'default', taskQueue: 'record', home, audit });
+const worker = await createModelshipWorker({
+  connection: nativeConnection,
+  namespace: 'default',
+  taskQueue: 'record',
+  home,
+  audit,
+});
 const run = worker.run();
 try {
   for (const { file, spec } of CASES) {
@@ -38,7 +48,11 @@ try {
     await repo.copyFromProject(`models/${spec.dataset}/holdout.csv`);
     await repo.write(`specs/${spec.name}.yaml`, exampleSpecYaml(spec));
     await repo.commit('record');
-    const handle = await startDeployment(client, 'record', await loadDeploymentInput(join(repo.root, `specs/${spec.name}.yaml`)));
+    const handle = await startDeployment(
+      client,
+      'record',
+      await loadDeploymentInput(join(repo.root, `specs/${spec.name}.yaml`)),
+    );
     const result = await handle.result();
     const history = await handle.fetchHistory();
     await writeFile(repoPath(`test/replay/histories/${file}`), `${historyToJSON(history)}\n`);

@@ -8,7 +8,12 @@
  */
 import type { Context } from '@temporalio/activity';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
-import type { ActivityExecuteInput, ActivityInterceptorsFactory, Next, ActivityInboundCallsInterceptor } from '@temporalio/worker';
+import type {
+  ActivityExecuteInput,
+  ActivityInboundCallsInterceptor,
+  ActivityInterceptorsFactory,
+  Next,
+} from '@temporalio/worker';
 import { digestOf } from '../audit/record.ts';
 import type { AuditStore } from '../audit/store.ts';
 import { AUDIT_CONTEXT_HEADER, type AuditContext } from '../workflows/audit-context.ts';
@@ -41,7 +46,10 @@ class AuditActivityInbound implements ActivityInboundCallsInterceptor {
     private readonly actor: string,
   ) {}
 
-  async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+  async execute(
+    input: ActivityExecuteInput,
+    next: Next<ActivityInboundCallsInterceptor, 'execute'>,
+  ): Promise<unknown> {
     const info = this.ctx.info;
     if (SELF_AUDITED.has(info.activityType)) return next(input);
     // Activities started outside a workflow (standalone) have no execution; ours never are.
@@ -70,8 +78,16 @@ class AuditActivityInbound implements ActivityInboundCallsInterceptor {
         time: new Date().toISOString(),
         kind: 'activity.failed',
         error: describeError(error),
+        // The failure's report (a scan can list many findings) is kept as a digest: the message
+        // already says why, and the audit's size limit must never turn a domain failure into an
+        // append error that Temporal would retry.
         ...(error instanceof ApplicationFailure
-          ? { details: { nonRetryable: error.nonRetryable, report: error.details?.[0] ?? null } }
+          ? {
+              details: {
+                nonRetryable: error.nonRetryable,
+                reportDigest: digestOf(error.details?.[0] ?? null),
+              },
+            }
           : {}),
       });
       throw error;

@@ -11,7 +11,9 @@ const optionalText = z
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
 const EnvSchema = z.object({
-  MODELSHIP_HOME: optionalText.describe('Where state lives: audit log, artifacts, bundles, dev server database.'),
+  MODELSHIP_HOME: optionalText.describe(
+    'Where state lives: audit log, artifacts, bundles, dev server database.',
+  ),
   TEMPORAL_ADDRESS: optionalText.describe('host:port of the Temporal frontend.'),
   TEMPORAL_NAMESPACE: optionalText.describe('Temporal namespace.'),
   TEMPORAL_API_KEY: optionalText.describe('API key for Temporal Cloud (implies TLS).'),
@@ -53,7 +55,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       address: values.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS,
       namespace: values.TEMPORAL_NAMESPACE ?? 'default',
       apiKey: values.TEMPORAL_API_KEY,
-      tls: values.TEMPORAL_TLS === 'true' || values.TEMPORAL_TLS === '1' || values.TEMPORAL_API_KEY !== undefined,
+      tls:
+        values.TEMPORAL_TLS === 'true' ||
+        values.TEMPORAL_TLS === '1' ||
+        values.TEMPORAL_API_KEY !== undefined,
     },
     taskQueue: values.MODELSHIP_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
   };

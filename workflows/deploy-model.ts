@@ -24,8 +24,8 @@ import type { createPackageActivities } from '../activities/package.ts';
 import type { createScanActivities } from '../activities/scan.ts';
 import type { createValidateActivities } from '../activities/validate.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
-import { renderDetails, type DeploymentStatus, type PipelineStage } from './status.ts';
 import { RolloutStageKey } from './search-attributes.ts';
+import { type DeploymentStatus, type PipelineStage, renderDetails } from './status.ts';
 
 /** What `modelship deploy`/`apply` start the workflow with. */
 export interface DeployModelInput {
@@ -115,7 +115,11 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
 
   try {
     await enter('resolving');
-    const artifact = await resolveArtifact({ deployment, source: spec.spec.model.source, sha256: spec.spec.model.sha256 });
+    const artifact = await resolveArtifact({
+      deployment,
+      source: spec.spec.model.source,
+      sha256: spec.spec.model.sha256,
+    });
     status.artifact = { sha256: artifact.sha256, sizeBytes: artifact.sizeBytes };
 
     await enter('scanning');
@@ -138,7 +142,11 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
 
     await enter('packaged');
     const summary = `${deployment.model}@${deployment.environment} packaged as bundle ${bundle.digest.slice(0, 12)} (commit ${deployment.commit.slice(0, 12)})`;
-    await recordDecision({ deployment, decision: 'deployment.packaged', details: { bundle: bundle.digest, summary } });
+    await recordDecision({
+      deployment,
+      decision: 'deployment.packaged',
+      details: { bundle: bundle.digest, summary },
+    });
     return {
       outcome: 'packaged',
       model: deployment.model,

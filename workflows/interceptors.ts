@@ -26,7 +26,10 @@ class AuditContextOutbound implements WorkflowOutboundCallsInterceptor {
   scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>) {
     return next({
       ...input,
-      headers: { ...input.headers, [AUDIT_CONTEXT_HEADER]: defaultPayloadConverter.toPayload(currentAuditContext()) },
+      headers: {
+        ...input.headers,
+        [AUDIT_CONTEXT_HEADER]: defaultPayloadConverter.toPayload(currentAuditContext()),
+      },
     });
   }
 }

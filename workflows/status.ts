@@ -4,7 +4,14 @@
  */
 
 /** Stages of the pipeline, in order; `rejected` ends it early. */
-export const PIPELINE_STAGES = ['resolving', 'scanning', 'validating', 'packaging', 'packaged', 'rejected'] as const;
+export const PIPELINE_STAGES = [
+  'resolving',
+  'scanning',
+  'validating',
+  'packaging',
+  'packaged',
+  'rejected',
+] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
 
 export interface DeploymentStatus {
@@ -33,18 +40,25 @@ export function renderDetails(status: DeploymentStatus): string {
     `**Stage:** ${status.stage}`,
   ];
   if (status.artifact) {
-    lines.push(`**Artifact:** sha256 \`${status.artifact.sha256.slice(0, 16)}…\` (${status.artifact.sizeBytes} bytes)`);
+    lines.push(
+      `**Artifact:** sha256 \`${status.artifact.sha256.slice(0, 16)}…\` (${status.artifact.sizeBytes} bytes)`,
+    );
   }
   if (status.validation && status.validation.length > 0) {
     lines.push('', '| metric | value | verdict |', '| --- | --- | --- |');
     for (const metric of status.validation) {
-      lines.push(`| ${metric.name} | ${formatMetric(metric.name, metric.value)} | ${metric.passed ? 'pass' : 'FAIL'} |`);
+      lines.push(
+        `| ${metric.name} | ${formatMetric(metric.name, metric.value)} | ${metric.passed ? 'pass' : 'FAIL'} |`,
+      );
     }
   }
   if (status.scanFindings !== undefined) lines.push('', `**Scan:** ${status.scanFindings} finding(s)`);
   if (status.bundle) lines.push(`**Bundle:** \`${status.bundle.digest.slice(0, 16)}…\``);
   if (status.rejection) {
-    lines.push('', `**Rejected at ${status.rejection.step}** (${status.rejection.type}): ${status.rejection.message}`);
+    lines.push(
+      '',
+      `**Rejected at ${status.rejection.step}** (${status.rejection.type}): ${status.rejection.message}`,
+    );
   }
   return lines.join('\n');
 }

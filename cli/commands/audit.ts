@@ -119,7 +119,12 @@ async function exportLog(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, { ...HOME, out: { type: 'string' } }, USAGE);
   const out = typeof values.out === 'string' ? resolve(values.out) : undefined;
   if (out === undefined) {
-    await withStore(values, (store) => exportJsonl(store, process.stdout));
+    try {
+      await withStore(values, (store) => exportJsonl(store, process.stdout));
+    } catch (error) {
+      // The reader went away (`| head`): that is how pipes end, not a failure of the export.
+      if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
+    }
     return 0;
   }
   // Write beside the target and rename, so an interrupted export never looks like a complete one.

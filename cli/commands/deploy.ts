@@ -1,7 +1,7 @@
 /** `modelship deploy <spec…>`: start DeployModel for specs in the working tree and wait for the results. */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { connectClient } from '../../worker/connection.ts';
 import { loadConfig } from '../../worker/config.ts';
+import { connectClient } from '../../worker/connection.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
 import { loadDeploymentInput, startDeployment } from '../start-deployment.ts';
 
@@ -22,7 +22,7 @@ export const command: Command = {
     let rejected = 0;
     try {
       for (const input of inputs) {
-        let handle;
+        let handle: Awaited<ReturnType<typeof startDeployment>>;
         try {
           handle = await startDeployment(client, config.taskQueue, input);
         } catch (error) {

@@ -42,13 +42,19 @@ export const command: Command = {
     );
     const port = Number(values.port);
     const uiPort = values['ui-port'] === undefined ? port + 1000 : Number(values['ui-port']);
-    if (!Number.isInteger(port) || !Number.isInteger(uiPort)) throw new CliError(`--port and --ui-port take numbers\n\n${USAGE}`);
+    if (!Number.isInteger(port) || !Number.isInteger(uiPort))
+      throw new CliError(`--port and --ui-port take numbers\n\n${USAGE}`);
     const specsDir = String(values.specs);
-    const specFiles = (await readdir(specsDir)).filter((name) => name.endsWith('.yaml')).sort().map((name) => join(specsDir, name));
+    const specFiles = (await readdir(specsDir))
+      .filter((name) => name.endsWith('.yaml'))
+      .sort()
+      .map((name) => join(specsDir, name));
     if (specFiles.length === 0) throw new CliError(`no *.yaml specs in ${specsDir}`);
 
     const config = loadConfig({ ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
-    console.log(`dev: starting Temporal dev server on 127.0.0.1:${port} (database ${join(config.home, 'temporal.db')})`);
+    console.log(
+      `dev: starting Temporal dev server on 127.0.0.1:${port} (database ${join(config.home, 'temporal.db')})`,
+    );
     const server = await startDevServer({
       port,
       uiPort,
@@ -80,9 +86,12 @@ export const command: Command = {
         console.log(`dev: started ${handle.workflowId} for ${input.deployment.specPath}`);
         results.push(handle.result());
       }
-      for (const result of await Promise.all(results)) console.log(`dev: ${result.outcome}: ${result.summary}`);
+      for (const result of await Promise.all(results))
+        console.log(`dev: ${result.outcome}: ${result.summary}`);
       await client.connection.close();
-      console.log(`dev: audit log at ${join(config.home, 'audit.db')} (\`npx modelship audit show\`, \`npx modelship audit verify\`)`);
+      console.log(
+        `dev: audit log at ${join(config.home, 'audit.db')} (\`npx modelship audit show\`, \`npx modelship audit verify\`)`,
+      );
 
       if (!values.once) {
         console.log('dev: running; press Ctrl-C to stop');

@@ -25,7 +25,9 @@ export const command: Command = {
         home: config.home,
         audit,
       });
-      console.log(`worker: polling "${config.taskQueue}" on ${config.temporal.address} (home ${config.home})`);
+      console.log(
+        `worker: polling "${config.taskQueue}" on ${config.temporal.address} (home ${config.home})`,
+      );
       // The SDK installs SIGINT/SIGTERM handlers that shut the worker down gracefully.
       await worker.run();
     } finally {

@@ -1,0 +1,73 @@
+/**
+ * The audit store contract. The worker's interceptors append; the CLI lists, verifies and
+ * exports. SQLite (`sqlite-store.ts`) is the default; another backend (PostgreSQL) implements
+ * the same interface and reuses `chain.ts` unchanged, appending under its own lock (for
+ * PostgreSQL: `SELECT … FOR UPDATE` on the head row or an advisory lock, in one transaction).
+ */
+import { isAbsolute, join, resolve } from 'node:path';
+import type { ChainAnchor, VerifyOptions, VerifyResult } from './chain.ts';
+import type { AuditEventInput, AuditRecord } from './record.ts';
+
+export type { ChainAnchor, VerifyOptions, VerifyResult } from './chain.ts';
+
+/** Narrows {@link AuditStore.list}; fields combine with AND. */
+export interface AuditFilter {
+  model?: string;
+  workflowId?: string;
+  environment?: string;
+  /** Keep only the most recent `limit` matches (still returned oldest first). */
+  limit?: number;
+}
+
+export interface AuditStore {
+  /**
+   * Validates the event, links it to the current head and stores it durably; resolves to the
+   * stored record once committed. Concurrent calls are serialised and committed in call order.
+   * Rejects with `InvalidAuditEventError` for a malformed event, and with an error when the
+   * store cannot be written (the caller decides whether that fails the activity).
+   */
+  append(event: AuditEventInput): Promise<AuditRecord>;
+  /** Matching records in seq order. */
+  list(filter?: AuditFilter): Promise<AuditRecord[]>;
+  /** Every record in seq order, read in pages so a long log never sits in memory at once. */
+  all(): AsyncIterable<AuditRecord>;
+  /** The last record's position and hash (`{ seq: 0, hash: GENESIS_HASH }` when empty): pin it. */
+  head(): Promise<ChainAnchor>;
+  /** Walks the whole chain; names the first bad record. */
+  verify(options?: VerifyOptions): Promise<VerifyResult>;
+  /** Waits for pending appends, then releases the store. */
+  close(): Promise<void>;
+}
+
+/** Name of the audit database inside MODELSHIP_HOME. */
+export const AUDIT_DB_FILE = 'audit.db';
+
+/**
+ * Where the audit database lives: `$MODELSHIP_HOME/audit.db`, with MODELSHIP_HOME defaulting to
+ * `.modelship` in `cwd`. Returns an absolute path.
+ */
+export function defaultAuditPath(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  cwd: string = process.cwd(),
+): string {
+  const home = env.MODELSHIP_HOME?.trim() || '.modelship';
+  return join(isAbsolute(home) ? home : resolve(cwd, home), AUDIT_DB_FILE);
+}
+
+/** The store's file does not exist (readers never create one). */
+export class AuditStoreNotFoundError extends Error {
+  constructor(readonly path: string) {
+    super(
+      `no audit log at ${path} (nothing has been recorded yet, or MODELSHIP_HOME / --home points elsewhere)`,
+    );
+    this.name = 'AuditStoreNotFoundError';
+  }
+}
+
+/** The store could not be opened or read as an audit log; the message is for a person. */
+export class AuditStoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AuditStoreError';
+  }
+}

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../worker/config.ts';
+
+describe('loadConfig', () => {
+  it('has defaults that reach a local dev server and keep state in .modelship/', () => {
+    const config = loadConfig({}, '/work/repo');
+    expect(config).toEqual({
+      home: '/work/repo/.modelship',
+      temporal: { address: 'localhost:7233', namespace: 'default', apiKey: undefined, tls: false },
+      taskQueue: 'modelship',
+    });
+  });
+
+  it('treats TEMPORAL_TLS=false as false (no Boolean("false") surprise) and an API key as TLS', () => {
+    expect(loadConfig({ TEMPORAL_TLS: 'false' }, '/').temporal.tls).toBe(false);
+    expect(loadConfig({ TEMPORAL_TLS: '1' }, '/').temporal.tls).toBe(true);
+    expect(loadConfig({ TEMPORAL_API_KEY: 'k' }, '/').temporal.tls).toBe(true);
+  });
+
+  it('rejects a TEMPORAL_TLS value it does not understand, naming the variable', () => {
+    expect(() => loadConfig({ TEMPORAL_TLS: 'yes' }, '/')).toThrow(/TEMPORAL_TLS/);
+  });
+
+  it('resolves a relative MODELSHIP_HOME against the working directory', () => {
+    expect(loadConfig({ MODELSHIP_HOME: 'state' }, '/work/repo').home).toBe('/work/repo/state');
+  });
+});
