@@ -4,6 +4,10 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import type { LogLevel } from '@temporalio/worker';
+
+/** Temporal SDK log levels, quietest last. */
+export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const satisfies readonly LogLevel[];
 
 const optionalText = z
   .string()
@@ -22,6 +26,10 @@ const EnvSchema = z.object({
     .optional()
     .describe('Use TLS to reach Temporal; "true" or "1" to enable.'),
   MODELSHIP_TASK_QUEUE: optionalText.describe('Task queue the worker polls.'),
+  MODELSHIP_LOG_LEVEL: z
+    .enum(LOG_LEVELS)
+    .optional()
+    .describe('Temporal SDK log level for the worker and dev commands (default WARN).'),
 });
 
 /** Everything the worker and the CLI need to reach Temporal and the local state. */
@@ -35,6 +43,8 @@ export interface ModelshipConfig {
     tls: boolean;
   };
   taskQueue: string;
+  /** Log level of the Temporal SDK runtime in long-running commands. */
+  logLevel: (typeof LOG_LEVELS)[number];
 }
 
 export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
@@ -61,5 +71,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         values.TEMPORAL_API_KEY !== undefined,
     },
     taskQueue: values.MODELSHIP_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+    logLevel: values.MODELSHIP_LOG_LEVEL ?? 'WARN',
   };
 }

@@ -5,12 +5,15 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { openAuditStore } from '../../audit/open.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient, connectWorker } from '../../worker/connection.ts';
 import { startDevServer } from '../../worker/dev-server.ts';
+import { installRuntime } from '../../worker/runtime.ts';
 import { PROJECT_ROOT } from '../../worker/temporal-cli.ts';
 import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
+import type { DeployModel } from '../../workflows/deploy-model.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
 import { loadDeploymentInput, startDeployment } from '../start-deployment.ts';
 
@@ -61,6 +64,7 @@ export const command: Command = {
       dbFile: join(config.home, 'temporal.db'),
       logFile: join(config.home, 'logs', 'temporal.log'),
     });
+    installRuntime(config.logLevel);
     const audit = await openAuditStore(config.home);
     const connection = await connectWorker(config);
     let workerRun: Promise<void> | undefined;
@@ -82,9 +86,17 @@ export const command: Command = {
       const results = [];
       for (const file of specFiles) {
         const input = await loadDeploymentInput(file);
-        const handle = await startDeployment(client, config.taskQueue, input);
-        console.log(`dev: started ${handle.workflowId} for ${input.deployment.specPath}`);
-        results.push(handle.result());
+        try {
+          const handle = await startDeployment(client, config.taskQueue, input);
+          console.log(`dev: started ${handle.workflowId} for ${input.deployment.specPath}`);
+          results.push(handle.result());
+        } catch (error) {
+          // A run left over from an earlier session (the database persists) is still going:
+          // follow it instead of failing, the worker we just started will pick it up.
+          if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+          console.log(`dev: ${error.workflowId} is already running; following it`);
+          results.push(client.workflow.getHandle<typeof DeployModel>(error.workflowId).result());
+        }
       }
       for (const result of await Promise.all(results))
         console.log(`dev: ${result.outcome}: ${result.summary}`);

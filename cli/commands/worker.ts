@@ -2,6 +2,7 @@
 import { openAuditStore } from '../../audit/open.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectWorker } from '../../worker/connection.ts';
+import { installRuntime } from '../../worker/runtime.ts';
 import { createModelshipWorker } from '../../worker/worker.ts';
 import { type Command, parseCommandArgs } from '../command.ts';
 
@@ -15,6 +16,7 @@ export const command: Command = {
   async run(argv) {
     parseCommandArgs(argv, {}, USAGE);
     const config = loadConfig();
+    installRuntime(config.logLevel);
     const audit = await openAuditStore(config.home);
     const connection = await connectWorker(config);
     try {

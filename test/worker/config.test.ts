@@ -8,6 +8,7 @@ describe('loadConfig', () => {
       home: '/work/repo/.modelship',
       temporal: { address: 'localhost:7233', namespace: 'default', apiKey: undefined, tls: false },
       taskQueue: 'modelship',
+      logLevel: 'WARN',
     });
   });
 

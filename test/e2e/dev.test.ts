@@ -1,0 +1,59 @@
+/**
+ * `npm start` as a newcomer runs it: `modelship dev` starts its own Temporal dev server with a
+ * database under MODELSHIP_HOME, a worker, and deploys the example specs; then the audit log it
+ * left verifies, and stops verifying once a record is edited.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sqlite from 'node-sqlite3-wasm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../worker/dev-server.ts';
+import { repoPath } from '../support/paths.ts';
+
+const BIN = repoPath('bin/modelship.mjs');
+let home: string;
+
+function modelship(args: string[], timeout = 120_000) {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    env: { ...process.env, MODELSHIP_HOME: home },
+    encoding: 'utf8',
+    timeout,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), 'modelship-dev-'));
+});
+
+afterAll(() => rm(home, { recursive: true, force: true }));
+
+describe('modelship dev (npm start)', () => {
+  it('deploys the example specs on its own dev server and leaves a verifiable audit log', async () => {
+    const [port, uiPort] = [await freePort(), await freePort()];
+    const run = modelship(['dev', '--port', String(port), '--ui-port', String(uiPort), '--once']);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain(`Temporal Web UI at http://127.0.0.1:${uiPort}`);
+    expect(run.stdout).toMatch(/packaged: iris@staging packaged as bundle [0-9a-f]{12}/);
+    expect(run.stdout).toMatch(/packaged: breast-cancer@production packaged as bundle [0-9a-f]{12}/);
+
+    const verify = modelship(['audit', 'verify']);
+    expect(verify.status).toBe(0);
+    expect(verify.stdout).toMatch(/audit verify: ok, \d+ records/);
+
+    const show = modelship(['audit', 'show', 'iris']);
+    expect(show.stdout).toContain('validateModel');
+    expect(show.stdout).toContain('deployment.packaged');
+
+    // Edit one record the way someone with file access would, bypassing the append-only trigger.
+    const db = new sqlite.Database(join(home, 'audit.db'), { fileMustExist: true });
+    db.exec("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'mallory' WHERE seq = 5");
+    db.close();
+    const tampered = modelship(['audit', 'verify']);
+    expect(tampered.status).toBe(1);
+    expect(tampered.stderr).toContain('record 5: hash does not match its content');
+  });
+});
