@@ -7,12 +7,11 @@
  * and are renamed into place only once verified, and an existing store entry is re-hashed before
  * it is reused, so a retry after a crash at any point converges on the same file.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { fileURLToPath } from 'node:url';
 import type { DeploymentRef } from './deployment.ts';
@@ -20,9 +19,9 @@ import {
   cancellationSignal,
   type FileDigest,
   hasErrorCode,
-  heartbeatOnProgress,
   isWithin,
   sha256File,
+  writeStreamHashing,
 } from './digest.ts';
 import { domainFailure, FailureType } from './failures.ts';
 
@@ -146,19 +145,8 @@ export function createArtifactActivities(deps: ArtifactDeps) {
   }
 
   /** Copies the stream to a temp file in the store while hashing it. */
-  async function download(stream: Readable, temp: string): Promise<FileDigest> {
-    const hash = createHash('sha256');
-    let sizeBytes = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        hash.update(chunk);
-        sizeBytes += chunk.length;
-        heartbeatOnProgress(sizeBytes - chunk.length, sizeBytes, { downloadedBytes: sizeBytes });
-        done(null, chunk);
-      },
-    });
-    await pipeline(stream, meter, createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
-    return { sha256: hash.digest('hex'), sizeBytes };
+  function download(stream: Readable, temp: string): Promise<FileDigest> {
+    return writeStreamHashing(stream, temp, 'downloadedBytes');
   }
 
   return {

@@ -7,9 +7,11 @@
  * complete new file, never half a file under the final name.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, open, rename, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Context } from '@temporalio/activity';
 
 /** A sha256 digest as lowercase hex, plus the number of bytes it covers. */
@@ -110,4 +112,28 @@ const HEARTBEAT_BYTES = 16 << 20;
  */
 export function heartbeatOnProgress(before: number, after: number, details: unknown): void {
   if (Math.floor(before / HEARTBEAT_BYTES) !== Math.floor(after / HEARTBEAT_BYTES)) heartbeat(details);
+}
+
+/**
+ * Writes `source` to a new file at `to` (never overwriting: `wx`) while hashing it, and
+ * heartbeats as bytes flow so a long copy of a large model does not look like a stuck worker.
+ * `progressKey` names the byte count in the heartbeat details (e.g. `downloadedBytes`).
+ */
+export async function writeStreamHashing(
+  source: Readable,
+  to: string,
+  progressKey: string,
+): Promise<FileDigest> {
+  const hash = createHash('sha256');
+  let sizeBytes = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      sizeBytes += chunk.length;
+      heartbeatOnProgress(sizeBytes - chunk.length, sizeBytes, { [progressKey]: sizeBytes });
+      done(null, chunk);
+    },
+  });
+  await pipeline(source, meter, createWriteStream(to, { flags: 'wx', mode: 0o600 }));
+  return { sha256: hash.digest('hex'), sizeBytes };
 }

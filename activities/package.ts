@@ -8,15 +8,13 @@
  * design: the first manifest written for a digest wins and a retry reuses it. The commit is in
  * the digest so that a manifest never names another commit than the one being deployed.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { ResolvedArtifact } from './artifact.ts';
 import type { DeploymentRef } from './deployment.ts';
-import { hasErrorCode, heartbeatOnProgress, sha256File, sha256Hex, writeFileAtomic } from './digest.ts';
+import { hasErrorCode, sha256File, sha256Hex, writeFileAtomic, writeStreamHashing } from './digest.ts';
 import { domainFailure, FailureType } from './failures.ts';
 import type { ScanReport } from './scan.ts';
 import type { ValidationReport } from './validate.ts';
@@ -77,18 +75,7 @@ export function bundleDigest(files: readonly BundleFile[], commit: string): stri
 
 /** Copies the stored model into the bundle while hashing it, so a damaged store copy cannot slip in. */
 async function copyVerified(from: string, to: string, expected: string): Promise<void> {
-  const hash = createHash('sha256');
-  let copied = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      copied += chunk.length;
-      heartbeatOnProgress(copied - chunk.length, copied, { copiedBytes: copied });
-      done(null, chunk);
-    },
-  });
-  await pipeline(createReadStream(from), meter, createWriteStream(to, { flags: 'wx', mode: 0o600 }));
-  const actual = hash.digest('hex');
+  const { sha256: actual } = await writeStreamHashing(createReadStream(from), to, 'copiedBytes');
   if (actual !== expected) {
     throw domainFailure(
       FailureType.DigestMismatch,

@@ -19,6 +19,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     load: () => import('./commands/deploy.ts'),
   },
   audit: { summary: 'Show, verify or export the audit log', load: () => import('./commands/audit.ts') },
+  serve: {
+    summary: 'Run the serving data plane (KServe V2 model server, router, admin API)',
+    load: () => import('./commands/serve.ts'),
+  },
+  load: {
+    summary: 'Send holdout rows to a served model and report latency and version shares',
+    load: () => import('./commands/load.ts'),
+  },
   worker: {
     summary: 'Run a Temporal worker for modelship workflows',
     load: () => import('./commands/worker.ts'),
