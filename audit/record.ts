@@ -35,7 +35,19 @@ const sha256 = z
   .regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex SHA-256')
   .describe('SHA-256, lowercase hex');
 
-const text = z.string().min(1);
+// A lone UTF-16 surrogate or a NUL would be stored differently from how it was hashed (the
+// database re-encodes it), making an honest record fail verification. Such characters can only
+// arrive from foreign text (an error message, a file name), so they are replaced, not refused:
+// refusing would turn the append into an error Temporal retries forever.
+const LONE_SURROGATE_OR_NUL =
+  /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/g;
+
+/** `value` with lone surrogates and NUL replaced by U+FFFD, so it survives storage unchanged. */
+export function storableText(value: string): string {
+  return value.replace(LONE_SURROGATE_OR_NUL, '\uFFFD');
+}
+
+const text = z.string().min(1).transform(storableText);
 
 // Callers hand over whatever their payload holds (optional fields left undefined, a Date, a
 // NaN metric); normalising through canonical JSON first stores exactly the JSON that is hashed

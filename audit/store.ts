@@ -1,8 +1,8 @@
 /**
  * The audit store contract. The worker's interceptors append; the CLI lists, verifies and
- * exports. SQLite (`sqlite-store.ts`) is the default; another backend (PostgreSQL) implements
- * the same interface and reuses `chain.ts` unchanged, appending under its own lock (for
- * PostgreSQL: `SELECT … FOR UPDATE` on the head row or an advisory lock, in one transaction).
+ * exports. SQLite (`sqlite-store.ts`) is the default; PostgreSQL (`postgres-store.ts`) implements
+ * the same interface and reuses `chain.ts` and `rows.ts` unchanged, appending under its own lock
+ * (a transaction-scoped advisory lock per table).
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ChainAnchor, VerifyOptions, VerifyResult } from './chain.ts';
@@ -54,12 +54,14 @@ export function defaultAuditPath(
   return join(isAbsolute(home) ? home : resolve(cwd, home), AUDIT_DB_FILE);
 }
 
-/** The store's file does not exist (readers never create one). */
+/** The store's file (or table) does not exist (readers never create one). */
 export class AuditStoreNotFoundError extends Error {
-  constructor(readonly path: string) {
-    super(
-      `no audit log at ${path} (nothing has been recorded yet, or MODELSHIP_HOME / --home points elsewhere)`,
-    );
+  /** `hint` names the setting that may point elsewhere; the default fits the SQLite file. */
+  constructor(
+    readonly path: string,
+    hint = 'MODELSHIP_HOME / --home points elsewhere',
+  ) {
+    super(`no audit log at ${path} (nothing has been recorded yet, or ${hint})`);
     this.name = 'AuditStoreNotFoundError';
   }
 }

@@ -3,8 +3,9 @@
  * else reads `process.env` for these settings, so their defaults and coercions live here only.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
 import type { LogLevel } from '@temporalio/worker';
+import { z } from 'zod';
+import { isPostgresUrl } from '../audit/postgres-url.ts';
 
 /** Temporal SDK log levels, quietest last. */
 export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const satisfies readonly LogLevel[];
@@ -26,6 +27,14 @@ const EnvSchema = z.object({
     .optional()
     .describe('Use TLS to reach Temporal; "true" or "1" to enable.'),
   MODELSHIP_TASK_QUEUE: optionalText.describe('Task queue the worker polls.'),
+  // The message never repeats the value: it may hold a password.
+  MODELSHIP_AUDIT_URL: optionalText
+    .refine((url) => url === undefined || isPostgresUrl(url), {
+      message:
+        'must be a postgres:// or postgresql:// URL (e.g. postgres://modelship@db:5432/modelship); ' +
+        'unset it to keep the audit log in SQLite under MODELSHIP_HOME',
+    })
+    .describe('PostgreSQL URL of a shared audit log; unset, the log is audit.db in MODELSHIP_HOME.'),
   MODELSHIP_LOG_LEVEL: z
     .enum(LOG_LEVELS)
     .optional()
@@ -43,6 +52,8 @@ export interface ModelshipConfig {
     tls: boolean;
   };
   taskQueue: string;
+  /** PostgreSQL URL of the audit log (MODELSHIP_AUDIT_URL), or undefined for SQLite under `home`. */
+  auditUrl: string | undefined;
   /** Log level of the Temporal SDK runtime in long-running commands. */
   logLevel: (typeof LOG_LEVELS)[number];
 }
@@ -71,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         values.TEMPORAL_API_KEY !== undefined,
     },
     taskQueue: values.MODELSHIP_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+    auditUrl: values.MODELSHIP_AUDIT_URL,
     logLevel: values.MODELSHIP_LOG_LEVEL ?? 'WARN',
   };
 }

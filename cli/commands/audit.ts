@@ -6,6 +6,8 @@ import { finished } from 'node:stream/promises';
 import type { ChainAnchor, VerifyResult } from '../../audit/chain.ts';
 import { exportJsonl, readJsonlRecords, verifyJsonlFile } from '../../audit/export.ts';
 import { formatRecordTable } from '../../audit/format.ts';
+import { openPostgresAuditStore } from '../../audit/postgres-store.ts';
+import { assertPostgresUrl } from '../../audit/postgres-url.ts';
 import type { AuditRecord } from '../../audit/record.ts';
 import { openSqliteAuditStore } from '../../audit/sqlite-store.ts';
 import {
@@ -29,9 +31,12 @@ Commands:
       Write every record as JSON Lines (stdout unless --out); verify a copy with --file.
 
 Options:
-  --home DIR   state directory holding audit.db (default $MODELSHIP_HOME, else .modelship)`;
+  --home DIR   state directory holding audit.db (default $MODELSHIP_HOME, else .modelship)
+  --url URL    PostgreSQL audit log instead (default $MODELSHIP_AUDIT_URL, which beats
+               $MODELSHIP_HOME); prefer the variable for a URL with a password, which
+               other users can see on a command line`;
 
-const HOME = { home: { type: 'string' } } as const;
+const STORE = { home: { type: 'string' }, url: { type: 'string' } } as const;
 
 type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
 
@@ -67,7 +72,7 @@ async function show(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
     {
-      ...HOME,
+      ...STORE,
       workflow: { type: 'string' },
       env: { type: 'string' },
       limit: { type: 'string' },
@@ -96,7 +101,7 @@ async function show(argv: string[]): Promise<number> {
 async function verify(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(
     argv,
-    { ...HOME, file: { type: 'string' }, anchor: { type: 'string' }, json: { type: 'boolean' } },
+    { ...STORE, file: { type: 'string' }, anchor: { type: 'string' }, json: { type: 'boolean' } },
     USAGE,
   );
   const options = typeof values.anchor === 'string' ? { anchor: parseAnchor(values.anchor) } : {};
@@ -116,7 +121,7 @@ async function verify(argv: string[]): Promise<number> {
 }
 
 async function exportLog(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs(argv, { ...HOME, out: { type: 'string' } }, USAGE);
+  const { values } = parseCommandArgs(argv, { ...STORE, out: { type: 'string' } }, USAGE);
   const out = typeof values.out === 'string' ? resolve(values.out) : undefined;
   if (out === undefined) {
     try {
@@ -145,14 +150,29 @@ async function exportLog(argv: string[]): Promise<number> {
 }
 
 async function withStore<T>(values: Values, use: (store: AuditStore) => Promise<T>): Promise<T> {
-  const home = typeof values.home === 'string' ? values.home : process.env.MODELSHIP_HOME;
-  const path = defaultAuditPath({ MODELSHIP_HOME: home });
-  const store = await openSqliteAuditStore(path, { mustExist: true });
+  const store = await openReader(values);
   try {
     return await use(store);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * The log to read: a flag beats the environment, and MODELSHIP_AUDIT_URL beats MODELSHIP_HOME,
+ * so the CLI reads the log the worker writes under the same environment.
+ */
+function openReader(values: Values): Promise<AuditStore> {
+  const home = typeof values.home === 'string' ? values.home : undefined;
+  const flag = typeof values.url === 'string' ? values.url : undefined;
+  if (home !== undefined && flag !== undefined) throw new CliError('audit: give --home or --url, not both');
+  const url = flag ?? (home === undefined ? process.env.MODELSHIP_AUDIT_URL?.trim() || undefined : undefined);
+  if (url !== undefined) {
+    assertPostgresUrl(url, flag === undefined ? 'MODELSHIP_AUDIT_URL' : '--url');
+    return openPostgresAuditStore(url, { mustExist: true });
+  }
+  const path = defaultAuditPath({ MODELSHIP_HOME: home ?? process.env.MODELSHIP_HOME });
+  return openSqliteAuditStore(path, { mustExist: true });
 }
 
 function filterRecords(records: AuditRecord[], filter: AuditFilter): AuditRecord[] {

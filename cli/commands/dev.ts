@@ -65,7 +65,7 @@ export const command: Command = {
       logFile: join(config.home, 'logs', 'temporal.log'),
     });
     installRuntime(config.logLevel);
-    const audit = await openAuditStore(config.home);
+    const audit = await openAuditStore(config.home, config.auditUrl);
     const connection = await connectWorker(config);
     let workerRun: Promise<void> | undefined;
     let worker: Awaited<ReturnType<typeof createModelshipWorker>> | undefined;

@@ -17,7 +17,7 @@ export const command: Command = {
     parseCommandArgs(argv, {}, USAGE);
     const config = loadConfig();
     installRuntime(config.logLevel);
-    const audit = await openAuditStore(config.home);
+    const audit = await openAuditStore(config.home, config.auditUrl);
     const connection = await connectWorker(config);
     try {
       const worker = await createModelshipWorker({

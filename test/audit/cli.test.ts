@@ -19,7 +19,7 @@ interface Run {
 }
 
 async function modelship(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const { MODELSHIP_HOME: _ignored, ...inherited } = process.env;
+  const { MODELSHIP_HOME: _ignoredHome, MODELSHIP_AUDIT_URL: _ignoredUrl, ...inherited } = process.env;
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
       cwd: ROOT,

@@ -123,3 +123,16 @@ describe('defaultAuditPath', () => {
     );
   });
 });
+
+describe('text the database would re-encode', () => {
+  it('stores lone surrogates and NUL as U+FFFD, so an honest record still verifies', async () => {
+    const store = await openSqliteAuditStore(join(await tempDir(), 'audit.db'));
+    try {
+      const record = await store.append(sampleEvent({ actor: 'worker:\ud800x\u0000y' }));
+      expect(record.actor).toBe('worker:\ufffdx\ufffdy');
+      expect((await store.verify()).ok).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -8,8 +8,21 @@ describe('loadConfig', () => {
       home: '/work/repo/.modelship',
       temporal: { address: 'localhost:7233', namespace: 'default', apiKey: undefined, tls: false },
       taskQueue: 'modelship',
+      auditUrl: undefined,
       logLevel: 'WARN',
     });
+  });
+
+  it('takes a PostgreSQL MODELSHIP_AUDIT_URL and refuses anything else without echoing it', () => {
+    const url = 'postgresql://modelship:s3cret@db.internal:5432/audit';
+    expect(loadConfig({ MODELSHIP_AUDIT_URL: ` ${url} ` }, '/').auditUrl).toBe(url);
+    expect(loadConfig({ MODELSHIP_AUDIT_URL: '' }, '/').auditUrl).toBeUndefined();
+    expect(() => loadConfig({ MODELSHIP_AUDIT_URL: 'mysql://root:s3cret@db/audit' }, '/')).toThrow(
+      new Error(
+        'invalid environment: MODELSHIP_AUDIT_URL: must be a postgres:// or postgresql:// URL ' +
+          '(e.g. postgres://modelship@db:5432/modelship); unset it to keep the audit log in SQLite under MODELSHIP_HOME',
+      ),
+    );
   });
 
   it('treats TEMPORAL_TLS=false as false (no Boolean("false") surprise) and an API key as TLS', () => {
