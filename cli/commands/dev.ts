@@ -101,8 +101,9 @@ export const command: Command = {
       for (const result of await Promise.all(results))
         console.log(`dev: ${result.outcome}: ${result.summary}`);
       await client.connection.close();
+      const auditWhere = config.auditUrl ? 'MODELSHIP_AUDIT_URL' : join(config.home, 'audit.db');
       console.log(
-        `dev: audit log at ${join(config.home, 'audit.db')} (\`npx modelship audit show\`, \`npx modelship audit verify\`)`,
+        `dev: audit log at ${auditWhere} (\`npx modelship audit show\`, \`npx modelship audit verify\`)`,
       );
 
       if (!values.once) {
