@@ -39,8 +39,8 @@ const sha256 = z
 // database re-encodes it), making an honest record fail verification. Such characters can only
 // arrive from foreign text (an error message, a file name), so they are replaced, not refused:
 // refusing would turn the append into an error Temporal retries forever.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is one of the characters replaced.
 const LONE_SURROGATE_OR_NUL =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is one of the characters replaced.
   /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/g;
 
 /** `value` with lone surrogates and NUL replaced by U+FFFD, so it survives storage unchanged. */
