@@ -112,10 +112,9 @@ export const command: Command = {
         console.log('dev: stopping');
       }
     } finally {
-      if (worker && workerRun) {
-        worker.shutdown();
-        await workerRun;
-      }
+      // On Ctrl-C the SDK has already begun shutting the worker down by itself.
+      if (worker?.getState() === 'RUNNING') worker.shutdown();
+      await workerRun;
       await connection.close();
       await audit.close();
       await server.stop();

@@ -3,8 +3,9 @@
  * database under MODELSHIP_HOME, a worker, and deploys the example specs; then the audit log it
  * left verifies, and stops verifying once a record is edited.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite from 'node-sqlite3-wasm';
@@ -56,4 +57,36 @@ describe('modelship dev (npm start)', () => {
     expect(tampered.status).toBe(1);
     expect(tampered.stderr).toContain('record 5: hash does not match its content');
   });
+
+  it('keeps running until Ctrl-C, then stops the dev server it started', async () => {
+    const [port, uiPort] = [await freePort(), await freePort()];
+    const child = spawn(process.execPath, [BIN, 'dev', '--port', String(port), '--ui-port', String(uiPort)], {
+      env: { ...process.env, MODELSHIP_HOME: home },
+    });
+    let stdout = '';
+    const running = new Promise<void>((resolveRunning) => {
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        if (stdout.includes('press Ctrl-C to stop')) resolveRunning();
+      });
+    });
+    const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
+    await running;
+    expect(await portAnswers(port)).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stdout).toContain('dev: stopping');
+    expect(await portAnswers(port)).toBe(false);
+  });
 });
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolveAnswer) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolveAnswer(true);
+    });
+    socket.once('error', () => resolveAnswer(false));
+  });
+}
