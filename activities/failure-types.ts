@@ -25,6 +25,8 @@ export const FailureType = {
   ModelUnloadable: 'ModelUnloadable',
   /** A security or structure check of the scan step failed. */
   ScanFailed: 'ScanFailed',
+  /** The data plane refused a change as invalid (bad bundle, version name taken by other bytes). */
+  DataPlaneRejected: 'DataPlaneRejected',
   /** Packaging found an existing bundle with other content under the same digest. */
   BundleConflict: 'BundleConflict',
 } as const;

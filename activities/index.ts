@@ -1,7 +1,9 @@
 /** Every activity the worker registers, built from its dependencies. */
 import type { AuditStore } from '../audit/store.ts';
+import { createAdminClient } from '../serving/admin-client.ts';
 import { createArtifactActivities } from './artifact.ts';
 import { createAuditActivities } from './audit.ts';
+import { createDataPlaneActivities } from './data-plane.ts';
 import { createPackageActivities } from './package.ts';
 import { createScanActivities } from './scan.ts';
 import { createValidateActivities } from './validate.ts';
@@ -10,6 +12,8 @@ export interface ActivityDeps {
   /** Absolute MODELSHIP_HOME. */
   home: string;
   audit: AuditStore;
+  /** The serving data plane's admin API. */
+  dataPlane: { url: string; adminToken: string | undefined };
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -19,5 +23,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createScanActivities({ home: deps.home }),
     ...createPackageActivities({ home: deps.home }),
     ...createAuditActivities({ audit: deps.audit }),
+    ...createDataPlaneActivities({
+      admin: createAdminClient({ baseUrl: deps.dataPlane.url, token: deps.dataPlane.adminToken }),
+    }),
   };
 }

@@ -16,11 +16,12 @@ import { loadDeploymentInput, startDeployment } from '../cli/start-deployment.ts
 import { createTempRepo } from '../test/support/git-repo.ts';
 import { exampleSpecYaml } from '../test/support/model-catalog.ts';
 import { repoPath } from '../test/support/paths.ts';
+import { startTestDataPlane } from '../test/support/data-plane.ts';
 import { startDevServer } from '../worker/dev-server.ts';
 import { createModelshipWorker } from '../worker/worker.ts';
 
 const CASES = [
-  { file: 'deploy-model-packaged.json', spec: { name: 'iris', dataset: 'iris', version: 'v2' } },
+  { file: 'deploy-model-serving.json', spec: { name: 'iris', dataset: 'iris', version: 'v2' } },
   {
     file: 'deploy-model-rejected.json',
     spec: { name: 'iris-inaccurate', dataset: 'iris', version: 'bad-accuracy' },
@@ -33,12 +34,14 @@ const home = await mkdtemp(join(tmpdir(), 'modelship-record-'));
 const audit = await openAuditStore(home);
 const nativeConnection = await NativeConnection.connect({ address: server.address });
 const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+const dataPlane = await startTestDataPlane();
 const worker = await createModelshipWorker({
   connection: nativeConnection,
   namespace: 'default',
   taskQueue: 'record',
   home,
   audit,
+  dataPlane: { url: dataPlane.url, adminToken: dataPlane.adminToken },
 });
 const run = worker.run();
 try {
@@ -65,6 +68,7 @@ try {
   await nativeConnection.close();
   await client.connection.close();
   await audit.close();
+  await dataPlane.close();
   await server.stop();
   await rm(home, { recursive: true, force: true });
 }

@@ -35,6 +35,12 @@ const EnvSchema = z.object({
         'unset it to keep the audit log in SQLite under MODELSHIP_HOME',
     })
     .describe('PostgreSQL URL of a shared audit log; unset, the log is audit.db in MODELSHIP_HOME.'),
+  MODELSHIP_DATA_PLANE_URL: optionalText
+    .refine((url) => url === undefined || /^https?:\/\/[^/]+/.test(url), {
+      message: 'must be an http:// or https:// URL of the data plane, e.g. http://127.0.0.1:8000',
+    })
+    .describe('Base URL of the serving data plane whose admin API rollouts drive.'),
+  MODELSHIP_ADMIN_TOKEN: optionalText.describe('Bearer token of the data plane admin API.'),
   MODELSHIP_LOG_LEVEL: z
     .enum(LOG_LEVELS)
     .optional()
@@ -56,10 +62,13 @@ export interface ModelshipConfig {
   auditUrl: string | undefined;
   /** Log level of the Temporal SDK runtime in long-running commands. */
   logLevel: (typeof LOG_LEVELS)[number];
+  /** The serving data plane the rollout activities drive through its admin API. */
+  dataPlane: { url: string; adminToken: string | undefined };
 }
 
 export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
 export const DEFAULT_TASK_QUEUE = 'modelship';
+export const DEFAULT_DATA_PLANE_URL = 'http://127.0.0.1:8000';
 
 /** Parses the environment; throws an error naming the bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ModelshipConfig {
@@ -84,5 +93,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     taskQueue: values.MODELSHIP_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
     auditUrl: values.MODELSHIP_AUDIT_URL,
     logLevel: values.MODELSHIP_LOG_LEVEL ?? 'WARN',
+    dataPlane: {
+      url: values.MODELSHIP_DATA_PLANE_URL ?? DEFAULT_DATA_PLANE_URL,
+      adminToken: values.MODELSHIP_ADMIN_TOKEN,
+    },
   };
 }

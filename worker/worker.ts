@@ -8,6 +8,7 @@ import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundle 
 import { createActivities } from '../activities/index.ts';
 import type { AuditStore } from '../audit/store.ts';
 import { auditActivityInterceptor } from './audit-interceptor.ts';
+import { DEFAULT_DATA_PLANE_URL } from './config.ts';
 
 /** Workflow sources, as an explicit `.ts` path so the bundler works the same under vitest and tsx. */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -41,6 +42,8 @@ export interface ModelshipWorkerOptions {
   /** MODELSHIP_HOME: artifacts and bundles are stored under it. */
   home: string;
   audit: AuditStore;
+  /** The data plane rollouts drive; the default URL without a token when omitted. */
+  dataPlane?: { url: string; adminToken: string | undefined };
   /** A prebuilt bundle from {@link bundleWorkflows}; bundled on the fly when omitted. */
   workflowBundle?: WorkflowBundle;
   identity?: string;
@@ -55,7 +58,11 @@ export async function createModelshipWorker(options: ModelshipWorkerOptions): Pr
     taskQueue: options.taskQueue,
     identity,
     workflowBundle,
-    activities: createActivities({ home: options.home, audit: options.audit }),
+    activities: createActivities({
+      home: options.home,
+      audit: options.audit,
+      dataPlane: options.dataPlane ?? { url: DEFAULT_DATA_PLANE_URL, adminToken: undefined },
+    }),
     interceptors: { activity: [auditActivityInterceptor(options.audit, identity)] },
   });
 }

@@ -18,6 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type { createArtifactActivities } from '../activities/artifact.ts';
 import type { createAuditActivities } from '../activities/audit.ts';
+import type { createDataPlaneActivities } from '../activities/data-plane.ts';
 import type { DeploymentRef } from '../activities/deployment.ts';
 import { DOMAIN_FAILURE_TYPES, isDomainFailureType } from '../activities/failure-types.ts';
 import type { createPackageActivities } from '../activities/package.ts';
@@ -36,7 +37,12 @@ export interface DeployModelInput {
   specText: string;
 }
 
-export type DeployModelOutcome = 'packaged' | 'rejected';
+/**
+ * `serving`: the version answers all traffic (the model's first deployment, or this version was
+ * already stable). `loaded`: loaded and warm next to the stable version, waiting for the staged
+ * rollout. `rejected`: stopped before the data plane, with the reason.
+ */
+export type DeployModelOutcome = 'serving' | 'loaded' | 'rejected';
 
 /** The workflow's result, readable by a person in the Web UI and by `modelship deploy`. */
 export interface DeployModelResult {
@@ -47,6 +53,8 @@ export interface DeployModelResult {
   /** One line for people: what happened and why. */
   summary: string;
   bundle?: { digest: string; path: string };
+  /** The version name on the data plane, and the stable version after this run. */
+  dataPlane?: { version: string; stable: string | null };
   validation?: { metrics: { name: string; value: number; passed: boolean }[] };
   rejection?: { step: PipelineStage; type: string; message: string };
 }
@@ -78,6 +86,12 @@ const { scanModel } = proxyActivities<ReturnType<typeof createScanActivities>>({
 const { packageModel } = proxyActivities<ReturnType<typeof createPackageActivities>>({
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
+});
+
+// Loading warms the model on the data plane; a large model can take minutes.
+const { loadIntoDataPlane } = proxyActivities<ReturnType<typeof createDataPlaneActivities>>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes },
 });
 
 // The audit log must not lose a decision, so recording retries for much longer than the steps.
@@ -140,20 +154,32 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
     const bundle = await packageModel({ deployment, artifact, specText: input.specText, validation, scan });
     status.bundle = { digest: bundle.digest, path: bundle.path };
 
-    await enter('packaged');
-    const summary = `${deployment.model}@${deployment.environment} packaged as bundle ${bundle.digest.slice(0, 12)} (commit ${deployment.commit.slice(0, 12)})`;
+    await enter('loading');
+    const loaded = await loadIntoDataPlane({
+      deployment,
+      bundle: { digest: bundle.digest, path: bundle.path },
+    });
+    status.dataPlane = { version: loaded.version, stable: loaded.routing.stable };
+
+    const outcome = loaded.becameStable ? 'serving' : 'loaded';
+    await enter(outcome);
+    const where = `${deployment.model}@${deployment.environment}`;
+    const summary = loaded.becameStable
+      ? `${where} serving version ${loaded.version} to all traffic (bundle ${bundle.digest.slice(0, 12)}, commit ${deployment.commit.slice(0, 12)})`
+      : `${where} version ${loaded.version} loaded next to stable ${loaded.routing.stable ?? 'none'}; staged rollout pending (commit ${deployment.commit.slice(0, 12)})`;
     await recordDecision({
       deployment,
-      decision: 'deployment.packaged',
-      details: { bundle: bundle.digest, summary },
+      decision: `deployment.${outcome}`,
+      details: { bundle: bundle.digest, version: loaded.version, stable: loaded.routing.stable, summary },
     });
     return {
-      outcome: 'packaged',
+      outcome,
       model: deployment.model,
       environment: deployment.environment,
       commit: deployment.commit,
       summary,
       bundle: { digest: bundle.digest, path: bundle.path },
+      dataPlane: { version: loaded.version, stable: loaded.routing.stable },
       validation: { metrics },
     };
   } catch (error) {

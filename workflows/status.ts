@@ -3,13 +3,15 @@
  * shown as "current details" in the Temporal Web UI. Pure, so it is unit-tested without Temporal.
  */
 
-/** Stages of the pipeline, in order; `rejected` ends it early. */
+/** Stages of the pipeline, in order; `serving`, `loaded` and `rejected` end it. */
 export const PIPELINE_STAGES = [
   'resolving',
   'scanning',
   'validating',
   'packaging',
-  'packaged',
+  'loading',
+  'serving',
+  'loaded',
   'rejected',
 ] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
@@ -24,6 +26,7 @@ export interface DeploymentStatus {
   validation?: { name: string; value: number; passed: boolean }[];
   scanFindings?: number;
   bundle?: { digest: string; path: string };
+  dataPlane?: { version: string; stable: string | null };
   rejection?: { step: PipelineStage; type: string; message: string };
 }
 
@@ -54,6 +57,11 @@ export function renderDetails(status: DeploymentStatus): string {
   }
   if (status.scanFindings !== undefined) lines.push('', `**Scan:** ${status.scanFindings} finding(s)`);
   if (status.bundle) lines.push(`**Bundle:** \`${status.bundle.digest.slice(0, 16)}…\``);
+  if (status.dataPlane) {
+    lines.push(
+      `**Data plane:** version \`${status.dataPlane.version}\`, stable \`${status.dataPlane.stable ?? 'none'}\``,
+    );
+  }
   if (status.rejection) {
     lines.push(
       '',

@@ -9,7 +9,7 @@ const USAGE = `Usage: modelship deploy <spec.yaml…> [--no-wait]
 
 Starts one DeployModel workflow per spec on the Temporal server at $TEMPORAL_ADDRESS
 (default localhost:7233, as started by \`npm start\`) and waits for each result.
-Exit code 0 when every deployment was packaged, 1 when any was rejected.`;
+Exit code 0 when every deployment reached the data plane, 1 when any was rejected.`;
 
 export const command: Command = {
   async run(argv) {
@@ -38,7 +38,7 @@ export const command: Command = {
         if (values['no-wait']) continue;
         const result = await handle.result();
         console.log(`deploy: ${result.outcome}: ${result.summary}`);
-        if (result.outcome !== 'packaged') rejected += 1;
+        if (result.outcome === 'rejected') rejected += 1;
       }
     } finally {
       await client.connection.close();

@@ -77,6 +77,7 @@ export const command: Command = {
         taskQueue: config.taskQueue,
         home: config.home,
         audit,
+        dataPlane: config.dataPlane,
         workflowBundle: await bundleWorkflows(),
       });
       workerRun = worker.run();

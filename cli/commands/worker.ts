@@ -26,6 +26,7 @@ export const command: Command = {
         taskQueue: config.taskQueue,
         home: config.home,
         audit,
+        dataPlane: config.dataPlane,
       });
       console.log(
         `worker: polling "${config.taskQueue}" on ${config.temporal.address} (home ${config.home})`,

@@ -10,7 +10,14 @@ describe('loadConfig', () => {
       taskQueue: 'modelship',
       auditUrl: undefined,
       logLevel: 'WARN',
+      dataPlane: { url: 'http://127.0.0.1:8000', adminToken: undefined },
     });
+  });
+
+  it('refuses a data plane URL that is not http(s), naming the variable', () => {
+    expect(() => loadConfig({ MODELSHIP_DATA_PLANE_URL: '127.0.0.1:8000' }, '/')).toThrow(
+      /MODELSHIP_DATA_PLANE_URL/,
+    );
   });
 
   it('takes a PostgreSQL MODELSHIP_AUDIT_URL and refuses anything else without echoing it', () => {

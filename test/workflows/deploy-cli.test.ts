@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openAuditStore } from '../../audit/open.ts';
 import type { AuditStore } from '../../audit/store.ts';
 import { createModelshipWorker } from '../../worker/worker.ts';
+import { startTestDataPlane, type TestDataPlane } from '../support/data-plane.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';
 import { repoPath } from '../support/paths.ts';
@@ -22,6 +23,7 @@ let connection: NativeConnection;
 let worker: Worker;
 let workerRun: Promise<void>;
 let repo: TempRepo;
+let dataPlane: TestDataPlane;
 
 /** Runs the CLI asynchronously: the worker in this process must keep running while it waits. */
 function modelship(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -45,8 +47,16 @@ beforeAll(async () => {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   home = await mkdtemp(join(tmpdir(), 'modelship-home-'));
   audit = await openAuditStore(home);
+  dataPlane = await startTestDataPlane();
   connection = await NativeConnection.connect({ address: inject('temporalAddress') });
-  worker = await createModelshipWorker({ connection, namespace: 'default', taskQueue, home, audit });
+  worker = await createModelshipWorker({
+    connection,
+    namespace: 'default',
+    taskQueue,
+    home,
+    audit,
+    dataPlane: { url: dataPlane.url, adminToken: dataPlane.adminToken },
+  });
   workerRun = worker.run();
   repo = await createTempRepo();
   await repo.copyFromProject('models/breast-cancer/v1/model.onnx');
@@ -72,16 +82,17 @@ afterAll(async () => {
   await workerRun;
   await connection?.close();
   await audit?.close();
+  await dataPlane?.close();
   await rm(home, { recursive: true, force: true });
   await repo?.remove();
 });
 
 describe('modelship deploy', () => {
-  it('prints the packaged outcome and exits 0', async () => {
+  it('prints the outcome and exits 0', async () => {
     const run = await modelship(['deploy', join(repo.root, 'specs/good.yaml')]);
     expect(run.stderr).toBe('');
     expect(run.stdout).toContain('deploy: started deploy/staging/bc-cli');
-    expect(run.stdout).toMatch(/deploy: packaged: bc-cli@staging packaged as bundle [0-9a-f]{12}/);
+    expect(run.stdout).toMatch(/deploy: serving: bc-cli@staging serving version [0-9a-f]{12} to all traffic/);
     expect(run.status).toBe(0);
   });
 

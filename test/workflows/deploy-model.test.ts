@@ -23,6 +23,7 @@ import { loadDeploymentInput, startDeployment } from '../../cli/start-deployment
 import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
 import { RolloutStageKey } from '../../workflows/search-attributes.ts';
 import { customNode, graph, model } from '../activities/onnx-fixtures.ts';
+import { startTestDataPlane, type TestDataPlane } from '../support/data-plane.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
 import { committedDigest, type ExampleSpecOptions, exampleSpecYaml } from '../support/model-catalog.ts';
 
@@ -33,6 +34,7 @@ let nativeConnection: NativeConnection;
 let client: Client;
 let worker: Worker;
 let workerRun: Promise<void>;
+let dataPlane: TestDataPlane;
 const taskQueue = `deploy-model-${process.pid}-${Date.now()}`;
 const repos: TempRepo[] = [];
 
@@ -42,6 +44,7 @@ beforeAll(async () => {
   bundle = await bundleWorkflows();
   home = await mkdtemp(join(tmpdir(), 'modelship-home-'));
   audit = await openAuditStore(home);
+  dataPlane = await startTestDataPlane();
   nativeConnection = await NativeConnection.connect({ address });
   client = new Client({ connection: await Connection.connect({ address }) });
   worker = await createModelshipWorker({
@@ -50,6 +53,7 @@ beforeAll(async () => {
     taskQueue,
     home,
     audit,
+    dataPlane: { url: dataPlane.url, adminToken: dataPlane.adminToken },
     workflowBundle: bundle,
   });
   workerRun = worker.run();
@@ -61,6 +65,7 @@ afterAll(async () => {
   await nativeConnection?.close();
   await client?.connection.close();
   await audit?.close();
+  await dataPlane?.close();
   await rm(home, { recursive: true, force: true });
   await Promise.all(repos.map((repo) => repo.remove()));
 });
@@ -87,13 +92,15 @@ async function deploy(specFile: string) {
 }
 
 describe('DeployModel', () => {
-  it('packages a good model and leaves a complete, verifiable audit trail', async () => {
+  it('takes a good model to the data plane and leaves a complete, verifiable audit trail', async () => {
     const { specFile, commit } = await repoWithSpec({ name: 'iris-good', dataset: 'iris', version: 'v2' });
     const { handle, result } = await deploy(specFile);
 
-    expect(result.outcome).toBe('packaged');
+    expect(result.outcome).toBe('serving');
     expect(result.commit).toBe(commit);
-    expect(result.summary).toContain('iris-good@staging packaged as bundle');
+    expect(result.summary).toContain(
+      `iris-good@staging serving version ${result.dataPlane?.version} to all traffic`,
+    );
     expect(result.validation?.metrics.find((m) => m.name === 'accuracy')?.value).toBeGreaterThan(0.85);
 
     // The bundle is on disk with the model, the spec as committed and a manifest.
@@ -105,23 +112,69 @@ describe('DeployModel', () => {
 
     // Web UI facts: the stage search attribute and the status query.
     const description = await handle.describe();
-    expect(description.typedSearchAttributes.get(RolloutStageKey)).toBe('packaged');
+    expect(description.typedSearchAttributes.get(RolloutStageKey)).toBe('serving');
     const status = await handle.query<{ stage: string }>('status');
-    expect(status.stage).toBe('packaged');
+    expect(status.stage).toBe('serving');
+
+    // The data plane answers for the model with the deployed version, over KServe V2.
+    const response = await fetch(`${dataPlane.url}/v2/models/iris-good/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
+      }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-modelship-version')).toBe(result.dataPlane?.version);
 
     // Every activity attempt and every decision is in the audit log, in order.
     const records = await audit.list({ workflowId: handle.workflowId });
     const run = records.filter((r) => r.runId === description.runId);
     const steps = run.map((r) => `${r.kind}:${r.step}`);
-    for (const activity of ['resolveArtifact', 'validateModel', 'scanModel', 'packageModel']) {
+    for (const activity of [
+      'resolveArtifact',
+      'validateModel',
+      'scanModel',
+      'packageModel',
+      'loadIntoDataPlane',
+    ]) {
       expect(steps).toContain(`activity.started:${activity}`);
       expect(steps).toContain(`activity.completed:${activity}`);
     }
-    expect(steps.at(-1)).toBe('workflow.decision:deployment.packaged');
+    expect(steps.at(-1)).toBe('workflow.decision:deployment.serving');
     expect(
       run.every((r) => r.model === 'iris-good' && r.environment === 'staging' && r.commit === commit),
     ).toBe(true);
     expect((await audit.verify()).ok).toBe(true);
+  });
+
+  it('loads a second version next to the stable one without giving it traffic', async () => {
+    const first = await repoWithSpec({ name: 'iris-second', dataset: 'iris', version: 'v1' });
+    expect((await deploy(first.specFile)).result.outcome).toBe('serving');
+    const { repo } = first;
+    await repo.copyFromProject('models/iris/v2/model.onnx', 'models/iris/v1/model.onnx');
+    await repo.write(
+      'specs/iris-second.yaml',
+      exampleSpecYaml({
+        name: 'iris-second',
+        dataset: 'iris',
+        version: 'v1',
+        sha256: committedDigest('models/iris/v2/model.onnx'),
+      }),
+    );
+    await repo.commit('iris v2');
+    const { result } = await deploy(first.specFile);
+
+    expect(result.outcome).toBe('loaded');
+    expect(result.dataPlane?.stable).not.toBe(result.dataPlane?.version);
+    const response = await fetch(`${dataPlane.url}/v2/models/iris-second/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
+      }),
+    });
+    expect(response.headers.get('x-modelship-version')).toBe(result.dataPlane?.stable);
   });
 
   it('refuses a model whose bytes do not match the pinned digest, and the audit says why', async () => {

@@ -1,0 +1,174 @@
+/**
+ * The control plane's hands on the serving data plane: every routing change a rollout makes goes
+ * through these activities, over HTTP to the admin API (`serving/admin-client.ts`), never by
+ * calling serving code in-process.
+ *
+ * Every call is idempotent on the server (loading the same version and bundle twice, setting the
+ * same weight twice, promoting the stable version), so a retry after a lost response is safe.
+ * A 4xx answer means the request itself is wrong and becomes a non-retryable
+ * `DataPlaneRejected`; no answer, a 5xx or a 401 (a token being rotated) is retried.
+ */
+import { AdminApiError, type AdminClient, type RoutingState } from '../serving/admin-client.ts';
+import type { VersionMetricsSnapshot } from '../serving/api-types.ts';
+import type { DeploymentRef } from './deployment.ts';
+import { domainFailure, FailureType } from './failures.ts';
+
+export interface DataPlaneDeps {
+  admin: AdminClient;
+}
+
+/** What a rollout needs to know of a model's routing, without the data plane's internals. */
+export interface RoutingSummary {
+  stable: string | null;
+  canary: { version: string; weight: number } | null;
+  shadow: string | null;
+  loaded: string[];
+  generation: number;
+}
+
+export interface LoadIntoDataPlaneInput {
+  deployment: DeploymentRef;
+  bundle: { digest: string; path: string };
+}
+
+export interface LoadIntoDataPlaneResult {
+  /** The version name the data plane knows this bundle by. */
+  version: string;
+  /** True when this load made it stable: the model's first version on this data plane. */
+  becameStable: boolean;
+  routing: RoutingSummary;
+}
+
+export interface SetCandidateWeightInput {
+  deployment: DeploymentRef;
+  version: string;
+  weight: number;
+}
+
+export interface CandidateInput {
+  deployment: DeploymentRef;
+  version: string;
+}
+
+export interface RollbackCandidateInput {
+  deployment: DeploymentRef;
+  /** Why, for the data plane's log; the audit records it separately. */
+  reason: string;
+  /** The version to restore; the data plane's current stable when omitted. */
+  toVersion?: string;
+}
+
+export interface ReadModelMetricsInput {
+  deployment: DeploymentRef;
+}
+
+/**
+ * The version name of a bundle on the data plane: its digest's first 12 hex characters. The
+ * digest covers model bytes, spec text and commit, so one name always means the same bytes.
+ */
+export function versionForBundle(bundleDigest: string): string {
+  return bundleDigest.slice(0, 12);
+}
+
+function summarize(state: RoutingState): RoutingSummary {
+  return {
+    stable: state.stable?.version ?? null,
+    canary: state.canary,
+    shadow: state.shadow?.version ?? null,
+    loaded: state.loaded.map((entry) => entry.version),
+    generation: state.generation,
+  };
+}
+
+/** Turns the admin API's refusals into domain failures; everything else is left to retry. */
+async function call<T>(what: string, request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (error) {
+    if (error instanceof AdminApiError && error.status >= 400 && error.status < 500 && error.status !== 401) {
+      throw domainFailure(
+        FailureType.DataPlaneRejected,
+        `data plane refused to ${what}: ${error.serverMessage}`,
+        {
+          status: error.status,
+          method: error.method,
+          path: error.path,
+        },
+      );
+    }
+    throw error;
+  }
+}
+
+export function createDataPlaneActivities(deps: DataPlaneDeps) {
+  const { admin } = deps;
+  return {
+    /** Loads and warms the bundle as a version; the model's first version becomes stable. */
+    async loadIntoDataPlane(input: LoadIntoDataPlaneInput): Promise<LoadIntoDataPlaneResult> {
+      const model = input.deployment.model;
+      const version = versionForBundle(input.bundle.digest);
+      const state = await call(`load ${model} ${version}`, () =>
+        admin.loadVersion({ model, version, bundlePath: input.bundle.path }),
+      );
+      return { version, becameStable: state.stable?.version === version, routing: summarize(state) };
+    },
+
+    /** Sends `weight` percent of live traffic to the candidate. */
+    async setCandidateWeight(input: SetCandidateWeightInput): Promise<RoutingSummary> {
+      const { model } = input.deployment;
+      return summarize(
+        await call(`set ${model} canary ${input.version} to ${input.weight}%`, () =>
+          admin.setCanary({ model, version: input.version, weight: input.weight }),
+        ),
+      );
+    },
+
+    /** Mirrors stable's traffic to the candidate (answers compared, never returned). */
+    async mirrorToCandidate(input: CandidateInput): Promise<RoutingSummary> {
+      const { model } = input.deployment;
+      return summarize(
+        await call(`shadow ${model} to ${input.version}`, () =>
+          admin.setShadow({ model, version: input.version }),
+        ),
+      );
+    },
+
+    /** Stops mirroring traffic. */
+    async stopMirroring(input: { deployment: DeploymentRef }): Promise<RoutingSummary> {
+      const { model } = input.deployment;
+      return summarize(await call(`clear ${model} shadow`, () => admin.clearShadow({ model })));
+    },
+
+    /** Makes the candidate stable at 100 %; the previous stable stays loaded for a fast rollback. */
+    async promoteCandidate(input: CandidateInput): Promise<RoutingSummary> {
+      const { model } = input.deployment;
+      return summarize(
+        await call(`promote ${model} ${input.version}`, () =>
+          admin.promote({ model, version: input.version }),
+        ),
+      );
+    },
+
+    /** Restores stable to 100 % and drops canary and shadow; safe to repeat. */
+    async rollbackCandidate(input: RollbackCandidateInput): Promise<RoutingSummary> {
+      const { model } = input.deployment;
+      return summarize(
+        await call(`roll back ${model}`, () =>
+          admin.rollback({
+            model,
+            reason: input.reason.slice(0, 1000),
+            ...(input.toVersion ? { toVersion: input.toVersion } : {}),
+          }),
+        ),
+      );
+    },
+
+    /** The model's cumulative per-version counters; callers take differences between reads. */
+    async readModelMetrics(
+      input: ReadModelMetricsInput,
+    ): Promise<{ takenAt: string; versions: Record<string, VersionMetricsSnapshot> }> {
+      const snapshot = await admin.metrics();
+      return { takenAt: snapshot.takenAt, versions: snapshot.models[input.deployment.model] ?? {} };
+    },
+  };
+}

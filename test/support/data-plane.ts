@@ -1,0 +1,14 @@
+/** A real serving data plane for workflow tests, in the test process on a free port. */
+import { startServingServer } from '../../serving/server.ts';
+
+export interface TestDataPlane {
+  url: string;
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+export async function startTestDataPlane(): Promise<TestDataPlane> {
+  const adminToken = `test-token-${process.pid}-${Date.now()}`;
+  const server = await startServingServer({ adminToken });
+  return { url: server.url, adminToken, close: () => server.close() };
+}
