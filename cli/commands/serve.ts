@@ -1,0 +1,138 @@
+/** `modelship serve`: run the serving data plane until SIGINT or SIGTERM, then drain and stop. */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { createAdminClient } from '../../serving/admin-client.ts';
+import { readBundle } from '../../serving/bundle.ts';
+import { ServingConfigError, type ServingServer, startServingServer } from '../../serving/server.ts';
+import { CliError, type Command, parseCommandArgs } from '../command.ts';
+
+const USAGE = `Usage: modelship serve [--port 8000] [--host 127.0.0.1] [--admin-token-file FILE]
+                       [--insecure-admin] [--load MODEL[@VERSION]=BUNDLE_DIR ...]
+
+Serves ONNX models over the Open Inference Protocol (KServe V2 REST) under /v2, with per-model
+stable/canary/shadow routing, Prometheus metrics at /metrics and the admin API under /admin/v1.
+
+Options:
+  --port N                  port to listen on (default 8000; 0 picks a free one)
+  --host HOST               interface to listen on (default 127.0.0.1)
+  --admin-token-file FILE   file holding the admin API's bearer token (else $MODELSHIP_ADMIN_TOKEN)
+  --insecure-admin          run the admin API without a token (local use only)
+  --load MODEL=DIR          load a bundle directory at start (repeatable); the version is
+                            MODEL@VERSION=DIR, or the first 12 characters of the bundle digest
+
+Stops on Ctrl-C (SIGINT) or SIGTERM: stops accepting connections, lets in-flight requests
+finish, then releases the models.`;
+
+const Flags = z.object({
+  port: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(0, 'must be from 0 to 65535')
+    .max(65535, 'must be from 0 to 65535')
+    .default(8000),
+  host: z.string().min(1).default('127.0.0.1'),
+  'admin-token-file': z.string().min(1).optional(),
+  'insecure-admin': z.boolean().default(false),
+  load: z
+    .array(
+      z
+        .string()
+        .regex(/^[^=@]+(@[^=]+)?=.+$/, 'must be MODEL=BUNDLE_DIR or MODEL@VERSION=BUNDLE_DIR')
+        .transform((text) => {
+          const [head = '', ...path] = text.split('=');
+          const [model = '', version] = head.split('@');
+          return { model, version, bundlePath: path.join('=') };
+        }),
+    )
+    .default([]),
+});
+
+// Read here, at the command's boundary, like the flags: nothing else looks at this variable.
+const Env = z.object({
+  MODELSHIP_ADMIN_TOKEN: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim())),
+});
+
+async function adminToken(file: string | undefined): Promise<string | undefined> {
+  if (file === undefined) return Env.parse(process.env).MODELSHIP_ADMIN_TOKEN;
+  const text = await readFile(file, 'utf8').catch((error: unknown) => {
+    throw new CliError(`serve: cannot read the admin token file: ${(error as Error).message}`);
+  });
+  const token = text.trim();
+  if (token === '') throw new CliError(`serve: the admin token file ${file} is empty`);
+  return token;
+}
+
+/** Loads the `--load` bundles through the server's own admin API, as the control plane would. */
+async function preload(
+  server: ServingServer,
+  token: string | undefined,
+  loads: z.output<typeof Flags>['load'],
+) {
+  const admin = createAdminClient({ baseUrl: server.url, token });
+  for (const { model, version, bundlePath } of loads) {
+    const name = version ?? (await readBundle(bundlePath)).digest.slice(0, 12);
+    const state = await admin.loadVersion({ model, version: name, bundlePath });
+    const role = state.stable?.version === name ? 'stable' : 'loaded, no traffic';
+    console.log(`serve: ${model} version ${name} ready (${role}) from ${bundlePath}`);
+  }
+}
+
+const untilSignal = () =>
+  new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+
+export const command: Command = {
+  async run(argv) {
+    const { values } = parseCommandArgs(
+      argv,
+      {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'admin-token-file': { type: 'string' },
+        'insecure-admin': { type: 'boolean' },
+        load: { type: 'string', multiple: true },
+      },
+      USAGE,
+    );
+    const parsed = Flags.safeParse(values);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) => `--${String(issue.path[0])}: ${issue.message}`);
+      throw new CliError(`serve: ${problems.join('; ')}\n\n${USAGE}`);
+    }
+    const flags = parsed.data;
+    const token = await adminToken(flags['admin-token-file']);
+    const server = await startServingServer({
+      host: flags.host,
+      port: flags.port,
+      ...(token === undefined ? {} : { adminToken: token }),
+      insecureAdmin: flags['insecure-admin'],
+      log: (line) => console.error(`serve: ${line}`),
+    }).catch((error: unknown) => {
+      throw error instanceof ServingConfigError ? new CliError(`serve: ${error.message}`) : error;
+    });
+    // Registered before anything slow, so a signal during the preload still stops cleanly.
+    const signal = untilSignal();
+    console.log(`serve: listening on ${server.url}`);
+    console.log(
+      token === undefined
+        ? 'serve: admin API is OPEN (--insecure-admin: no token); use only on a trusted machine'
+        : 'serve: admin API requires its bearer token',
+    );
+    try {
+      await Promise.race([preload(server, token, flags.load), signal]);
+    } catch (error) {
+      await server.close();
+      throw new CliError(`serve: ${(error as Error).message}`, 1);
+    }
+    const received = await signal;
+    console.log(`serve: ${received}: draining in-flight requests`);
+    await server.close();
+    console.log('serve: stopped');
+    return 0;
+  },
+};

@@ -1,0 +1,185 @@
+/**
+ * The admin API under `/admin/v1`, for the control plane (the rollout activities) and operators.
+ * Every call needs the bearer token, checked before anything else so an unauthenticated caller
+ * learns nothing, not even which models exist. Bodies are JSON, parsed with the zod schemas of
+ * `admin-schemas.ts`; answers are JSON (`RoutingState`, or the metrics snapshot).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import {
+  CanaryBody,
+  describeIssues,
+  LoadVersionBody,
+  ModelName,
+  PromoteBody,
+  RollbackBody,
+  ShadowBody,
+} from './admin-schemas.ts';
+import type { Authorizer } from './auth.ts';
+import { decodePathPart, HttpError, readBody, sendError, sendJson } from './http.ts';
+import type { MetricsRegistry } from './metrics.ts';
+import type { ModelRegistry } from './registry.ts';
+import { routingState } from './registry.ts';
+import {
+  clearCanary,
+  clearShadow,
+  promote,
+  retireVersion,
+  rollback,
+  setCanary,
+  setShadow,
+} from './transitions.ts';
+
+/** What the admin routes need from the server. */
+export interface AdminContext {
+  registry: ModelRegistry;
+  metrics: MetricsRegistry | undefined;
+  maxBodyBytes: number;
+  authorize: Authorizer;
+  log: (line: string) => void;
+}
+
+async function readJson<S extends z.ZodType>(
+  req: IncomingMessage,
+  limit: number,
+  schema: S,
+): Promise<z.output<S>> {
+  const text = await readBody(req, limit);
+  let value: unknown = {};
+  if (text.trim() !== '') {
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new HttpError(400, `request body is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new HttpError(400, `invalid request body: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+function requireMethod(req: IncomingMessage, allowed: readonly string[]): void {
+  if (!allowed.includes(req.method ?? '')) {
+    throw new HttpError(
+      405,
+      `method ${req.method} not allowed here; use ${allowed.join(' or ')}`,
+      undefined,
+      {
+        allow: allowed.join(', '),
+      },
+    );
+  }
+}
+
+async function modelRoute(ctx: AdminContext, req: IncomingMessage, res: ServerResponse, parts: string[]) {
+  const [, modelPart, action, versionPart] = parts;
+  const model = decodePathPart(modelPart ?? '');
+  const { registry, maxBodyBytes: limit } = ctx;
+  const found = () => registry.require(model);
+  const reply = (status: number, body: unknown) => sendJson(res, status, body);
+
+  if (action === undefined) {
+    requireMethod(req, ['GET']);
+    return reply(200, routingState(found().snapshot));
+  }
+  if (action === 'versions' && versionPart === undefined) {
+    requireMethod(req, ['POST']);
+    const name = ModelName.safeParse(model);
+    if (!name.success) throw new HttpError(400, `model name "${model}" ${name.error.issues[0]?.message}`);
+    const body = await readJson(req, limit, LoadVersionBody);
+    const outcome = await registry.load(model, body.version, body.bundlePath);
+    return reply(outcome.status, outcome.state);
+  }
+  if (action === 'versions' && versionPart !== undefined && parts.length === 4) {
+    requireMethod(req, ['DELETE']);
+    const version = decodePathPart(versionPart);
+    const entry = found();
+    return reply(200, registry.apply(entry, retireVersion(entry.snapshot, version), `unload "${version}"`));
+  }
+  if (parts.length !== 3) throw new HttpError(404, `no such admin endpoint: /admin/v1/${parts.join('/')}`);
+  switch (action) {
+    case 'canary': {
+      requireMethod(req, ['PUT', 'DELETE']);
+      if (req.method === 'DELETE')
+        return reply(200, registry.apply(found(), clearCanary(found().snapshot), 'canary cleared'));
+      const body = await readJson(req, limit, CanaryBody);
+      const entry = found();
+      const change = setCanary(entry.snapshot, body.version, body.weight);
+      return reply(200, registry.apply(entry, change, `canary "${body.version}" at ${body.weight} %`));
+    }
+    case 'shadow': {
+      requireMethod(req, ['PUT', 'DELETE']);
+      if (req.method === 'DELETE')
+        return reply(200, registry.apply(found(), clearShadow(found().snapshot), 'shadow cleared'));
+      const body = await readJson(req, limit, ShadowBody);
+      const entry = found();
+      return reply(
+        200,
+        registry.apply(entry, setShadow(entry.snapshot, body.version), `shadow "${body.version}"`),
+      );
+    }
+    case 'promote': {
+      requireMethod(req, ['POST']);
+      const body = await readJson(req, limit, PromoteBody);
+      const entry = found();
+      return reply(
+        200,
+        registry.apply(entry, promote(entry.snapshot, body.version), `promoted "${body.version}"`),
+      );
+    }
+    case 'rollback': {
+      requireMethod(req, ['POST']);
+      const body = await readJson(req, limit, RollbackBody);
+      const entry = found();
+      const change = rollback(entry.snapshot, body.toVersion);
+      const target = change.ok ? change.snapshot.stable?.name : undefined;
+      const reason = body.reason === undefined ? '' : `: ${body.reason}`;
+      return reply(200, registry.apply(entry, change, `rolled back to "${target}"${reason}`));
+    }
+    default:
+      throw new HttpError(404, `no such admin endpoint: /admin/v1/${parts.join('/')}`);
+  }
+}
+
+/** Handles a request under `/admin/v1`; `path` is the URL path without the query string. */
+export async function handleAdmin(
+  ctx: AdminContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): Promise<void> {
+  try {
+    if (!ctx.authorize(req.headers.authorization)) {
+      throw new HttpError(
+        401,
+        req.headers.authorization === undefined
+          ? 'the admin API needs "Authorization: Bearer <token>"'
+          : 'the admin token is not valid',
+        undefined,
+        { 'www-authenticate': 'Bearer realm="modelship-admin"' },
+      );
+    }
+    // ['', 'admin', 'v1', ...rest], trailing slash ignored
+    const parts = path.split('/').slice(3);
+    if (parts.at(-1) === '') parts.pop();
+    if (parts[0] === 'metrics' && parts.length === 1) {
+      requireMethod(req, ['GET']);
+      if (!ctx.metrics) throw new HttpError(404, 'metrics are disabled on this server');
+      return sendJson(res, 200, ctx.metrics.snapshot());
+    }
+    if (parts[0] === 'models' && parts.length === 1) {
+      requireMethod(req, ['GET']);
+      return sendJson(res, 200, {
+        models: ctx.registry.entries().map((entry) => routingState(entry.snapshot)),
+      });
+    }
+    if (parts[0] === 'models' && parts.length >= 2) return await modelRoute(ctx, req, res, parts);
+    throw new HttpError(404, `no such admin endpoint: ${path}`);
+  } catch (error) {
+    if (!(error instanceof HttpError)) {
+      ctx.log(`admin ${req.method} ${path} failed: ${(error as Error).stack ?? error}`);
+      return sendError(res, 500, `internal error: ${(error as Error).message}`);
+    }
+    sendError(res, error.status, error.message, error.headers);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The JSON the admin API returns, shared by the server and `admin-client.ts`. Types only: the
+ * server builds these objects, the client reads them.
+ */
+
+/** Lifecycle of a loaded version: warmed before it gets traffic, drained before it is released. */
+export type VersionState = 'warming' | 'ready' | 'draining';
+
+/** One model's routing, as `GET /admin/v1/models/{model}` returns it. */
+export interface RoutingState {
+  model: string;
+  /** Increments on every change of this model's routing or loaded versions. */
+  generation: number;
+  /** The version answering all traffic the canary does not take. */
+  stable: { version: string; bundleDigest: string } | null;
+  /** The candidate and its share of traffic in percent (0 to 100). */
+  canary: { version: string; weight: number } | null;
+  /** The version that receives a copy of stable's traffic, off the request path. */
+  shadow: { version: string } | null;
+  /** Every version in memory, in load order. */
+  loaded: { version: string; bundleDigest: string; state: VersionState }[];
+}
+
+/** Latency histogram: `buckets` are cumulative (Prometheus style); `count` includes the +Inf bucket. */
+export interface LatencySnapshot {
+  buckets: { le: number; count: number }[];
+  /** Seconds. */
+  sum: number;
+  count: number;
+}
+
+/** Cumulative counters of one (model, version) since the server started; readers take differences. */
+export interface VersionMetricsSnapshot {
+  /** Infer requests answered by this version, errors included. */
+  requests: number;
+  errors: { bad_request: number; inference: number; non_finite: number };
+  /** Time from request arrival to response written, for requests that reached the model. */
+  latency: LatencySnapshot;
+  /** Predicted class (from the prediction output) → rows predicted. */
+  predictions: Record<string, number>;
+  /** This version as a shadow: rows compared with stable, rows that agreed, requests dropped or failed. */
+  shadow: { compared: number; agreed: number; dropped: number; errors: number };
+}
+
+/** `GET /admin/v1/metrics`. */
+export interface MetricsSnapshot {
+  /** ISO 8601 time the snapshot was taken. */
+  takenAt: string;
+  models: Record<string, Record<string, VersionMetricsSnapshot>>;
+}

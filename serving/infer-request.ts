@@ -1,0 +1,235 @@
+/**
+ * Turns a KServe V2 infer request body into onnxruntime feeds for one version, checking it
+ * against that version's inputs. Hand-written rather than a zod schema because it runs on every
+ * request: one `JSON.parse`, one pass over each input's data writing straight into the typed
+ * array the tensor wraps. Every rejection is a 400 whose message names the input and says what is
+ * wrong and what the model expects.
+ */
+import { Tensor } from 'onnxruntime-node';
+import { KSERVE_DATATYPES } from './dtypes.ts';
+import { HttpError } from './http.ts';
+import type { InputPlan, ModelVersion, OutputPlan } from './model-version.ts';
+
+/** A checked request, ready for `session.run`. */
+export interface InferRequest {
+  id: string | undefined;
+  feeds: Record<string, Tensor>;
+  /** The outputs to return, in the order the client asked for (or the model's order). */
+  outputs: readonly OutputPlan[];
+  /** The outputs to compute: `outputs` plus the prediction output the metrics and shadow need. */
+  fetches: readonly string[];
+}
+
+const bad = (message: string) => new HttpError(400, message);
+const shapeText = (shape: readonly unknown[]) => `[${shape.join(', ')}]`;
+const quoteList = (names: Iterable<string>) => [...names].map((name) => JSON.stringify(name)).join(', ');
+
+function describeValue(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/** A typed array (or string array) written by index; the allocation decides the element type. */
+interface Writable {
+  [index: number]: unknown;
+  readonly length: number;
+}
+
+/** Floats, the common case, get their own loop: no per-element conversion or call. */
+function fillFloats(
+  values: unknown[],
+  target: Float32Array | Float64Array,
+  at: number,
+  depth: number,
+): number {
+  let offset = at;
+  for (let i = 0; i < values.length; i += 1) {
+    const value = values[i];
+    if (typeof value === 'number') {
+      // Writes past the end are dropped by the typed array; the count is checked afterwards.
+      target[offset] = value;
+      offset += 1;
+    } else if (depth > 1 && Array.isArray(value)) {
+      offset = fillFloats(value, target, offset, depth - 1);
+    } else {
+      throw new BadElement(offset, value, 'a number');
+    }
+  }
+  return offset;
+}
+
+class BadElement {
+  constructor(
+    readonly index: number,
+    readonly value: unknown,
+    readonly expected: string,
+  ) {}
+}
+
+function convert(input: InputPlan, value: unknown, index: number): unknown {
+  const { kind, min, max } = input.element;
+  if (kind === 'string') {
+    if (typeof value !== 'string') throw new BadElement(index, value, 'a string');
+    return value;
+  }
+  if (kind === 'bool') {
+    if (typeof value !== 'boolean') throw new BadElement(index, value, 'true or false');
+    return value ? 1 : 0;
+  }
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new BadElement(index, value, `an integer from ${min} to ${max}`);
+  }
+  return kind === 'bigint' ? BigInt(value) : value;
+}
+
+function fillOther(input: InputPlan, values: unknown[], target: Writable, at: number, depth: number): number {
+  let offset = at;
+  for (let i = 0; i < values.length; i += 1) {
+    const value = values[i];
+    if (depth > 1 && Array.isArray(value)) {
+      offset = fillOther(input, value, target, offset, depth - 1);
+    } else {
+      const converted = convert(input, value, offset);
+      // A string array would grow past its end, unlike a typed array.
+      if (offset < target.length) target[offset] = converted;
+      offset += 1;
+    }
+  }
+  return offset;
+}
+
+function countLeaves(values: unknown[]): number {
+  let count = 0;
+  for (const value of values) count += Array.isArray(value) ? countLeaves(value) : 1;
+  return count;
+}
+
+/** Checks the request's shape against the declared one; returns the number of elements. */
+function checkShape(input: InputPlan, shape: unknown): number {
+  const where = `input "${input.name}"`;
+  if (!Array.isArray(shape) || !shape.every((dim) => Number.isInteger(dim) && dim > 0)) {
+    throw bad(`${where}: "shape" must be an array of positive integers, got ${describeValue(shape)}`);
+  }
+  if (shape.length !== input.shape.length) {
+    throw bad(
+      `${where}: shape ${shapeText(shape)} has ${shape.length} dimensions; the model expects ${input.shape.length}: ${shapeText(input.shape)} (-1 = any size)`,
+    );
+  }
+  let size = 1;
+  for (let axis = 0; axis < shape.length; axis += 1) {
+    const want = input.shape[axis];
+    if (want !== -1 && shape[axis] !== want) {
+      throw bad(
+        `${where}: shape ${shapeText(shape)} does not match the model's ${shapeText(input.shape)}: dimension ${axis} must be ${want} (-1 = any size)`,
+      );
+    }
+    size *= shape[axis] as number;
+  }
+  return size;
+}
+
+function decodeTensor(input: InputPlan, raw: Record<string, unknown>, bodyLength: number): Tensor {
+  const where = `input "${input.name}"`;
+  if (raw.datatype !== input.datatype) {
+    const known = (KSERVE_DATATYPES as readonly unknown[]).includes(raw.datatype);
+    throw bad(
+      known
+        ? `${where}: datatype ${raw.datatype} does not match the model's ${input.datatype}`
+        : `${where}: "datatype" must be one of ${KSERVE_DATATYPES.join(', ')} (the model expects ${input.datatype}), got ${describeValue(raw.datatype)}`,
+    );
+  }
+  const size = checkShape(input, raw.shape);
+  const data = raw.data;
+  if (!Array.isArray(data))
+    throw bad(`${where}: "data" must be an array (flat or nested), got ${describeValue(data)}`);
+  const dims = raw.shape as number[];
+  // Every element takes at least one byte of the body: a shape claiming more elements than that
+  // is wrong, and must be refused before allocating its tensor.
+  if (size > bodyLength) {
+    throw bad(`${where}: data has ${countLeaves(data)} values, but shape ${shapeText(dims)} needs ${size}`);
+  }
+  const target = input.element.allocate(size);
+  let count: number;
+  try {
+    count =
+      input.element.kind === 'float'
+        ? fillFloats(data, target as Float32Array | Float64Array, 0, dims.length)
+        : fillOther(input, data, target as Writable, 0, dims.length);
+  } catch (error) {
+    if (!(error instanceof BadElement)) throw error;
+    const what = Array.isArray(error.value)
+      ? 'an array nested deeper than the shape'
+      : describeValue(error.value);
+    throw bad(`${where}: data[${error.index}] is ${what}; ${input.datatype} needs ${error.expected}`);
+  }
+  if (count !== size)
+    throw bad(`${where}: data has ${count} values, but shape ${shapeText(dims)} needs ${size}`);
+  return new Tensor(input.element.ortType, target, dims);
+}
+
+function decodeOutputs(raw: unknown, version: ModelVersion): Pick<InferRequest, 'outputs' | 'fetches'> {
+  if (raw === undefined) return { outputs: version.outputs, fetches: version.allOutputNames };
+  if (!Array.isArray(raw) || raw.length === 0) {
+    throw bad(`"outputs" must be a non-empty array of {"name": ...}, got ${describeValue(raw)}`);
+  }
+  const outputs: OutputPlan[] = raw.map((entry: unknown, index) => {
+    const name = typeof entry === 'object' && entry !== null ? (entry as { name?: unknown }).name : undefined;
+    if (typeof name !== 'string') throw bad(`outputs[${index}] must be an object with a string "name"`);
+    const plan = version.outputsByName.get(name);
+    if (!plan) {
+      throw bad(
+        `outputs[${index}]: model "${version.model}" version "${version.name}" has no output "${name}" (outputs: ${quoteList(version.outputsByName.keys())})`,
+      );
+    }
+    return plan;
+  });
+  const fetches = outputs.map((output) => output.name);
+  if (!fetches.includes(version.classOutput)) fetches.push(version.classOutput);
+  return { outputs, fetches };
+}
+
+/** Parses and checks a request body for `version`; throws HttpError 400 with a precise message. */
+export function parseInferRequest(text: string, version: ModelVersion): InferRequest {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw bad(`request body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw bad('request body must be a JSON object with an "inputs" array');
+  }
+  const { id, inputs, outputs } = body as Record<string, unknown>;
+  if (id !== undefined && typeof id !== 'string')
+    throw bad(`"id" must be a string, got ${describeValue(id)}`);
+  if (!Array.isArray(inputs) || inputs.length === 0) {
+    throw bad(
+      `request body needs "inputs": a non-empty array of {name, shape, datatype, data}; model "${version.model}" takes ${quoteList(version.inputs.map((i) => i.name))}`,
+    );
+  }
+  const feeds: Record<string, Tensor> = {};
+  for (let index = 0; index < inputs.length; index += 1) {
+    const raw: unknown = inputs[index];
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      throw bad(`inputs[${index}] must be an object with name, shape, datatype and data`);
+    }
+    const name = (raw as { name?: unknown }).name;
+    if (typeof name !== 'string') throw bad(`inputs[${index}] needs a string "name"`);
+    const plan = version.inputs.find((input) => input.name === name);
+    if (!plan) {
+      throw bad(
+        `inputs[${index}]: model "${version.model}" version "${version.name}" has no input "${name}" (inputs: ${quoteList(version.inputs.map((i) => i.name))})`,
+      );
+    }
+    if (feeds[name] !== undefined) throw bad(`input "${name}" is given twice`);
+    feeds[name] = decodeTensor(plan, raw as Record<string, unknown>, text.length);
+  }
+  for (const input of version.inputs) {
+    if (feeds[input.name] === undefined) {
+      throw bad(
+        `missing input "${input.name}" (model "${version.model}" needs ${quoteList(version.inputs.map((i) => i.name))})`,
+      );
+    }
+  }
+  return { id, feeds, ...decodeOutputs(outputs, version) };
+}

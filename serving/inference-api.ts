@@ -1,0 +1,214 @@
+/**
+ * The Open Inference Protocol (KServe V2) REST routes: health, model metadata and readiness, and
+ * infer, each also under `/versions/{version}`.
+ *
+ * The infer path is the hot path. It reads the model's snapshot once, picks the version (pinned by
+ * the URL or `x-modelship-version`, otherwise routed) and takes a hold on it in the same tick, so
+ * a concurrent swap can neither hand it half a change nor release its session under it. Every
+ * infer response, errors included, names the version that answered in `x-modelship-version`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { decodePathPart, HttpError, readBody, sendError, sendJson } from './http.ts';
+import { parseInferRequest } from './infer-request.ts';
+import { encodeInferResponse, nonFiniteOutput } from './infer-response.ts';
+import type { ModelVersion } from './model-version.ts';
+import type { ModelEntry, ModelRegistry } from './registry.ts';
+import { pickVersion } from './routing.ts';
+import type { ShadowQueue } from './shadow.ts';
+
+/** What the inference routes need from the server. */
+export interface InferenceContext {
+  registry: ModelRegistry;
+  shadow: ShadowQueue;
+  maxBodyBytes: number;
+  /** Record per-request metrics (counters, latency, predictions). */
+  metrics: boolean;
+}
+
+/** The response header naming the version that answered; on a request, it pins that version. */
+export const VERSION_HEADER = 'x-modelship-version';
+/** A request header making routing sticky: the same key gets the same version at a given weight. */
+export const ROUTE_KEY_HEADER = 'x-modelship-route-key';
+
+const singleHeader = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+function requireMethod(req: IncomingMessage, allowed: 'GET' | 'POST'): void {
+  if (req.method !== allowed) {
+    throw new HttpError(405, `method ${req.method} not allowed here; use ${allowed}`, undefined, {
+      allow: allowed,
+    });
+  }
+}
+
+function countError(version: ModelVersion, error: HttpError): void {
+  const metrics = version.metrics;
+  if (error.kind === 'bad_request') metrics.badRequests += 1;
+  else if (error.kind === 'non_finite') metrics.nonFinite += 1;
+  else if (error.kind === 'inference') metrics.inferenceErrors += 1;
+}
+
+async function infer(
+  ctx: InferenceContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  entry: ModelEntry,
+  urlVersion: string | undefined,
+): Promise<void> {
+  const started = performance.now();
+  const snapshot = entry.snapshot;
+  const pinned = urlVersion ?? singleHeader(req.headers[VERSION_HEADER]);
+  let version: ModelVersion | null;
+  if (pinned !== undefined) {
+    const loaded = snapshot.versions.get(pinned);
+    if (!loaded) {
+      const names = [...snapshot.versions.keys()].join(', ') || 'none';
+      throw new HttpError(404, `model "${entry.name}" has no version "${pinned}" loaded (loaded: ${names})`);
+    }
+    if (loaded.state !== 'ready') {
+      throw new HttpError(503, `version "${pinned}" of model "${entry.name}" is not ready (${loaded.state})`);
+    }
+    version = loaded.version;
+  } else {
+    version = pickVersion(snapshot, entry.roller, singleHeader(req.headers[ROUTE_KEY_HEADER]));
+    if (version === null) throw new HttpError(503, `model "${entry.name}" has no ready version yet`);
+  }
+  // Cannot fail for a version taken from the current snapshot; guarded all the same.
+  if (!version.acquire()) throw new HttpError(503, `version "${version.name}" is being unloaded; retry`);
+
+  let reachedModel = false;
+  try {
+    const request = parseInferRequest(await readBody(req, ctx.maxBodyBytes), version);
+    reachedModel = true;
+    const results = await version.session.run(request.feeds, request.fetches).catch((error: unknown) => {
+      throw new HttpError(
+        500,
+        `model "${entry.name}" version "${version.name}" failed to run: ${(error as Error).message}`,
+        'inference',
+      );
+    });
+    const nonFinite = nonFiniteOutput(results, request.fetches);
+    if (nonFinite !== undefined) {
+      throw new HttpError(
+        500,
+        `model "${entry.name}" version "${version.name}" produced NaN or Infinity in output "${nonFinite}"`,
+        'non_finite',
+      );
+    }
+    const json = encodeInferResponse(version, request.id, request.outputs, results);
+    res.writeHead(200, [
+      'content-type',
+      'application/json',
+      'content-length',
+      String(Buffer.byteLength(json)),
+      VERSION_HEADER,
+      version.name,
+    ]);
+    res.end(json);
+    const classes = results[version.classOutput]?.data;
+    if (classes !== undefined) {
+      if (ctx.metrics) version.metrics.countPredictions(classes as ArrayLike<number | bigint | string>);
+      // Only traffic routed to stable is mirrored: the shadow is judged against stable's answers.
+      if (snapshot.shadow !== null && pinned === undefined && version === snapshot.stable) {
+        ctx.shadow.offer(snapshot.shadow, request.feeds, classes as ArrayLike<unknown>);
+      }
+    }
+  } catch (caught) {
+    const error =
+      caught instanceof HttpError
+        ? caught
+        : new HttpError(500, `internal error: ${(caught as Error).message}`, 'inference');
+    if (ctx.metrics) countError(version, error);
+    if (!res.headersSent)
+      sendError(res, error.status, error.message, { ...error.headers, [VERSION_HEADER]: version.name });
+  } finally {
+    if (ctx.metrics) {
+      version.metrics.requests += 1;
+      if (reachedModel) version.metrics.observeLatency((performance.now() - started) / 1000);
+    }
+    version.done();
+  }
+}
+
+function modelMetadata(entry: ModelEntry, versionName: string | undefined): object {
+  const snapshot = entry.snapshot;
+  const ready = [...snapshot.versions.values()].filter((loaded) => loaded.state === 'ready');
+  if (versionName !== undefined) {
+    const version = snapshot.versions.get(versionName)?.version;
+    if (!version) throw new HttpError(404, `model "${entry.name}" has no version "${versionName}" loaded`);
+    return { name: entry.name, versions: [versionName], ...version.metadata };
+  }
+  const version = snapshot.stable ?? ready[0]?.version;
+  if (!version) throw new HttpError(503, `model "${entry.name}" has no ready version yet`);
+  return { name: entry.name, versions: ready.map((loaded) => loaded.version.name), ...version.metadata };
+}
+
+function modelReady(entry: ModelEntry, versionName: string | undefined): object {
+  const snapshot = entry.snapshot;
+  if (versionName === undefined) {
+    if (snapshot.stable === null) throw new HttpError(503, `model "${entry.name}" has no ready version yet`);
+    return { name: entry.name, ready: true };
+  }
+  const loaded = snapshot.versions.get(versionName);
+  if (!loaded) throw new HttpError(404, `model "${entry.name}" has no version "${versionName}" loaded`);
+  if (loaded.state !== 'ready') {
+    throw new HttpError(503, `version "${versionName}" of model "${entry.name}" is ${loaded.state}`);
+  }
+  return { name: entry.name, version: versionName, ready: true };
+}
+
+function serverReady(ctx: InferenceContext): object {
+  const waiting = ctx.registry
+    .entries()
+    .filter((entry) => entry.snapshot.stable === null)
+    .map((entry) => `"${entry.name}"`);
+  if (waiting.length > 0)
+    throw new HttpError(503, `models without a ready version yet: ${waiting.join(', ')}`);
+  return { ready: true };
+}
+
+const decode = (part: string | undefined) => (part === undefined ? part : decodePathPart(part));
+const notFound = (path: string) => new HttpError(404, `no such endpoint: ${path}`);
+
+/**
+ * Handles a request under `/v2`; `path` is the URL path without the query string. Errors are
+ * thrown as HttpError for the server to answer. Returns a promise only for infer, the one route
+ * that waits on anything.
+ */
+export function handleInference(
+  ctx: InferenceContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): Promise<void> | undefined {
+  // ['', 'v2', 'models', name, ('versions', version,)? action?]
+  const parts = path.split('/');
+  if (parts.length === 4 && parts[2] === 'health' && (parts[3] === 'live' || parts[3] === 'ready')) {
+    requireMethod(req, 'GET');
+    sendJson(res, 200, parts[3] === 'live' ? { live: true } : serverReady(ctx));
+    return undefined;
+  }
+  if (path === '/v2' || path === '/v2/') {
+    requireMethod(req, 'GET');
+    sendJson(res, 200, { name: 'modelship', extensions: [] });
+    return undefined;
+  }
+  if (parts[2] !== 'models' || parts.length < 4 || parts[3] === '') throw notFound(path);
+  const name = decode(parts[3]) as string;
+  let rest = 4;
+  let versionName: string | undefined;
+  if (parts[4] === 'versions') {
+    versionName = decode(parts[5]);
+    if (versionName === undefined || versionName === '') throw notFound(path);
+    rest = 6;
+  }
+  const action = parts.length === rest ? '' : parts.length === rest + 1 ? parts[rest] : undefined;
+  if (action !== '' && action !== 'ready' && action !== 'infer') throw notFound(path);
+  const entry = ctx.registry.require(name);
+  if (action === 'infer') {
+    requireMethod(req, 'POST');
+    return infer(ctx, req, res, entry, versionName);
+  }
+  requireMethod(req, 'GET');
+  sendJson(res, 200, action === 'ready' ? modelReady(entry, versionName) : modelMetadata(entry, versionName));
+  return undefined;
+}
