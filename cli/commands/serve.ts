@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { createAdminClient } from '../../serving/admin-client.ts';
 import { readBundle } from '../../serving/bundle.ts';
 import { ServingConfigError, type ServingServer, startServingServer } from '../../serving/server.ts';
+import { loadConfig } from '../../worker/config.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
 
 const USAGE = `Usage: modelship serve [--port 8000] [--host 127.0.0.1] [--admin-token-file FILE]
@@ -47,16 +48,8 @@ const Flags = z.object({
     .default([]),
 });
 
-// Read here, at the command's boundary, like the flags: nothing else looks at this variable.
-const Env = z.object({
-  MODELSHIP_ADMIN_TOKEN: z
-    .string()
-    .optional()
-    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim())),
-});
-
 async function adminToken(file: string | undefined): Promise<string | undefined> {
-  if (file === undefined) return Env.parse(process.env).MODELSHIP_ADMIN_TOKEN;
+  if (file === undefined) return loadConfig().dataPlane.adminToken;
   const text = await readFile(file, 'utf8').catch((error: unknown) => {
     throw new CliError(`serve: cannot read the admin token file: ${(error as Error).message}`);
   });

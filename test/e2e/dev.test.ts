@@ -33,13 +33,25 @@ afterAll(() => rm(home, { recursive: true, force: true }));
 
 describe('modelship dev (npm start)', () => {
   it('deploys the example specs on its own dev server and leaves a verifiable audit log', async () => {
-    const [port, uiPort] = [await freePort(), await freePort()];
-    const run = modelship(['dev', '--port', String(port), '--ui-port', String(uiPort), '--once']);
+    const [port, uiPort, servePort] = [await freePort(), await freePort(), await freePort()];
+    const run = modelship([
+      'dev',
+      '--port',
+      String(port),
+      '--ui-port',
+      String(uiPort),
+      '--serve-port',
+      String(servePort),
+      '--once',
+    ]);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toContain(`Temporal Web UI at http://127.0.0.1:${uiPort}`);
-    expect(run.stdout).toMatch(/packaged: iris@staging packaged as bundle [0-9a-f]{12}/);
-    expect(run.stdout).toMatch(/packaged: breast-cancer@production packaged as bundle [0-9a-f]{12}/);
+    expect(run.stdout).toContain(`data plane (KServe V2) at http://127.0.0.1:${servePort}/v2`);
+    expect(run.stdout).toMatch(/serving: iris@staging serving version [0-9a-f]{12} to all traffic/);
+    expect(run.stdout).toMatch(
+      /serving: breast-cancer@production serving version [0-9a-f]{12} to all traffic/,
+    );
 
     const verify = modelship(['audit', 'verify']);
     expect(verify.status).toBe(0);
@@ -47,7 +59,8 @@ describe('modelship dev (npm start)', () => {
 
     const show = modelship(['audit', 'show', 'iris']);
     expect(show.stdout).toContain('validateModel');
-    expect(show.stdout).toContain('deployment.packaged');
+    expect(show.stdout).toContain('loadIntoDataPlane');
+    expect(show.stdout).toContain('deployment.serving');
 
     // Edit one record the way someone with file access would, bypassing the append-only trigger.
     const db = new sqlite.Database(join(home, 'audit.db'), { fileMustExist: true });
@@ -58,9 +71,18 @@ describe('modelship dev (npm start)', () => {
     expect(tampered.stderr).toContain('record 5: hash does not match its content');
   });
 
-  it('keeps running until Ctrl-C, then stops the dev server it started', async () => {
-    const [port, uiPort] = [await freePort(), await freePort()];
-    const child = spawn(process.execPath, [BIN, 'dev', '--port', String(port), '--ui-port', String(uiPort)], {
+  it('keeps running until Ctrl-C, then stops the dev server and data plane it started', async () => {
+    const [port, uiPort, servePort] = [await freePort(), await freePort(), await freePort()];
+    const args = [
+      'dev',
+      '--port',
+      String(port),
+      '--ui-port',
+      String(uiPort),
+      '--serve-port',
+      String(servePort),
+    ];
+    const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...process.env, MODELSHIP_HOME: home },
     });
     let stdout = '';
@@ -73,10 +95,14 @@ describe('modelship dev (npm start)', () => {
     const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
     await running;
     expect(await portAnswers(port)).toBe(true);
+    // While it runs, the data plane serves the example model to anyone over KServe V2.
+    const live = await fetch(`http://127.0.0.1:${servePort}/v2/models/iris/ready`);
+    expect(live.status).toBe(200);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(stdout).toContain('dev: stopping');
     expect(await portAnswers(port)).toBe(false);
+    expect(await portAnswers(servePort)).toBe(false);
   });
 });
 

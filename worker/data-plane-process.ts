@@ -1,0 +1,69 @@
+/**
+ * Runs the serving data plane as a child process (`modelship serve`) for `modelship dev`. A
+ * separate process keeps model serving off the worker's event loop, as it is in production, and
+ * the control plane reaches it only over HTTP.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { PROJECT_ROOT } from './temporal-cli.ts';
+
+export interface DataPlaneProcess {
+  url: string;
+  adminToken: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function waitUntilLive(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`modelship serve exited with code ${child.exitCode} before it was ready`);
+    try {
+      const response = await fetch(`${url}/v2/health/live`);
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+  }
+  throw new Error(`the data plane at ${url} did not answer within ${timeoutMs} ms`);
+}
+
+/** Starts `modelship serve` on `port` with a fresh random admin token; resolves once it answers. */
+export async function startDataPlaneProcess(options: {
+  port: number;
+  logFile: string;
+}): Promise<DataPlaneProcess> {
+  const adminToken = randomBytes(24).toString('hex');
+  mkdirSync(dirname(options.logFile), { recursive: true });
+  const log = createWriteStream(options.logFile, { flags: 'a' });
+  const child = spawn(
+    process.execPath,
+    [join(PROJECT_ROOT, 'bin', 'modelship.mjs'), 'serve', '--port', String(options.port)],
+    {
+      env: { ...process.env, MODELSHIP_ADMIN_TOKEN: adminToken },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const url = `http://127.0.0.1:${options.port}`;
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    await waitUntilLive(url, child, 30_000);
+  } catch (error) {
+    await stop();
+    throw new Error(`${(error as Error).message} (log: ${options.logFile})`);
+  }
+  return { url, adminToken, process: child, stop };
+}
