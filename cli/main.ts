@@ -18,6 +18,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     summary: 'Start DeployModel for a spec and wait for its result',
     load: () => import('./commands/deploy.ts'),
   },
+  plan: {
+    summary: 'Plan what merging a change to specs would do (markdown for a PR comment)',
+    load: () => import('./commands/plan.ts'),
+  },
+  apply: {
+    summary: 'Start, supersede or skip DeployModel for the specs changed between two commits',
+    load: () => import('./commands/apply.ts'),
+  },
   audit: { summary: 'Show, verify or export the audit log', load: () => import('./commands/audit.ts') },
   serve: {
     summary: 'Run the serving data plane (KServe V2 model server, router, admin API)',
