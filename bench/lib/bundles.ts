@@ -1,0 +1,58 @@
+/**
+ * Real bundles of the committed example models for the benchmark, made the way DeployModel makes
+ * them: resolve the artifact, validate, scan, package. The spec text comes from the same helper
+ * the tests use, so the bench serves exactly what a rollout would.
+ */
+import { createArtifactActivities } from '../../activities/artifact.ts';
+import type { DeploymentRef } from '../../activities/deployment.ts';
+import { createPackageActivities } from '../../activities/package.ts';
+import { createScanActivities } from '../../activities/scan.ts';
+import { createValidateActivities } from '../../activities/validate.ts';
+import { formatSpecError, parseSpec } from '../../specs/parse.ts';
+import { committedDigest, exampleSpecYaml } from '../../test/support/model-catalog.ts';
+import { REPO_ROOT } from '../../test/support/paths.ts';
+
+export type Dataset = 'iris' | 'breast-cancer';
+
+/** Packages `dataset/version` under `home`; returns the bundle directory. */
+export async function packageExampleBundle(home: string, dataset: Dataset, version: string): Promise<string> {
+  const specText = exampleSpecYaml({
+    dataset,
+    version,
+    name: dataset,
+    environment: 'bench',
+    minAccuracy: 0.5,
+  });
+  const specPath = `specs/${dataset}.yaml`;
+  const parsed = parseSpec(specText, { file: specPath });
+  if (!parsed.ok) throw new Error(parsed.errors.map(formatSpecError).join('\n'));
+  const { spec } = parsed.spec;
+  const deployment: DeploymentRef = {
+    model: dataset,
+    environment: 'bench',
+    commit: '0'.repeat(40),
+    specPath,
+    repoRoot: REPO_ROOT,
+  };
+  const source = `models/${dataset}/${version}/model.onnx`;
+  const artifact = await createArtifactActivities({ home }).resolveArtifact({
+    deployment,
+    source,
+    sha256: committedDigest(source),
+  });
+  const validation = await createValidateActivities({ home }).validateModel({
+    deployment,
+    artifact,
+    interface: spec.interface,
+    validation: spec.validation,
+  });
+  const scan = await createScanActivities({ home }).scanModel({ deployment, artifact });
+  const bundle = await createPackageActivities({ home }).packageModel({
+    deployment,
+    artifact,
+    specText,
+    validation,
+    scan,
+  });
+  return bundle.path;
+}
