@@ -2,6 +2,12 @@
  * What every activity input carries to say which deployment it works for. Activities use it for
  * paths and messages; the audit interceptors take the same facts from workflow memo headers.
  */
+/** Who made the commit being deployed, as Git records it. */
+export interface CommitAuthor {
+  name: string;
+  email: string;
+}
+
 export interface DeploymentRef {
   /** `metadata.name` of the spec. */
   model: string;
@@ -17,4 +23,6 @@ export interface DeploymentRef {
    * tree that drifted from `commit` cannot slip other bytes in.
    */
   repoRoot: string;
+  /** The commit's author; in production they cannot approve their own change. */
+  author?: CommitAuthor;
 }

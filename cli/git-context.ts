@@ -8,6 +8,8 @@ export interface SpecLocation {
   specPath: string;
   /** HEAD's sha, suffixed with `+dirty` when the file differs from HEAD (so the audit never claims otherwise). */
   commit: string;
+  /** Author of HEAD, the commit being deployed. */
+  author: { name: string; email: string };
 }
 
 export async function locateSpec(file: string): Promise<SpecLocation> {
@@ -28,5 +30,8 @@ export async function locateSpec(file: string): Promise<SpecLocation> {
   }
   const status = await simpleGit(repoRoot).status(['--', specPath]);
   const dirty = status.files.length > 0;
-  return { repoRoot, specPath, commit: dirty ? `${head}+dirty` : head };
+  const [name = '', email = ''] = (await git.raw(['log', '-1', '--format=%an%x00%ae', head]))
+    .trim()
+    .split('\0');
+  return { repoRoot, specPath, commit: dirty ? `${head}+dirty` : head, author: { name, email } };
 }

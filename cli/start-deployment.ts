@@ -41,6 +41,7 @@ export async function loadDeploymentInput(file: string): Promise<DeployModelInpu
       commit: location.commit,
       specPath: location.specPath,
       repoRoot: location.repoRoot,
+      author: location.author,
     },
   };
 }

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { approvalProblem, parseApproveInput } from '../../workflows/approval.ts';
+
+const pending = { stepIndex: 3, approvers: ['alice', 'bob'] };
+const author = { name: 'Alice Liddell', email: 'alice@example.com' };
+
+describe('who may approve', () => {
+  it('accepts a listed approver, whatever the case of the name', () => {
+    expect(
+      approvalProblem({ approver: 'Bob', decision: 'approve' }, pending, { environment: 'staging' }),
+    ).toBeUndefined();
+  });
+
+  it('refuses someone not listed, naming who is', () => {
+    expect(
+      approvalProblem({ approver: 'mallory', decision: 'approve' }, pending, { environment: 'staging' }),
+    ).toBe('mallory is not an approver of this step (approvers: alice, bob)');
+  });
+
+  it('refuses the commit author approving their own change in production, by name, email or login', () => {
+    for (const approver of ['alice', 'Alice Liddell', 'alice@example.com']) {
+      const ctx = {
+        environment: 'production',
+        author: { ...author, name: approver === 'alice' ? 'alice' : author.name },
+      };
+      expect(
+        approvalProblem({ approver, decision: 'approve' }, { ...pending, approvers: [approver, 'bob'] }, ctx),
+      ).toMatch(/in production the commit's author .* cannot approve their own change/);
+    }
+  });
+
+  it('lets the author approve outside production, and reject their own change anywhere', () => {
+    expect(
+      approvalProblem({ approver: 'alice', decision: 'approve' }, pending, {
+        environment: 'staging',
+        author,
+      }),
+    ).toBeUndefined();
+    expect(
+      approvalProblem({ approver: 'alice', decision: 'reject' }, pending, {
+        environment: 'production',
+        author,
+      }),
+    ).toBeUndefined();
+  });
+
+  it('refuses any decision when no approval is pending', () => {
+    expect(
+      approvalProblem({ approver: 'alice', decision: 'approve' }, undefined, { environment: 'staging' }),
+    ).toBe('no approval is pending for this rollout right now');
+  });
+
+  it('says what is wrong with a malformed message', () => {
+    expect(parseApproveInput({ approver: 'alice', decision: 'yes' })).toBe(
+      'decision: must be "approve" or "reject"',
+    );
+    expect(parseApproveInput({ decision: 'approve' })).toBe('approver: must name who approves');
+    expect(parseApproveInput({ approver: ' alice ', decision: 'reject', comment: 'too slow' })).toEqual({
+      approver: 'alice',
+      decision: 'reject',
+      comment: 'too slow',
+    });
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * Who may approve a rollout step, decided by a pure function shared by the `approve` update's
+ * validator and the `approve` signal's handler (signals cannot be refused, so a bad one is
+ * ignored and audited instead).
+ */
+import type { CommitAuthor } from '../activities/deployment.ts';
+
+/** What `modelship approve` (or any client) sends, as the update's or the signal's one argument. */
+export interface ApproveInput {
+  approver: string;
+  decision: 'approve' | 'reject';
+  comment?: string;
+}
+
+/** The approval step the rollout is waiting on. */
+export interface PendingApproval {
+  stepIndex: number;
+  approvers: string[];
+  description?: string;
+}
+
+export type { CommitAuthor };
+
+const MAX_COMMENT = 2000;
+
+function sameIdentity(approver: string, author: CommitAuthor): boolean {
+  const who = approver.trim().toLowerCase();
+  const email = author.email.toLowerCase();
+  return (
+    who === author.name.trim().toLowerCase() ||
+    who === email ||
+    (email.includes('@') && who === email.split('@')[0])
+  );
+}
+
+/** Parses an untrusted message into an {@link ApproveInput}, or says what is wrong with it. */
+export function parseApproveInput(value: unknown): ApproveInput | string {
+  if (typeof value !== 'object' || value === null) return 'expected { approver, decision, comment }';
+  const { approver, decision, comment } = value as Record<string, unknown>;
+  if (typeof approver !== 'string' || approver.trim() === '') return 'approver: must name who approves';
+  if (decision !== 'approve' && decision !== 'reject') return 'decision: must be "approve" or "reject"';
+  if (comment !== undefined && (typeof comment !== 'string' || comment.length > MAX_COMMENT)) {
+    return `comment: must be text of at most ${MAX_COMMENT} characters`;
+  }
+  return { approver: approver.trim(), decision, ...(typeof comment === 'string' ? { comment } : {}) };
+}
+
+/**
+ * Why `input` may not decide `pending`, or undefined when it may. In production, the author of
+ * the commit being rolled out cannot approve it (four eyes); rejecting their own change is fine.
+ */
+export function approvalProblem(
+  input: ApproveInput,
+  pending: PendingApproval | undefined,
+  context: { environment: string; author?: CommitAuthor | undefined },
+): string | undefined {
+  if (!pending) return 'no approval is pending for this rollout right now';
+  const listed = pending.approvers.some((name) => name.toLowerCase() === input.approver.toLowerCase());
+  if (!listed)
+    return `${input.approver} is not an approver of this step (approvers: ${pending.approvers.join(', ')})`;
+  if (
+    context.environment === 'production' &&
+    input.decision === 'approve' &&
+    context.author &&
+    sameIdentity(input.approver, context.author)
+  ) {
+    return `in production the commit's author (${context.author.name} <${context.author.email}>) cannot approve their own change`;
+  }
+  return undefined;
+}
