@@ -163,6 +163,24 @@ export function createDataPlaneActivities(deps: DataPlaneDeps) {
       );
     },
 
+    /**
+     * Drains and unloads a version no traffic goes to (an abandoned candidate, or the previous
+     * stable after its post-promotion window). Already gone, or routed again, is fine: a retry or
+     * a later rollout may have got there first.
+     */
+    async unloadFromDataPlane(input: CandidateInput): Promise<{ unloaded: boolean; reason?: string }> {
+      const { model } = input.deployment;
+      try {
+        await admin.unloadVersion({ model, version: input.version });
+        return { unloaded: true };
+      } catch (error) {
+        if (error instanceof AdminApiError && (error.status === 404 || error.status === 409)) {
+          return { unloaded: false, reason: error.serverMessage };
+        }
+        throw error;
+      }
+    },
+
     /** The model's cumulative per-version counters; callers take differences between reads. */
     async readModelMetrics(
       input: ReadModelMetricsInput,

@@ -4,6 +4,7 @@ import { createAdminClient } from '../serving/admin-client.ts';
 import { createArtifactActivities } from './artifact.ts';
 import { createAuditActivities } from './audit.ts';
 import { createDataPlaneActivities } from './data-plane.ts';
+import { createMonitorActivities } from './monitor.ts';
 import { createPackageActivities } from './package.ts';
 import { createScanActivities } from './scan.ts';
 import { createValidateActivities } from './validate.ts';
@@ -17,14 +18,14 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
+  const admin = createAdminClient({ baseUrl: deps.dataPlane.url, token: deps.dataPlane.adminToken });
   return {
     ...createArtifactActivities({ home: deps.home }),
     ...createValidateActivities({ home: deps.home }),
     ...createScanActivities({ home: deps.home }),
     ...createPackageActivities({ home: deps.home }),
     ...createAuditActivities({ audit: deps.audit }),
-    ...createDataPlaneActivities({
-      admin: createAdminClient({ baseUrl: deps.dataPlane.url, token: deps.dataPlane.adminToken }),
-    }),
+    ...createDataPlaneActivities({ admin }),
+    ...createMonitorActivities({ admin }),
   };
 }

@@ -26,6 +26,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     summary: 'Start, supersede or skip DeployModel for the specs changed between two commits',
     load: () => import('./commands/apply.ts'),
   },
+  approve: {
+    summary: 'Approve or reject the approval step a rollout waits on',
+    load: () => import('./commands/approve.ts'),
+  },
+  status: {
+    summary: 'Show every rollout: stage, weights, last verdict, who must approve',
+    load: () => import('./commands/status.ts'),
+  },
   audit: { summary: 'Show, verify or export the audit log', load: () => import('./commands/audit.ts') },
   serve: {
     summary: 'Run the serving data plane (KServe V2 model server, router, admin API)',

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { specDigest } from '../gitops/spec-digest.ts';
 import { formatSpecError, parseSpec } from '../specs/parse.ts';
 import { repoFileExists } from '../specs/parse-file.ts';
 import { MEMO_DEPLOYMENT_KEY } from '../workflows/audit-context.ts';
@@ -46,22 +47,28 @@ export async function loadDeploymentInput(file: string): Promise<DeployModelInpu
   };
 }
 
-/** Starts DeployModel; a rollout already running for the same model and environment is an error. */
+/**
+ * Starts DeployModel; a rollout already running for the same model and environment is an error.
+ * The input and the memo carry the digest of the spec's text, by which `apply` recognises a
+ * version it already deployed or that was rolled back.
+ */
 export async function startDeployment(
   client: Client,
   taskQueue: string,
   input: DeployModelInput,
 ): Promise<WorkflowHandle<typeof DeployModel>> {
   const { deployment } = input;
+  const digest = input.specDigest ?? specDigest(input.specText);
   return client.workflow.start<typeof DeployModel>('DeployModel', {
     taskQueue,
     workflowId: deployModelWorkflowId(deployment),
-    args: [input],
+    args: [{ ...input, specDigest: digest }],
     memo: {
       [MEMO_DEPLOYMENT_KEY]: {
         model: deployment.model,
         environment: deployment.environment,
         commit: deployment.commit,
+        specDigest: digest,
       },
     },
     typedSearchAttributes: [

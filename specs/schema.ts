@@ -227,6 +227,9 @@ const Rollout = z
       .array(RolloutStepSchema)
       .min(1, 'a rollout needs at least one step')
       .describe('Steps, run in order.'),
+    postPromotionWindow: duration
+      .default('5m')
+      .describe('How long the previous stable version stays loaded after a promotion, for a fast rollback.'),
   })
   .describe('How the candidate reaches full traffic.');
 

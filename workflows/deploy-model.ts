@@ -1,32 +1,45 @@
 /**
- * DeployModel: one spec at one commit, from artifact to packaged bundle.
+ * DeployModel: one spec at one commit, from the pinned artifact to live traffic.
  *
- * This is the first half of the pipeline: resolve the pinned artifact, scan it, validate it
- * offline, package it. Scanning comes before validation because it never executes the model:
- * a hostile file is refused before onnxruntime ever loads it. The staged rollout comes after `package` in a later version. The workflow
- * only orchestrates: every side effect is an activity, and every decision is recorded in the
- * audit log through the `recordDecision` activity.
+ * resolve → scan → validate → package → load into the data plane → (staged rollout: shadow,
+ * weights, pauses, analyses, approvals) → promote, or roll back automatically. Scanning comes
+ * before validation because it never executes the model: a hostile file is refused before
+ * onnxruntime loads it. A model's first version needs no rollout: it serves all traffic at once.
+ *
+ * The workflow only orchestrates: every side effect is an activity (`activity-proxies.ts`), every
+ * decision comes from a pure function (`rollout-plan.ts`, `analysis/`) and is recorded in the
+ * audit log. Cancelling the workflow rolls the candidate back; the rollback runs in a
+ * non-cancellable scope and is idempotent.
  */
 import {
   ActivityFailure,
   ApplicationFailure,
-  defineQuery,
-  proxyActivities,
+  CancellationScope,
+  isCancellation,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { createArtifactActivities } from '../activities/artifact.ts';
-import type { createAuditActivities } from '../activities/audit.ts';
-import type { createDataPlaneActivities } from '../activities/data-plane.ts';
 import type { DeploymentRef } from '../activities/deployment.ts';
-import { DOMAIN_FAILURE_TYPES, isDomainFailureType } from '../activities/failure-types.ts';
-import type { createPackageActivities } from '../activities/package.ts';
-import type { createScanActivities } from '../activities/scan.ts';
-import type { createValidateActivities } from '../activities/validate.ts';
+import { isDomainFailureType } from '../activities/failure-types.ts';
+import type { Verdict } from '../analysis/judge.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
+import {
+  dataPlane,
+  packageModel,
+  recordDecision,
+  resolveArtifact,
+  scanModel,
+  validateModel,
+} from './activity-proxies.ts';
+import { parseApproveInput } from './approval.ts';
+import { approveSignal, approveUpdate, statusQuery } from './messages.ts';
+import { type ApprovalInbox, offerApproval, type RolloutContext, runRollout } from './rollout.ts';
 import { RolloutStageKey } from './search-attributes.ts';
 import { type DeploymentStatus, type PipelineStage, renderDetails } from './status.ts';
+
+export { statusQuery };
 
 /** What `modelship deploy`/`apply` start the workflow with. */
 export interface DeployModelInput {
@@ -35,70 +48,34 @@ export interface DeployModelInput {
   spec: ModelDeployment;
   /** The spec file's text exactly as committed; it goes into the bundle. */
   specText: string;
+  /** sha256 of `specText`; `apply` compares it to tell an unchanged spec after a rollback. */
+  specDigest?: string;
 }
 
 /**
- * `serving`: the version answers all traffic (the model's first deployment, or this version was
- * already stable). `loaded`: loaded and warm next to the stable version, waiting for the staged
- * rollout. `rejected`: stopped before the data plane, with the reason.
+ * `serving`: the version answers all traffic without a rollout (the model's first version, or it
+ * already was stable). `promoted`: the staged rollout passed. `rolled-back`: the rollout stopped
+ * and stable was restored (a failed verdict, a rejection, a timeout, or a cancellation).
+ * `rejected`: refused before the data plane.
  */
-export type DeployModelOutcome = 'serving' | 'loaded' | 'rejected';
+export type DeployModelOutcome = 'serving' | 'promoted' | 'rolled-back' | 'rejected';
 
-/** The workflow's result, readable by a person in the Web UI and by `modelship deploy`. */
+/** The workflow's result, readable by a person in the Web UI and by the CLI. */
 export interface DeployModelResult {
   outcome: DeployModelOutcome;
   model: string;
   environment: string;
   commit: string;
+  specDigest?: string;
   /** One line for people: what happened and why. */
   summary: string;
   bundle?: { digest: string; path: string };
-  /** The version name on the data plane, and the stable version after this run. */
+  /** The version name on the data plane, and the stable version when the run ended. */
   dataPlane?: { version: string; stable: string | null };
   validation?: { metrics: { name: string; value: number; passed: boolean }[] };
   rejection?: { step: PipelineStage; type: string; message: string };
+  rollback?: { reason: string; verdict?: Verdict };
 }
-
-export const statusQuery = defineQuery<DeploymentStatus>('status');
-
-// Timeouts and retries, declared once per capability. Domain failures are non-retryable on both
-// ends: activities raise them as such, and the policies list them in case one is re-wrapped.
-const nonRetryableErrorTypes = DOMAIN_FAILURE_TYPES;
-
-const { resolveArtifact } = proxyActivities<ReturnType<typeof createArtifactActivities>>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
-});
-
-const { validateModel } = proxyActivities<ReturnType<typeof createValidateActivities>>({
-  startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes },
-});
-
-const { scanModel } = proxyActivities<ReturnType<typeof createScanActivities>>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes },
-});
-
-const { packageModel } = proxyActivities<ReturnType<typeof createPackageActivities>>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
-});
-
-// Loading warms the model on the data plane; a large model can take minutes.
-const { loadIntoDataPlane } = proxyActivities<ReturnType<typeof createDataPlaneActivities>>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes },
-});
-
-// The audit log must not lose a decision, so recording retries for much longer than the steps.
-const { recordDecision } = proxyActivities<ReturnType<typeof createAuditActivities>>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 50 },
-});
 
 /** A domain failure raised by one of our activities, or undefined for anything else. */
 function domainFailureOf(error: unknown): ApplicationFailure | undefined {
@@ -116,17 +93,74 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
     commit: deployment.commit,
     stage: 'resolving',
     history: [],
+    approvals: [],
   };
-  setHandler(statusQuery, () => status);
+  const inbox: ApprovalInbox = { pending: undefined, decision: undefined };
+  const where = `${deployment.model}@${deployment.environment}`;
+  const base = {
+    model: deployment.model,
+    environment: deployment.environment,
+    commit: deployment.commit,
+    ...(input.specDigest ? { specDigest: input.specDigest } : {}),
+  };
 
+  setHandler(statusQuery, () => status);
+  setHandler(
+    approveUpdate,
+    (message) => {
+      const parsed = parseApproveInput(message);
+      if (typeof parsed === 'string') throw new Error(parsed);
+      const stepIndex = inbox.pending?.stepIndex ?? -1;
+      offerApproval({ inbox, deployment }, parsed);
+      return { approver: parsed.approver, decision: parsed.decision, stepIndex };
+    },
+    {
+      // Runs before the update is accepted: a refused approver leaves no trace in the history.
+      validator: (message) => {
+        const parsed = parseApproveInput(message);
+        if (typeof parsed === 'string') throw new Error(parsed);
+        const problem = offerApproval({ inbox: { ...inbox }, deployment }, parsed);
+        if (problem) throw new Error(problem);
+      },
+    },
+  );
+  const refusedSignals: { approver: string; problem: string }[] = [];
+  setHandler(approveSignal, (message) => {
+    const parsed = parseApproveInput(message);
+    const problem = typeof parsed === 'string' ? parsed : offerApproval({ inbox, deployment }, parsed);
+    if (problem) {
+      const approver = typeof parsed === 'string' ? 'unknown' : parsed.approver;
+      refusedSignals.push({ approver, problem });
+      status.approvals.push({
+        stepIndex: inbox.pending?.stepIndex ?? -1,
+        approver,
+        decision: 'refused',
+        at: new Date().toISOString(),
+      });
+    }
+  });
+
+  const publish = () => setCurrentDetails(renderDetails(status));
   const enter = async (stage: PipelineStage): Promise<void> => {
     status.stage = stage;
     status.history.push({ stage, at: new Date().toISOString() });
     upsertSearchAttributes([{ key: RolloutStageKey, value: stage }]);
-    setCurrentDetails(renderDetails(status));
+    publish();
+    // Refused approval signals cannot be answered; the audit log is where they show.
+    for (const refused of refusedSignals.splice(0)) {
+      await recordDecision({
+        deployment,
+        decision: 'approval.refused',
+        actor: refused.approver,
+        details: refused,
+      });
+    }
     await recordDecision({ deployment, decision: 'stage.entered', details: { stage } });
   };
 
+  let bundle: { digest: string; path: string };
+  let loaded: { version: string; stable: string | null };
+  let metrics: { name: string; value: number; passed: boolean }[];
   try {
     await enter('resolving');
     const artifact = await resolveArtifact({
@@ -147,58 +181,131 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
       interface: spec.spec.interface,
       validation: spec.spec.validation,
     });
-    const metrics = validation.metrics.map(({ name, value, passed }) => ({ name, value, passed }));
+    metrics = validation.metrics.map(({ name, value, passed }) => ({ name, value, passed }));
     status.validation = metrics;
 
     await enter('packaging');
-    const bundle = await packageModel({ deployment, artifact, specText: input.specText, validation, scan });
-    status.bundle = { digest: bundle.digest, path: bundle.path };
+    const packaged = await packageModel({ deployment, artifact, specText: input.specText, validation, scan });
+    bundle = { digest: packaged.digest, path: packaged.path };
+    status.bundle = bundle;
 
     await enter('loading');
-    const loaded = await loadIntoDataPlane({
-      deployment,
-      bundle: { digest: bundle.digest, path: bundle.path },
-    });
-    status.dataPlane = { version: loaded.version, stable: loaded.routing.stable };
-
-    const outcome = loaded.becameStable ? 'serving' : 'loaded';
-    await enter(outcome);
-    const where = `${deployment.model}@${deployment.environment}`;
-    const summary = loaded.becameStable
-      ? `${where} serving version ${loaded.version} to all traffic (bundle ${bundle.digest.slice(0, 12)}, commit ${deployment.commit.slice(0, 12)})`
-      : `${where} version ${loaded.version} loaded next to stable ${loaded.routing.stable ?? 'none'}; staged rollout pending (commit ${deployment.commit.slice(0, 12)})`;
-    await recordDecision({
-      deployment,
-      decision: `deployment.${outcome}`,
-      details: { bundle: bundle.digest, version: loaded.version, stable: loaded.routing.stable, summary },
-    });
-    return {
-      outcome,
-      model: deployment.model,
-      environment: deployment.environment,
-      commit: deployment.commit,
-      summary,
-      bundle: { digest: bundle.digest, path: bundle.path },
-      dataPlane: { version: loaded.version, stable: loaded.routing.stable },
-      validation: { metrics },
-    };
+    const result = await dataPlane.loadIntoDataPlane({ deployment, bundle });
+    loaded = { version: result.version, stable: result.routing.stable };
+    status.dataPlane = loaded;
+    if (result.becameStable) {
+      await enter('serving');
+      const summary = `${where} serving version ${result.version} to all traffic (bundle ${bundle.digest.slice(0, 12)}, commit ${deployment.commit.slice(0, 12)})`;
+      await recordDecision({
+        deployment,
+        decision: 'deployment.serving',
+        details: { version: result.version, summary },
+      });
+      return { ...base, outcome: 'serving', summary, bundle, dataPlane: loaded, validation: { metrics } };
+    }
   } catch (error) {
     const failure = domainFailureOf(error);
     if (!failure) throw error;
-    const failedStage = status.stage;
-    const rejection = { step: failedStage, type: failure.type ?? 'Unknown', message: failure.message };
+    const rejection = { step: status.stage, type: failure.type ?? 'Unknown', message: failure.message };
     status.rejection = rejection;
     await enter('rejected');
-    const summary = `${deployment.model}@${deployment.environment} rejected at ${failedStage}: ${failure.message}`;
+    const summary = `${where} rejected at ${rejection.step}: ${failure.message}`;
     await recordDecision({ deployment, decision: 'deployment.rejected', details: { ...rejection, summary } });
     return {
+      ...base,
       outcome: 'rejected',
-      model: deployment.model,
-      environment: deployment.environment,
-      commit: deployment.commit,
       summary,
       rejection,
       ...(status.validation ? { validation: { metrics: status.validation } } : {}),
     };
   }
+
+  const stable = loaded.stable;
+  const candidate = loaded.version;
+  if (stable === null)
+    throw ApplicationFailure.nonRetryable(`the data plane has no stable version of ${deployment.model}`);
+  const ctx: RolloutContext = { deployment, spec, stable, candidate, status, inbox, enter, publish };
+
+  let end: Awaited<ReturnType<typeof runRollout>>;
+  try {
+    end = await runRollout(ctx);
+  } catch (error) {
+    if (isCancellation(error)) {
+      end = {
+        outcome: 'rolled-back',
+        reason: 'the rollout was cancelled (superseded by a newer commit, or by an operator)',
+      };
+    } else {
+      const failure = domainFailureOf(error);
+      if (!failure) {
+        // Infrastructure gave out mid-rollout: put stable back before failing, never leave a half-deployed model.
+        await CancellationScope.nonCancellable(() => rollBack(ctx, `the rollout failed: ${String(error)}`));
+        throw error;
+      }
+      end = { outcome: 'rolled-back', reason: `the data plane refused a step: ${failure.message}` };
+    }
+  }
+
+  if (end.outcome === 'rolled-back') {
+    const { reason, verdict } = end;
+    await CancellationScope.nonCancellable(() => rollBack(ctx, reason, verdict));
+    const summary = `${where} rolled back to ${stable}: ${reason}`;
+    return {
+      ...base,
+      outcome: 'rolled-back',
+      summary,
+      bundle,
+      dataPlane: { version: candidate, stable },
+      validation: { metrics },
+      rollback: { reason, ...(verdict ? { verdict } : {}) },
+    };
+  }
+
+  await enter('promoted');
+  const summary = `${where} promoted version ${candidate} (was ${stable}) after ${spec.spec.rollout.steps.length} steps`;
+  await recordDecision({
+    deployment,
+    decision: 'deployment.promoted',
+    details: { version: candidate, previous: stable, summary },
+  });
+  // The previous stable stays warm for a fast manual rollback, then is released.
+  try {
+    await sleep(spec.spec.rollout.postPromotionWindow);
+    await dataPlane.unloadFromDataPlane({ deployment, version: stable });
+  } catch (error) {
+    // Cancelled during the window (a newer commit): the promotion stands; the newer run decides.
+    if (!isCancellation(error)) throw error;
+  }
+  return {
+    ...base,
+    outcome: 'promoted',
+    summary,
+    bundle,
+    dataPlane: { version: candidate, stable: candidate },
+    validation: { metrics },
+  };
+}
+
+/** Stable back to 100 %, candidate drained and unloaded, the reason audited. Safe to repeat. */
+async function rollBack(ctx: RolloutContext, reason: string, verdict?: Verdict): Promise<void> {
+  const { deployment, stable, candidate, status } = ctx;
+  await ctx.enter('rolling-back');
+  await dataPlane.rollbackCandidate({ deployment, reason, toVersion: stable });
+  await dataPlane.unloadFromDataPlane({ deployment, version: candidate });
+  status.rollback = { reason, at: new Date().toISOString() };
+  if (status.rollout) {
+    status.rollout.canaryWeight = 0;
+    status.rollout.shadow = false;
+  }
+  await ctx.enter('rolled-back');
+  await recordDecision({
+    deployment,
+    decision: 'deployment.rolled-back',
+    details: {
+      reason,
+      stable,
+      candidate,
+      ...(verdict ? { metrics: verdict.metrics, judge: verdict.judge } : {}),
+    },
+  });
 }

@@ -1,2 +1,2 @@
 /** The workflow bundle's entry: every workflow the worker registers. */
-export { DeployModel, statusQuery } from './deploy-model.ts';
+export { DeployModel } from './deploy-model.ts';

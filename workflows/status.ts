@@ -2,19 +2,41 @@
  * What a running DeployModel exposes about itself: the `status` query's shape and the markdown
  * shown as "current details" in the Temporal Web UI. Pure, so it is unit-tested without Temporal.
  */
+import type { Verdict } from '../analysis/judge.ts';
+import { verdictMarkdown } from '../analysis/report.ts';
 
-/** Stages of the pipeline, in order; `serving`, `loaded` and `rejected` end it. */
+/**
+ * Stages, in order; also the `RolloutStage` search attribute. `serving`, `promoted`,
+ * `rolled-back` and `rejected` end a run.
+ */
 export const PIPELINE_STAGES = [
   'resolving',
   'scanning',
   'validating',
   'packaging',
   'loading',
+  'shadow',
+  'canary',
+  'paused',
+  'analysis',
+  'awaiting-approval',
+  'promoting',
+  'promoted',
+  'rolling-back',
   'serving',
-  'loaded',
+  'rolled-back',
   'rejected',
 ] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
+
+/** One approval decision, as the audit log also has it. */
+export interface ApprovalRecord {
+  stepIndex: number;
+  approver: string;
+  decision: 'approve' | 'reject' | 'timeout' | 'refused';
+  comment?: string;
+  at: string;
+}
 
 export interface DeploymentStatus {
   model: string;
@@ -27,12 +49,44 @@ export interface DeploymentStatus {
   scanFindings?: number;
   bundle?: { digest: string; path: string };
   dataPlane?: { version: string; stable: string | null };
+  rollout?: {
+    /** One short description per spec step, e.g. `setWeight 10%`. */
+    steps: string[];
+    /** The step running now (or next). */
+    stepIndex: number;
+    canaryWeight: number;
+    shadow: boolean;
+    /** Inconclusive watches of the current step so far. */
+    extensions: number;
+  };
+  lastVerdict?: { stepIndex: number; verdict: Verdict };
+  waitingFor?: { stepIndex: number; approvers: string[]; until: string; description?: string };
+  approvals: ApprovalRecord[];
+  rollback?: { reason: string; at: string };
   rejection?: { step: PipelineStage; type: string; message: string };
 }
 
 function formatMetric(name: string, value: number): string {
   if (name.startsWith('latency')) return `${value.toFixed(3)} ms`;
   return value.toFixed(4);
+}
+
+function rolloutLines(status: DeploymentStatus): string[] {
+  const rollout = status.rollout;
+  if (!rollout) return [];
+  const steps = rollout.steps
+    .map((step, index) => {
+      const mark = index < rollout.stepIndex ? '✓' : index === rollout.stepIndex ? '▶' : '·';
+      return `${mark} ${index + 1}. ${step}`;
+    })
+    .join('<br>');
+  const candidate = status.dataPlane?.version ?? '?';
+  const stable = status.dataPlane?.stable ?? 'none';
+  return [
+    '',
+    `**Traffic:** stable \`${stable}\` ${100 - rollout.canaryWeight}% · candidate \`${candidate}\` ${rollout.canaryWeight}%${rollout.shadow ? ' · shadow on' : ''}`,
+    `**Steps:**<br>${steps}`,
+  ];
 }
 
 /** Markdown for the Web UI's current details: stage first, then what is known so far. */
@@ -42,8 +96,27 @@ export function renderDetails(status: DeploymentStatus): string {
     '',
     `**Stage:** ${status.stage}`,
   ];
+  if (status.waitingFor) {
+    lines.push(
+      '',
+      `**Waiting for approval** of step ${status.waitingFor.stepIndex + 1} by one of: ${status.waitingFor.approvers.join(', ')} (until ${status.waitingFor.until})`,
+      `\`npx modelship approve ${status.model} --env ${status.environment} --as <name>\``,
+    );
+  }
+  lines.push(...rolloutLines(status));
+  if (status.lastVerdict) {
+    const { stepIndex, verdict } = status.lastVerdict;
+    lines.push(
+      '',
+      `**Last verdict** (step ${stepIndex + 1}): ${verdict.outcome}: ${verdict.reason}`,
+      '',
+      verdictMarkdown(verdict),
+    );
+  }
+  if (status.rollback) lines.push('', `**Rolled back:** ${status.rollback.reason}`);
   if (status.artifact) {
     lines.push(
+      '',
       `**Artifact:** sha256 \`${status.artifact.sha256.slice(0, 16)}…\` (${status.artifact.sizeBytes} bytes)`,
     );
   }
@@ -57,7 +130,7 @@ export function renderDetails(status: DeploymentStatus): string {
   }
   if (status.scanFindings !== undefined) lines.push('', `**Scan:** ${status.scanFindings} finding(s)`);
   if (status.bundle) lines.push(`**Bundle:** \`${status.bundle.digest.slice(0, 16)}…\``);
-  if (status.dataPlane) {
+  if (status.dataPlane && !status.rollout) {
     lines.push(
       `**Data plane:** version \`${status.dataPlane.version}\`, stable \`${status.dataPlane.stable ?? 'none'}\``,
     );

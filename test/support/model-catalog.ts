@@ -27,6 +27,11 @@ export interface ExampleSpecOptions {
   /** Overrides the digest pinned in the spec (defaults to the committed file's). */
   sha256?: string;
   minAccuracy?: number;
+  /** The rollout steps as YAML list items, indented for `steps:` (default: 10 %, analysis, 100 %). */
+  steps?: string[];
+  postPromotionWindow?: string;
+  /** Extra YAML under `spec:` (e.g. an `analysis:` block), indented two spaces. */
+  analysis?: string;
 }
 
 const FEATURES = { iris: 4, 'breast-cancer': 30 } as const;
@@ -59,9 +64,8 @@ spec:
       latencyP99: { max: 50ms }
   rollout:
     environment: ${options.environment ?? 'staging'}
+    postPromotionWindow: ${options.postPromotionWindow ?? '5m'}
     steps:
-      - setWeight: 10
-      - analysis: { duration: 1m }
-      - setWeight: 100
-`;
+${(options.steps ?? ['setWeight: 10', 'analysis: { duration: 1m }', 'setWeight: 100']).map((step) => `      - ${step}`).join('\n')}
+${options.analysis ?? ''}`;
 }

@@ -148,35 +148,6 @@ describe('DeployModel', () => {
     expect((await audit.verify()).ok).toBe(true);
   });
 
-  it('loads a second version next to the stable one without giving it traffic', async () => {
-    const first = await repoWithSpec({ name: 'iris-second', dataset: 'iris', version: 'v1' });
-    expect((await deploy(first.specFile)).result.outcome).toBe('serving');
-    const { repo } = first;
-    await repo.copyFromProject('models/iris/v2/model.onnx', 'models/iris/v1/model.onnx');
-    await repo.write(
-      'specs/iris-second.yaml',
-      exampleSpecYaml({
-        name: 'iris-second',
-        dataset: 'iris',
-        version: 'v1',
-        sha256: committedDigest('models/iris/v2/model.onnx'),
-      }),
-    );
-    await repo.commit('iris v2');
-    const { result } = await deploy(first.specFile);
-
-    expect(result.outcome).toBe('loaded');
-    expect(result.dataPlane?.stable).not.toBe(result.dataPlane?.version);
-    const response = await fetch(`${dataPlane.url}/v2/models/iris-second/infer`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
-      }),
-    });
-    expect(response.headers.get('x-modelship-version')).toBe(result.dataPlane?.stable);
-  });
-
   it('refuses a model whose bytes do not match the pinned digest, and the audit says why', async () => {
     const v1 = await readFile(new URL('../../models/iris/v1/model.onnx', import.meta.url));
     const tampered = Uint8Array.from(v1);

@@ -9,6 +9,7 @@ describe('renderDetails', () => {
       commit: '0123456789abcdef0123',
       stage: 'rejected',
       history: [],
+      approvals: [],
       validation: [
         { name: 'accuracy', value: 0.62, passed: false },
         { name: 'latencyP99', value: 0.041, passed: true },

@@ -1,0 +1,81 @@
+/** `modelship status`: every rollout (latest run per model and environment), as the Web UI shows it. */
+import type { Client } from '@temporalio/client';
+import { loadConfig } from '../../worker/config.ts';
+import { connectClient as connect } from '../../worker/connection.ts';
+import type { DeployModel, DeployModelResult } from '../../workflows/deploy-model.ts';
+import { statusQuery } from '../../workflows/messages.ts';
+import { RolloutStageKey } from '../../workflows/search-attributes.ts';
+import type { DeploymentStatus } from '../../workflows/status.ts';
+import { type Command, parseCommandArgs } from '../command.ts';
+import { renderStatus, type StatusRow } from '../status-table.ts';
+
+const USAGE = `Usage: modelship status [--json] [--all]
+
+Lists the latest DeployModel run of every model and environment on $TEMPORAL_ADDRESS: state,
+stage, commit, traffic split and what it waits for; for running rollouts, the last verdict of
+the live analysis as a table. --all lists every run, not only the latest of each deployment.`;
+
+function trafficOf(status: DeploymentStatus | undefined): string {
+  const rollout = status?.rollout;
+  if (!status?.dataPlane) return '';
+  if (!rollout) return `stable ${status.dataPlane.stable ?? '?'}`;
+  return `${status.dataPlane.stable ?? '?'} ${100 - rollout.canaryWeight}% / ${status.dataPlane.version} ${rollout.canaryWeight}%${rollout.shadow ? ' +shadow' : ''}`;
+}
+
+async function describeRun(
+  client: Client,
+  workflowId: string,
+  runId: string,
+  state: string,
+): Promise<StatusRow> {
+  const handle = client.workflow.getHandle<typeof DeployModel>(workflowId, runId);
+  const base = { deployment: workflowId.replace(/^deploy\//, ''), state: state.toLowerCase() };
+  if (state === 'RUNNING') {
+    const status = await handle.query(statusQuery);
+    const waiting = status.waitingFor
+      ? `waiting for approval by ${status.waitingFor.approvers.join(' or ')}`
+      : '';
+    return {
+      ...base,
+      stage: status.stage,
+      commit: status.commit.slice(0, 12),
+      traffic: trafficOf(status),
+      note: waiting || (status.lastVerdict ? `last verdict: ${status.lastVerdict.verdict.outcome}` : ''),
+      ...(status.lastVerdict ? { verdict: status.lastVerdict } : {}),
+    };
+  }
+  if (state === 'COMPLETED') {
+    const result: DeployModelResult = await handle.result();
+    return {
+      ...base,
+      stage: result.outcome,
+      commit: result.commit.slice(0, 12),
+      traffic: '',
+      note: result.summary,
+    };
+  }
+  return { ...base, stage: '', commit: '', traffic: '', note: `run ${runId} ${state.toLowerCase()}` };
+}
+
+export const command: Command = {
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, { json: { type: 'boolean' }, all: { type: 'boolean' } }, USAGE);
+    const client = await connect(loadConfig());
+    try {
+      const seen = new Set<string>();
+      const rows: StatusRow[] = [];
+      for await (const run of client.workflow.list({ query: "WorkflowType = 'DeployModel'" })) {
+        if (!values.all && seen.has(run.workflowId)) continue;
+        seen.add(run.workflowId);
+        const row = await describeRun(client, run.workflowId, run.runId, run.status.name);
+        if (!row.stage) row.stage = String(run.typedSearchAttributes.get(RolloutStageKey) ?? '');
+        rows.push(row);
+      }
+      rows.sort((a, b) => a.deployment.localeCompare(b.deployment));
+      console.log(values.json ? JSON.stringify(rows, null, 2) : renderStatus(rows));
+      return 0;
+    } finally {
+      await client.connection.close();
+    }
+  },
+};

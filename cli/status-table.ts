@@ -1,0 +1,60 @@
+/** Plain-text rendering for `modelship status`: one row per rollout, then each live verdict. */
+import { formatValue, metricLabel } from '../analysis/format.ts';
+import type { Verdict } from '../analysis/judge.ts';
+
+export interface StatusRow {
+  deployment: string;
+  state: string;
+  stage: string;
+  commit: string;
+  traffic: string;
+  note: string;
+  verdict?: { stepIndex: number; verdict: Verdict };
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** The verdict as the table people asked for: metric, stable, candidate, limit, evidence, verdict. */
+export function verdictTable(verdict: Verdict): string {
+  return table(
+    ['METRIC', 'STABLE', 'CANDIDATE', 'LIMIT', 'EVIDENCE', 'VERDICT'],
+    verdict.metrics.map((metric) => [
+      metricLabel(metric),
+      formatValue(metric.stable, metric.unit),
+      formatValue(metric.candidate, metric.unit),
+      metric.limit,
+      metric.evidence ?? '',
+      metric.passed === null ? 'not judged' : metric.passed ? 'pass' : 'FAIL',
+    ]),
+  );
+}
+
+export function renderStatus(rows: StatusRow[]): string {
+  if (rows.length === 0) return 'no rollouts yet';
+  const parts = [
+    table(
+      ['DEPLOYMENT', 'STATE', 'STAGE', 'COMMIT', 'TRAFFIC', 'NOTE'],
+      rows.map((row) => [row.deployment, row.state, row.stage, row.commit, row.traffic, row.note]),
+    ),
+  ];
+  for (const row of rows) {
+    if (!row.verdict) continue;
+    const { stepIndex, verdict } = row.verdict;
+    parts.push(
+      '',
+      `${row.deployment}: step ${stepIndex + 1} ${verdict.outcome}: ${verdict.reason}`,
+      verdictTable(verdict),
+    );
+  }
+  return parts.join('\n');
+}

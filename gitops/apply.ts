@@ -1,0 +1,226 @@
+/**
+ * `apply`: one DeployModel per spec changed between two commits, each read at the head commit.
+ * All or nothing on validity: one invalid spec (the plan's verdict) and nothing starts. Then,
+ * spec by spec, the latest run of its workflow id decides (see `apply-decision.ts`): skip what
+ * is already rolling out or deployed, refuse a spec whose version was rolled back, supersede a
+ * rollout of another commit (it rolls back first), start the rest. Applying the same head twice
+ * starts nothing new.
+ */
+import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { startDeployment } from '../cli/start-deployment.ts';
+import { formatSpecError } from '../specs/errors.ts';
+import type { DeployModel, DeployModelInput } from '../workflows/deploy-model.ts';
+import { deployModelWorkflowId } from '../workflows/ids.ts';
+import { type ApplyDecision, decideApply, isDeployedOutcome, type ObservedRun } from './apply-decision.ts';
+import type { CommitReader } from './git.ts';
+import { observeLatestRun } from './observe.ts';
+import { buildPlan, type DeployableSpec, type SpecPlan } from './plan.ts';
+import { summaryLine } from './plan-markdown.ts';
+
+export interface ApplyInput {
+  reader: CommitReader;
+  base: string;
+  head: string;
+  specsDir?: string;
+  /**
+   * The Temporal client, asked for only once every spec is known valid and there is something
+   * to decide: an invalid change fails (and an empty one passes) without reaching Temporal.
+   */
+  connect: () => Promise<Client>;
+  taskQueue: string;
+  /** Wait for each started run's result (default true). */
+  wait?: boolean;
+  /** Progress lines; default stdout. */
+  out?: (line: string) => void;
+  /** Spec errors and failures; default stderr. */
+  err?: (line: string) => void;
+}
+
+/** What apply did, for callers and tests; `exitCode` is what the CLI exits with. */
+export interface ApplyReport {
+  /** 0: everything is deployed or on its way; 1: an invalid spec, a refused spec, or a failed run. */
+  exitCode: 0 | 1;
+  /** One entry per valid spec, in path order. */
+  decisions: { path: string; workflowId: string; decision: ApplyDecision }[];
+  /** Workflow ids started by this apply. */
+  started: string[];
+}
+
+export async function applyChanges(input: ApplyInput): Promise<ApplyReport> {
+  const out = input.out ?? ((line: string) => console.log(line));
+  const err = input.err ?? ((line: string) => console.error(line));
+  const { plan, deployable } = await buildPlan(input);
+  const head = plan.head;
+  out(`apply: ${summaryLine(plan)} (${plan.base === null ? 'nothing' : short(plan.base)}..${short(head)})`);
+
+  const invalid = plan.specs.filter((spec) => spec.verdict === 'invalid');
+  if (invalid.length > 0) {
+    for (const spec of invalid) for (const line of problems(spec)) err(line);
+    out(`apply: nothing started: ${invalid.length} invalid ${invalid.length === 1 ? 'spec' : 'specs'}`);
+    return { exitCode: 1, decisions: [], started: [] };
+  }
+
+  const client = deployable.length > 0 ? await input.connect() : undefined;
+  const decided = client
+    ? await decideAndStart({ ...input, client, deployable, head, out })
+    : { decisions: [], started: [], failed: false };
+  let failed = decided.failed;
+  const { decisions, started } = decided;
+
+  for (const spec of plan.specs) {
+    if (spec.verdict === 'retire') {
+      const what = spec.deployment ? `${spec.deployment.model}@${spec.deployment.environment}` : spec.path;
+      out(`apply: retire ${what}: not yet supported by the data plane`);
+    } else if (spec.verdict === 'moved') {
+      out(`apply: ${spec.path} removed: ${spec.notes.at(-1) ?? 'its deployment lives on'}`);
+    }
+  }
+
+  if (input.wait ?? true) {
+    for (const { where, handle } of started) {
+      try {
+        const result = await handle.result();
+        out(`apply: ${where}: ${result.outcome}: ${result.summary}`);
+        if (!isDeployedOutcome(result.outcome)) failed = true;
+      } catch (error) {
+        err(`apply: ${where}: ${handle.workflowId} failed: ${(error as Error).message}`);
+        failed = true;
+      }
+    }
+  }
+  return { exitCode: failed ? 1 : 0, decisions, started: started.map(({ handle }) => handle.workflowId) };
+}
+
+/** Observes, decides and acts for each valid spec in turn. */
+async function decideAndStart(context: {
+  client: Client;
+  reader: CommitReader;
+  taskQueue: string;
+  deployable: DeployableSpec[];
+  head: string;
+  out: (line: string) => void;
+}): Promise<{ decisions: ApplyReport['decisions']; started: Started[]; failed: boolean }> {
+  const { client, head, out } = context;
+  let refused = false;
+  let conflicted = false;
+  const decisions: ApplyReport['decisions'] = [];
+  const started: Started[] = [];
+  for (const target of context.deployable) {
+    const deploymentInput = toDeploymentInput(target, head, context.reader.root);
+    const { deployment } = deploymentInput;
+    const where = `${deployment.model}@${deployment.environment}`;
+    const workflowId = deployModelWorkflowId(deployment);
+    const latest = await observeLatestRun(client, workflowId);
+    const decision = decideApply({ commit: head, specDigest: target.specDigest }, latest);
+    decisions.push({ path: target.path, workflowId, decision });
+
+    if (decision.action === 'none' || decision.action === 'refuse') {
+      out(`apply: ${where}: ${explain(decision, latest)}`);
+      if (decision.action === 'refuse') refused = true;
+      continue;
+    }
+    if (decision.action === 'supersede' && latest) {
+      out(
+        `apply: ${where}: superseding the rollout of ${commitOf(latest)} (run ${latest.runId}); it rolls back first`,
+      );
+      const closed = await supersede(client, workflowId, latest.runId);
+      out(`apply: ${where}: previous rollout closed: ${closedText(closed)}`);
+    }
+    let handle: WorkflowHandle<typeof DeployModel>;
+    try {
+      handle = await startDeployment(client, context.taskQueue, deploymentInput);
+    } catch (error) {
+      // Someone else (a `deploy`, an overlapping apply) started one since we looked.
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      out(`apply: ${where}: another rollout of ${workflowId} started meanwhile; not starting this one`);
+      conflicted = true;
+      continue;
+    }
+    out(`apply: ${where}: started ${workflowId} for ${target.path}@${short(head)}`);
+    started.push({ where, handle });
+  }
+  return { decisions, started, failed: refused || conflicted };
+}
+
+/** A run this apply started, and the deployment it is for (`model@environment`). */
+interface Started {
+  where: string;
+  handle: WorkflowHandle<typeof DeployModel>;
+}
+
+/** DeployModel's input for a spec at `head`: the parsed spec and its text as committed there. */
+export function toDeploymentInput(target: DeployableSpec, head: string, repoRoot: string): DeployModelInput {
+  return {
+    spec: target.spec,
+    specText: target.specText,
+    specDigest: target.specDigest,
+    deployment: {
+      model: target.spec.metadata.name,
+      environment: target.spec.spec.rollout.environment,
+      commit: head,
+      specPath: target.path,
+      repoRoot,
+    },
+  };
+}
+
+/**
+ * Cancels the running rollout and waits until it has closed: DeployModel rolls back in a
+ * non-cancellable scope and completes, after which the id is free for the new run.
+ */
+async function supersede(
+  client: Client,
+  workflowId: string,
+  runId: string,
+): Promise<ObservedRun | undefined> {
+  const handle = client.workflow.getHandle(workflowId, runId);
+  await handle.cancel();
+  // The outcome is read below either way: a completed rollback and a plain cancellation both
+  // close the run, and only closing matters here.
+  await handle.result().catch(() => undefined);
+  return observeLatestRun(client, workflowId);
+}
+
+function explain(
+  decision: Extract<ApplyDecision, { action: 'none' | 'refuse' }>,
+  latest?: ObservedRun,
+): string {
+  const commit = latest ? commitOf(latest) : 'an earlier commit';
+  const reason = latest?.state === 'closed' && latest.reason ? ` (${latest.reason})` : '';
+  switch (decision.why) {
+    case 'rolling-out':
+      return `already rolling out ${commit}`;
+    case 'deployed':
+      return `already deployed from ${commit}${latest?.state === 'closed' ? ` (${latest.outcome})` : ''}`;
+    case 'rolled-back':
+      return `spec unchanged since the automatic rollback of ${commit}${reason}; change the spec to deploy again`;
+    case 'rejected':
+      return `spec unchanged since the rejection of ${commit}${reason}; change the spec to deploy again`;
+  }
+}
+
+function closedText(run: ObservedRun | undefined): string {
+  if (run === undefined || run.state === 'running') return 'unknown';
+  const what = run.outcome ?? run.status.toLowerCase();
+  return run.reason ? `${what}: ${run.reason}` : what;
+}
+
+function problems(spec: SpecPlan): string[] {
+  return [
+    ...spec.errors.map(formatSpecError),
+    ...spec.checks
+      .filter((check) => check.status === 'failed')
+      .flatMap((check) => [
+        `${spec.path}  ${check.name}: ${check.detail}`,
+        ...(check.findings ?? []).map((finding) => `${spec.path}    ${finding}`),
+      ]),
+  ];
+}
+
+function commitOf(run: ObservedRun): string {
+  return run.commit ? short(run.commit) : `run ${run.runId}`;
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 12);
+}

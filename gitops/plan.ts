@@ -1,0 +1,281 @@
+/**
+ * `plan`: what merging a change would do, judged without Temporal. For each spec the change
+ * adds, modifies or removes: its errors with positions, the offline checks of its model, and the
+ * rollout `apply` would start (new or an update, steps, approvers), or the deployment a removal
+ * retires. `apply` builds the same plan first, so it refuses exactly what the plan marks invalid.
+ */
+
+import type { SpecError } from '../specs/errors.ts';
+import { parseSpec } from '../specs/parse.ts';
+import type { ModelDeployment } from '../specs/schema.ts';
+import { positionOf } from '../specs/yaml-source.ts';
+import { compare, findSpecChanges, isSpecFile, type SpecChange } from './changes.ts';
+import { checkSpecAtCommit } from './check-spec.ts';
+import type { Commit, CommitReader } from './git.ts';
+import type { OfflineCheck } from './offline-checks.ts';
+import { specDigest } from './spec-digest.ts';
+import { declaresModelDeployment, specIdentity } from './spec-fields.ts';
+import { describeStep } from './steps.ts';
+
+/** A model in an environment: what one DeployModel workflow id stands for. */
+export interface DeploymentKey {
+  model: string;
+  environment: string;
+}
+
+/**
+ * `ok`: `apply` would roll it out; `invalid`: schema, rule or offline-check errors (apply starts
+ * nothing at all); `retire`: a removed spec's deployment; `moved`: a removed spec whose
+ * deployment another spec at head still declares (nothing to retire).
+ */
+export type SpecVerdict = 'ok' | 'invalid' | 'retire' | 'moved';
+
+/** What would happen to the deployment of a valid spec. */
+export interface RolloutPlan {
+  /** `new`: no spec at base declared this model and environment; `update`: one did (this file or another). */
+  kind: 'new' | 'update';
+  model: { source: string; sha256: string };
+  /** The model at base, for updates. */
+  previous?: { source: string; sha256: string };
+  /** Each step in a few words, in order. */
+  steps: string[];
+  /** Everyone an approval step lists, in order of first appearance. */
+  approvers: string[];
+  owners: string[];
+}
+
+/** The plan for one spec path. */
+export interface SpecPlan {
+  path: string;
+  change: SpecChange['change'];
+  verdict: SpecVerdict;
+  /** Absent when the spec is too broken to say which deployment it is. */
+  deployment?: DeploymentKey;
+  errors: SpecError[];
+  checks: OfflineCheck[];
+  rollout?: RolloutPlan;
+  /** Things a reviewer should know: renames, unchanged text with a changed model, TODOs. */
+  notes: string[];
+}
+
+/** The whole plan, as `--format json` prints it. */
+export interface Plan {
+  /** Resolved base sha; `null` when planned against nothing (the null sha). */
+  base: Commit;
+  head: string;
+  specsDir: string;
+  summary: { changed: number; ok: number; invalid: number; removed: number };
+  /** Sorted by path. */
+  specs: SpecPlan[];
+}
+
+/** A valid spec at head, with what `apply` starts DeployModel with. */
+export interface DeployableSpec {
+  path: string;
+  spec: ModelDeployment;
+  specText: string;
+  specDigest: string;
+}
+
+/** The plan, plus the valid specs in a form `apply` can start (not part of the printed plan). */
+export interface PlanResult {
+  plan: Plan;
+  deployable: DeployableSpec[];
+}
+
+export interface BuildPlanInput {
+  reader: CommitReader;
+  base: string;
+  head: string;
+  specsDir?: string;
+}
+
+/** Finds the changed specs between `base` and `head` and judges each at head. */
+export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
+  const { reader } = input;
+  const changeSet = await findSpecChanges(input);
+  const { base, head, specsDir, changes } = changeSet;
+  const declaredAtHead = await deploymentsAt(reader, head, specsDir);
+  const declaredAtBase =
+    base === null ? new Map<string, string[]>() : await deploymentsAt(reader, base, specsDir);
+
+  const specs: SpecPlan[] = [];
+  const deployable: DeployableSpec[] = [];
+  for (const change of changes) {
+    if (change.change === 'removed') {
+      specs.push(planRemoval(change, declaredAtHead));
+      continue;
+    }
+    const checked = await checkSpecAtCommit(reader, head, change.path, change.headText);
+    const errors = checked.ok ? [] : [...checked.errors];
+    const spec = checked.spec;
+    const deployment = spec ? keyOf(spec) : specIdentity(change.headText);
+    if (spec && checked.source && deployment) {
+      // Two specs for one deployment would start the same workflow id, the second superseding
+      // the first: a copied spec whose name was not changed, most likely.
+      const others = (declaredAtHead.get(keyString(deployment)) ?? []).filter((path) => path !== change.path);
+      if (others.length > 0) {
+        errors.push({
+          file: change.path,
+          ...positionOf(checked.source, ['metadata', 'name']),
+          path: 'metadata.name',
+          message: `${others.join(', ')} also deploys ${deployment.model} to ${deployment.environment}: one spec per model and environment`,
+          rule: 'one-spec-per-deployment',
+        });
+      }
+    }
+    const valid = checked.ok && errors.length === 0;
+    // The deployment's spec at base (under this path or another, after a rename): an update of
+    // it, or a new deployment when no spec declared it.
+    const basePath = deployment ? declaredAtBase.get(keyString(deployment))?.[0] : undefined;
+    const baseText =
+      base === null || basePath === undefined ? undefined : await reader.readText(base, basePath);
+    const entry: SpecPlan = {
+      path: change.path,
+      change: change.change,
+      verdict: valid ? 'ok' : 'invalid',
+      ...(deployment ? { deployment } : {}),
+      errors,
+      checks: checked.checks,
+      notes: changeNotes(change, deployment, basePath),
+    };
+    if (valid && spec) {
+      entry.rollout = rolloutPlan(spec, baseText);
+      deployable.push({
+        path: change.path,
+        spec,
+        specText: change.headText,
+        specDigest: specDigest(change.headText),
+      });
+    }
+    specs.push(entry);
+  }
+
+  const count = (verdicts: SpecVerdict[]) => specs.filter((spec) => verdicts.includes(spec.verdict)).length;
+  return {
+    plan: {
+      base,
+      head,
+      specsDir,
+      summary: {
+        changed: specs.length,
+        ok: count(['ok']),
+        invalid: count(['invalid']),
+        removed: count(['retire', 'moved']),
+      },
+      specs,
+    },
+    deployable,
+  };
+}
+
+function planRemoval(
+  change: Extract<SpecChange, { change: 'removed' }>,
+  declared: Map<string, string[]>,
+): SpecPlan {
+  const deployment = specIdentity(change.baseText);
+  const notes: string[] = [];
+  const stillAt = deployment ? declared.get(keyString(deployment)) : undefined;
+  if (deployment && stillAt && stillAt.length > 0) {
+    // Git pairs similar files as renames; only a spec that keeps the deployment is a move.
+    if (change.renamedTo && stillAt.includes(change.renamedTo)) notes.push(`renamed to ${change.renamedTo}`);
+    notes.push(
+      `${stillAt.join(', ')} still deploys ${deployment.model} to ${deployment.environment}: nothing to retire`,
+    );
+    return {
+      path: change.path,
+      change: 'removed',
+      verdict: 'moved',
+      deployment,
+      errors: [],
+      checks: [],
+      notes,
+    };
+  }
+  notes.push(
+    deployment
+      ? `TODO retire: not yet supported by the data plane; \`apply\` reports it and leaves ${deployment.model} serving in ${deployment.environment}`
+      : 'TODO retire: the spec at base does not name its model and environment, so there is nothing to retire',
+  );
+  return {
+    path: change.path,
+    change: 'removed',
+    verdict: 'retire',
+    ...(deployment ? { deployment } : {}),
+    errors: [],
+    checks: [],
+    notes,
+  };
+}
+
+function changeNotes(
+  change: Exclude<SpecChange, { change: 'removed' }>,
+  deployment: DeploymentKey | undefined,
+  basePath: string | undefined,
+): string[] {
+  const notes: string[] = [];
+  // Git pairs similar files as renames; only one that keeps the deployment is worth saying.
+  if (change.change === 'added' && change.renamedFrom && basePath === change.renamedFrom) {
+    notes.push(`renamed from ${change.renamedFrom}`);
+  }
+  if (change.change === 'modified') {
+    const files = change.changedFiles.join(', ');
+    if (!change.reasons.includes('spec')) {
+      notes.push(
+        `the spec's text is unchanged, but ${files} changed: \`apply\` keys deployments on the spec's text, so change the spec (the pinned sha256) to roll the new file out`,
+      );
+    } else if (files !== '') {
+      notes.push(`also changed: ${files}`);
+    }
+    const before = specIdentity(change.baseText);
+    if (before && deployment && keyString(before) !== keyString(deployment)) {
+      notes.push(
+        `at base this spec deployed ${before.model} to ${before.environment}; that deployment is left as it is (TODO retire: not yet supported)`,
+      );
+    }
+  }
+  return notes;
+}
+
+function rolloutPlan(spec: ModelDeployment, baseText: string | undefined): RolloutPlan {
+  const { steps } = spec.spec.rollout;
+  const approvers = [...new Set(steps.flatMap((step) => (step.type === 'approval' ? step.approvers : [])))];
+  const previous = baseText === undefined ? undefined : parseSpec(baseText);
+  const model = { source: spec.spec.model.source, sha256: spec.spec.model.sha256 };
+  return {
+    kind: baseText === undefined ? 'new' : 'update',
+    model,
+    ...(previous?.ok
+      ? { previous: { source: previous.spec.spec.model.source, sha256: previous.spec.spec.model.sha256 } }
+      : {}),
+    steps: steps.map(describeStep),
+    approvers,
+    owners: spec.metadata.owners,
+  };
+}
+
+/** Every deployment declared by a spec at `commit`, with the spec paths declaring it. */
+async function deploymentsAt(
+  reader: CommitReader,
+  commit: string,
+  specsDir: string,
+): Promise<Map<string, string[]>> {
+  const declared = new Map<string, string[]>();
+  const paths = [...(await reader.files(commit))].filter((path) => isSpecFile(path, specsDir)).sort(compare);
+  for (const path of paths) {
+    const text = await reader.readText(commit, path);
+    if (!declaresModelDeployment(text)) continue;
+    const key = specIdentity(text);
+    if (key === undefined) continue;
+    declared.set(keyString(key), [...(declared.get(keyString(key)) ?? []), path]);
+  }
+  return declared;
+}
+
+function keyOf(spec: ModelDeployment): DeploymentKey {
+  return { model: spec.metadata.name, environment: spec.spec.rollout.environment };
+}
+
+function keyString(key: DeploymentKey): string {
+  return `${key.environment}/${key.model}`;
+}

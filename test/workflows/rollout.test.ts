@@ -1,0 +1,263 @@
+/**
+ * The staged rollout on a real dev server, a real data plane and real traffic (the load
+ * generator): a good candidate is promoted after an approval, a bad one is rolled back by live
+ * analysis on its own, a stranger's approval is refused, and cancelling rolls back.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openAuditStore } from '../../audit/open.ts';
+import type { AuditStore } from '../../audit/store.ts';
+import { loadDeploymentInput, startDeployment } from '../../cli/start-deployment.ts';
+import { createAdminClient } from '../../serving/admin-client.ts';
+import { runLoad } from '../../serving/loadgen/index.ts';
+import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
+import type { DeployModel } from '../../workflows/deploy-model.ts';
+import { approveUpdate, statusQuery } from '../../workflows/messages.ts';
+import { RolloutStageKey } from '../../workflows/search-attributes.ts';
+import { startTestDataPlane, type TestDataPlane } from '../support/data-plane.ts';
+import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
+import { committedDigest, exampleSpecYaml } from '../support/model-catalog.ts';
+import { repoPath } from '../support/paths.ts';
+
+const taskQueue = `rollout-${process.pid}-${Date.now()}`;
+let home: string;
+let audit: AuditStore;
+let dataPlane: TestDataPlane;
+let connection: NativeConnection;
+let client: Client;
+let worker: Worker;
+let workerRun: Promise<void>;
+const repos: TempRepo[] = [];
+
+beforeAll(async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const address = inject('temporalAddress');
+  home = await mkdtemp(join(tmpdir(), 'modelship-rollout-'));
+  audit = await openAuditStore(home);
+  dataPlane = await startTestDataPlane();
+  connection = await NativeConnection.connect({ address });
+  client = new Client({ connection: await Connection.connect({ address }) });
+  worker = await createModelshipWorker({
+    connection,
+    namespace: 'default',
+    taskQueue,
+    home,
+    audit,
+    dataPlane: { url: dataPlane.url, adminToken: dataPlane.adminToken },
+    workflowBundle: await bundleWorkflows(),
+  });
+  workerRun = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await workerRun;
+  await connection?.close();
+  await client?.connection.close();
+  await audit?.close();
+  await dataPlane?.close();
+  await rm(home, { recursive: true, force: true });
+  await Promise.all(repos.map((repo) => repo.remove()));
+});
+
+/** A repo where `model` already serves iris v1, and a commit that proposes `candidate`. */
+async function candidateCommit(model: string, candidate: string, steps: string[], analysis = '') {
+  const repo = await createTempRepo();
+  repos.push(repo);
+  await repo.copyFromProject('models/iris/v1/model.onnx');
+  await repo.copyFromProject(`models/iris/${candidate}/model.onnx`);
+  await repo.copyFromProject('models/iris/holdout.csv');
+  const specFile = join(repo.root, `specs/${model}.yaml`);
+  const spec = (version: string) =>
+    exampleSpecYaml({
+      name: model,
+      dataset: 'iris',
+      version,
+      minAccuracy: 0.8,
+      steps,
+      postPromotionWindow: '1s',
+      analysis,
+    });
+  await repo.write(`specs/${model}.yaml`, spec('v1'));
+  await repo.commit('v1');
+  const first = await startDeployment(client, taskQueue, await loadDeploymentInput(specFile));
+  expect((await first.result()).outcome).toBe('serving');
+  await repo.write(`specs/${model}.yaml`, spec(candidate));
+  await repo.commit(candidate);
+  return startDeployment(client, taskQueue, await loadDeploymentInput(specFile));
+}
+
+/** Steady traffic on a model until the returned stop function is called. */
+function traffic(model: string) {
+  const controller = new AbortController();
+  const done = runLoad(
+    {
+      url: dataPlane.url,
+      model,
+      holdout: repoPath('models/iris/holdout.csv'),
+      mode: { kind: 'rate', ratePerS: 400 },
+      durationMs: 120_000,
+      preflight: false,
+    },
+    { signal: controller.signal },
+  );
+  return async () => {
+    controller.abort();
+    return done;
+  };
+}
+
+/** Runs the CLI against the shared dev server without blocking this process's worker. */
+function modelship(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(process.execPath, [repoPath('bin/modelship.mjs'), ...args], {
+      env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress') },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
+  });
+}
+
+async function waitForStage(handle: WorkflowHandle<typeof DeployModel>, stage: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await handle.query(statusQuery)).stage === stage) return;
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+  }
+  const status = await handle.query(statusQuery);
+  throw new Error(
+    `rollout did not reach ${stage}: at ${status.stage}; ${status.rollback?.reason ?? status.lastVerdict?.verdict.reason ?? ''}`,
+  );
+}
+
+describe('staged rollout', () => {
+  it('promotes a good candidate after live analysis and a listed approver', async () => {
+    const stop = traffic('iris-promote');
+    try {
+      const handle = await candidateCommit(
+        'iris-promote',
+        'v2',
+        [
+          'setWeight: 50',
+          'analysis: { duration: 3s, interval: 500ms }',
+          'approval: { approvers: [alice], timeout: 1m }',
+          'setWeight: 100',
+        ],
+        // An absolute latency limit: a ratio to stable is noise for a model that runs in
+        // microseconds on a shared two-core machine (the sequential judge of issue 5 is the fix).
+        '  analysis:\n    minRequests: 50\n    latencyP99: { max: 50ms }\n    disagreement: { max: 0.2 }\n',
+      );
+      await waitForStage(handle, 'awaiting-approval');
+      const description = await handle.describe();
+      expect(description.typedSearchAttributes.get(RolloutStageKey)).toBe('awaiting-approval');
+      expect((await handle.query(statusQuery)).waitingFor?.approvers).toEqual(['alice']);
+      // `modelship status` shows the same: the stage, the split, and who must approve.
+      const status = await modelship(['status']);
+      expect(status.code).toBe(0);
+      expect(status.stdout).toMatch(
+        /staging\/iris-promote\s+running\s+awaiting-approval\s+\w{12}\s+\w{12} 50% \/ \w{12} 50%\s+waiting for approval by alice/,
+      );
+      expect(status.stdout).toMatch(/iris-promote: step 2 pass: /);
+
+      // Someone not listed is refused by the update's validator, with the reason.
+      const refused = await handle
+        .executeUpdate(approveUpdate, { args: [{ approver: 'mallory', decision: 'approve' }] })
+        .catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toContain(
+        'mallory is not an approver',
+      );
+
+      const receipt = await handle.executeUpdate(approveUpdate, {
+        args: [{ approver: 'alice', decision: 'approve' }],
+      });
+      expect(receipt).toMatchObject({ approver: 'alice', decision: 'approve', stepIndex: 2 });
+      const result = await handle.result();
+      expect(result.outcome).toBe('promoted');
+
+      const state = await createAdminClient({ baseUrl: dataPlane.url, token: dataPlane.adminToken }).state({
+        model: 'iris-promote',
+      });
+      expect(state.stable?.version).toBe(result.dataPlane?.version);
+      // After the post-promotion window the previous stable is released.
+      expect(state.loaded.map((entry) => entry.version)).toEqual([result.dataPlane?.version]);
+      const records = await audit.list({ workflowId: handle.workflowId });
+      expect(records.some((r) => r.step === 'analysis.pass')).toBe(true);
+      expect(records.find((r) => r.step === 'approval.approved')?.actor).toBe('alice');
+      const steps = records.map((r) => r.step);
+      expect(steps.indexOf('deployment.promoted')).toBeGreaterThan(steps.indexOf('approval.approved'));
+    } finally {
+      await stop();
+    }
+  });
+
+  it('rolls a candidate that disagrees with stable back on its own, with the numbers', async () => {
+    const stop = traffic('iris-disagree');
+    try {
+      const handle = await candidateCommit(
+        'iris-disagree',
+        'bad-disagree',
+        ['shadow: { duration: 4s, minAgreement: 0.95 }', 'setWeight: 100'],
+        '  analysis:\n    minRequests: 50\n',
+      );
+      const result = await handle.result();
+      expect(result.outcome).toBe('rolled-back');
+      expect(result.rollback?.reason).toMatch(/step 1 \(shadow\) failed: .*agree/);
+      const agreement = result.rollback?.verdict?.metrics.find((m) => m.name === 'agreement');
+      expect(agreement?.candidate).toBeLessThan(0.95);
+
+      const state = await createAdminClient({ baseUrl: dataPlane.url, token: dataPlane.adminToken }).state({
+        model: 'iris-disagree',
+      });
+      expect(state.stable?.version).toBe(result.dataPlane?.stable);
+      expect(state.loaded.map((entry) => entry.version)).not.toContain(result.dataPlane?.version);
+      const records = await audit.list({ workflowId: handle.workflowId });
+      expect(records.find((r) => r.step === 'deployment.rolled-back')?.details).toMatchObject({
+        reason: result.rollback?.reason,
+      });
+    } finally {
+      await stop();
+    }
+  });
+
+  it('rolls back when cancelled from outside, restoring stable', async () => {
+    const handle = await candidateCommit('iris-cancel', 'v2', [
+      'setWeight: 20',
+      'pause: { duration: 1h }',
+      'setWeight: 100',
+    ]);
+    await waitForStage(handle, 'paused');
+    await handle.cancel();
+    const result = await handle.result();
+    expect(result.outcome).toBe('rolled-back');
+    expect(result.rollback?.reason).toContain('cancelled');
+    const state = await createAdminClient({ baseUrl: dataPlane.url, token: dataPlane.adminToken }).state({
+      model: 'iris-cancel',
+    });
+    expect(state.canary).toBeNull();
+    expect(state.stable?.version).toBe(result.dataPlane?.stable);
+  });
+
+  it('rolls back when nobody approves in time', async () => {
+    const handle = await candidateCommit('iris-timeout', 'v2', [
+      'approval: { approvers: [alice], timeout: 1s }',
+      'setWeight: 100',
+    ]);
+    const result = await handle.result();
+    expect(result.outcome).toBe('rolled-back');
+    expect(result.rollback?.reason).toContain('timed out after 1s');
+    expect(committedDigest('models/iris/v2/model.onnx')).toHaveLength(64);
+  });
+});

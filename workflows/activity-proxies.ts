@@ -1,0 +1,59 @@
+/**
+ * Every activity DeployModel calls, with its timeouts and retries declared once per capability.
+ * Domain failures are non-retryable on both ends: activities raise them as such, and the
+ * policies list them in case one is re-wrapped.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type { createArtifactActivities } from '../activities/artifact.ts';
+import type { createAuditActivities } from '../activities/audit.ts';
+import type { createDataPlaneActivities } from '../activities/data-plane.ts';
+import { DOMAIN_FAILURE_TYPES } from '../activities/failure-types.ts';
+import type { createMonitorActivities } from '../activities/monitor.ts';
+import type { createPackageActivities } from '../activities/package.ts';
+import type { createScanActivities } from '../activities/scan.ts';
+import type { createValidateActivities } from '../activities/validate.ts';
+
+const nonRetryableErrorTypes = DOMAIN_FAILURE_TYPES;
+
+export const { resolveArtifact } = proxyActivities<ReturnType<typeof createArtifactActivities>>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
+});
+
+export const { validateModel } = proxyActivities<ReturnType<typeof createValidateActivities>>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes },
+});
+
+export const { scanModel } = proxyActivities<ReturnType<typeof createScanActivities>>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes },
+});
+
+export const { packageModel } = proxyActivities<ReturnType<typeof createPackageActivities>>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
+});
+
+// Routing changes are quick and idempotent; a data plane that is down is waited for, not given up
+// on, because the alternative is a rollout stuck between weights.
+export const dataPlane = proxyActivities<ReturnType<typeof createDataPlaneActivities>>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 30, nonRetryableErrorTypes },
+});
+
+// A watch lasts as long as its step; the heartbeat, not the overall timeout, notices a dead worker.
+export const { watchCandidate } = proxyActivities<ReturnType<typeof createMonitorActivities>>({
+  startToCloseTimeout: '24 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 20, nonRetryableErrorTypes },
+});
+
+// The audit log must not lose a decision, so recording retries for much longer than the steps.
+export const { recordDecision } = proxyActivities<ReturnType<typeof createAuditActivities>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 50 },
+});
