@@ -16,7 +16,11 @@ beforeAll(async () => {
 });
 
 describe('DeployModel replay', () => {
-  for (const file of ['deploy-model-serving.json', 'deploy-model-rejected.json']) {
+  for (const file of [
+    'deploy-model-serving.json',
+    'deploy-model-rejected.json',
+    'deploy-model-rolled-back.json',
+  ]) {
     it(`replays ${file} deterministically`, async () => {
       const json = JSON.parse(await readFile(new URL(`./histories/${file}`, import.meta.url), 'utf8'));
       const history = historyFromJSON(json);
