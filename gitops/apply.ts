@@ -105,8 +105,9 @@ async function decideAndStart(context: {
   let conflicted = false;
   const decisions: ApplyReport['decisions'] = [];
   const started: Started[] = [];
+  const author = await context.reader.author(head);
   for (const target of context.deployable) {
-    const deploymentInput = toDeploymentInput(target, head, context.reader.root);
+    const deploymentInput = toDeploymentInput(target, head, context.reader.root, author);
     const { deployment } = deploymentInput;
     const where = `${deployment.model}@${deployment.environment}`;
     const workflowId = deployModelWorkflowId(deployment);
@@ -149,7 +150,12 @@ interface Started {
 }
 
 /** DeployModel's input for a spec at `head`: the parsed spec and its text as committed there. */
-export function toDeploymentInput(target: DeployableSpec, head: string, repoRoot: string): DeployModelInput {
+export function toDeploymentInput(
+  target: DeployableSpec,
+  head: string,
+  repoRoot: string,
+  author?: { name: string; email: string },
+): DeployModelInput {
   return {
     spec: target.spec,
     specText: target.specText,
@@ -160,6 +166,7 @@ export function toDeploymentInput(target: DeployableSpec, head: string, repoRoot
       commit: head,
       specPath: target.path,
       repoRoot,
+      ...(author ? { author } : {}),
     },
   };
 }

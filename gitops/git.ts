@@ -49,6 +49,14 @@ export class CommitReader {
     return new CommitReader(root, simpleGit(root));
   }
 
+  /** Who authored `commit`, as Git records it (four-eyes approvals in production compare with it). */
+  async author(commit: string): Promise<{ name: string; email: string }> {
+    const [name = '', email = ''] = (await this.git.raw(['log', '-1', '--format=%an%x00%ae', commit, '--']))
+      .trim()
+      .split('\0');
+    return { name, email };
+  }
+
   /**
    * The sha of `ref`; the null sha stands for "no commit" so a first push can be planned
    * against nothing. Rejects naming the ref when it is unknown (e.g. a shallow clone).

@@ -66,7 +66,13 @@ afterAll(async () => {
 });
 
 /** A repo where `model` already serves iris v1, and a commit that proposes `candidate`. */
-async function candidateCommit(model: string, candidate: string, steps: string[], analysis = '') {
+async function candidateCommit(
+  model: string,
+  candidate: string,
+  steps: string[],
+  analysis = '',
+  environment = 'staging',
+) {
   const repo = await createTempRepo();
   repos.push(repo);
   await repo.copyFromProject('models/iris/v1/model.onnx');
@@ -82,6 +88,7 @@ async function candidateCommit(model: string, candidate: string, steps: string[]
       steps,
       postPromotionWindow: '1s',
       analysis,
+      environment,
     });
   await repo.write(`specs/${model}.yaml`, spec('v1'));
   await repo.commit('v1');
@@ -248,6 +255,27 @@ describe('staged rollout', () => {
     });
     expect(state.canary).toBeNull();
     expect(state.stable?.version).toBe(result.dataPlane?.stable);
+  });
+
+  it("refuses the commit author's own approval in production, then takes a second person's", async () => {
+    // The temp repo's commits are by "Test Author <author@example.com>".
+    const handle = await candidateCommit(
+      'iris-four-eyes',
+      'v2',
+      ['approval: { approvers: [author, bob], timeout: 1m }', 'setWeight: 100'],
+      '',
+      'production',
+    );
+    await waitForStage(handle, 'awaiting-approval');
+    const own = await handle
+      .executeUpdate(approveUpdate, { args: [{ approver: 'author', decision: 'approve' }] })
+      .catch((error: unknown) => error);
+    expect(String((own as WorkflowUpdateFailedError).cause?.message)).toContain(
+      "in production the commit's author (Test Author <author@example.com>) cannot approve their own change",
+    );
+    const approved = await modelship(['approve', 'iris-four-eyes', '--env', 'production', '--as', 'bob']);
+    expect(approved.stdout).toContain('approve: deploy/production/iris-four-eyes step 1 approved by bob');
+    expect((await handle.result()).outcome).toBe('promoted');
   });
 
   it('rolls back when nobody approves in time', async () => {
