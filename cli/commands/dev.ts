@@ -8,6 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { openAuditStore } from '../../audit/open.ts';
+import { runLoad } from '../../serving/loadgen/index.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient, connectWorker } from '../../worker/connection.ts';
 import { startDataPlaneProcess } from '../../worker/data-plane-process.ts';
@@ -25,6 +26,9 @@ Starts a Temporal dev server (Web UI on --ui-port), the serving data plane (KSer
 --serve-port), a worker, and deploys every *.yaml in --specs (default specs/examples).
 State lives under $MODELSHIP_HOME (default .modelship/); logs under $MODELSHIP_HOME/logs.
 --once   exit after the deployments finish instead of running until Ctrl-C`;
+
+/** Requests per second of background traffic per served model. */
+const TRICKLE_PER_SECOND = 10;
 
 function waitForSignal(): Promise<string> {
   return new Promise((resolveSignal) => {
@@ -113,8 +117,13 @@ export const command: Command = {
       const client = await connectClient(config);
       cleanup.push({ what: 'client connection', run: () => client.connection.close() });
       const results = [];
+      const holdouts = new Map<string, string>();
       for (const file of specFiles) {
         const input = await loadDeploymentInput(file);
+        holdouts.set(
+          input.deployment.model,
+          join(input.deployment.repoRoot, input.spec.spec.validation.holdout.path),
+        );
         try {
           const handle = await startDeployment(client, config.taskQueue, input);
           console.log(`dev: started ${handle.workflowId} for ${input.deployment.specPath}`);
@@ -127,8 +136,38 @@ export const command: Command = {
           results.push(client.workflow.getHandle<typeof DeployModel>(error.workflowId).result());
         }
       }
-      for (const result of await Promise.all(results))
+      const served: string[] = [];
+      for (const result of await Promise.all(results)) {
         console.log(`dev: ${result.outcome}: ${result.summary}`);
+        if (result.outcome === 'serving' || result.outcome === 'promoted') served.push(result.model);
+      }
+      // A steady trickle of holdout rows, so the data plane's metrics (and any rollout's analysis)
+      // have live traffic to look at.
+      const trickle = new AbortController();
+      const loads = served.map((model) =>
+        runLoad(
+          {
+            url: dataPlane.url,
+            model,
+            holdout: holdouts.get(model) ?? '',
+            mode: { kind: 'rate', ratePerS: TRICKLE_PER_SECOND },
+            durationMs: 7 * 24 * 3_600_000,
+            preflight: false,
+          },
+          { signal: trickle.signal },
+        ).catch((error: unknown) =>
+          console.error(`dev: traffic to ${model} stopped: ${(error as Error).message}`),
+        ),
+      );
+      cleanup.push({
+        what: 'traffic',
+        run: async () => {
+          trickle.abort();
+          await Promise.all(loads);
+        },
+      });
+      if (served.length > 0)
+        console.log(`dev: sending ${TRICKLE_PER_SECOND} req/s of holdout rows to ${served.join(', ')}`);
       const auditWhere = config.auditUrl ? 'MODELSHIP_AUDIT_URL' : join(config.home, 'audit.db');
       console.log(
         `dev: audit log at ${auditWhere} (\`npx modelship audit show\`, \`npx modelship audit verify\`)`,

@@ -95,9 +95,15 @@ describe('modelship dev (npm start)', () => {
     const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
     await running;
     expect(await portAnswers(port)).toBe(true);
-    // While it runs, the data plane serves the example model to anyone over KServe V2.
+    // While it runs, the data plane serves the example model to anyone over KServe V2, and the
+    // trickle of traffic shows in its metrics.
     const live = await fetch(`http://127.0.0.1:${servePort}/v2/models/iris/ready`);
     expect(live.status).toBe(200);
+    expect(stdout).toMatch(/sending 10 req\/s of holdout rows to (breast-cancer, iris|iris, breast-cancer)/);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 1_500));
+    const metrics = await (await fetch(`http://127.0.0.1:${servePort}/metrics`)).text();
+    const served = /modelship_requests_total\{model="iris",version="[0-9a-f]{12}"\} (\d+)/.exec(metrics);
+    expect(Number(served?.[1])).toBeGreaterThan(5);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(stdout).toContain('dev: stopping');
