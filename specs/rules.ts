@@ -78,11 +78,30 @@ export function nothingAfterFullWeight({ spec }: ModelDeployment): RuleProblem[]
   const full = spec.rollout.steps.findIndex((step) => step.type === 'setWeight' && step.weight === 100);
   if (full === -1) return [];
   return spec.rollout.steps.flatMap((step, index) =>
-    index > full && (step.type === 'shadow' || step.type === 'setWeight')
+    index > full && (step.type === 'shadow' || step.type === 'setWeight' || step.type === 'analysis')
       ? [
           {
             path: [...STEPS, index, step.type],
-            message: `comes after setWeight: 100 (steps.${full}), when the candidate already has all traffic; only pause, analysis or approval may follow`,
+            message:
+              step.type === 'analysis'
+                ? `comes after setWeight: 100 (steps.${full}): stable gets no traffic then, so there is nothing to compare the candidate with; analyse before the last setWeight`
+                : `comes after setWeight: 100 (steps.${full}), when the candidate already has all traffic; only pause or approval may follow`,
+          },
+        ]
+      : [],
+  );
+}
+
+/** An analysis before any setWeight above 0 watches a candidate that gets no traffic: it can only end inconclusive. */
+export function analysisHasTraffic({ spec }: ModelDeployment): RuleProblem[] {
+  const firstTraffic = spec.rollout.steps.findIndex((step) => step.type === 'setWeight' && step.weight > 0);
+  return spec.rollout.steps.flatMap((step, index) =>
+    step.type === 'analysis' && (firstTraffic === -1 || index < firstTraffic)
+      ? [
+          {
+            path: [...STEPS, index, 'analysis'],
+            message:
+              'comes before any setWeight above 0, so the candidate gets no traffic to judge; use shadow to compare without traffic, or move it after a setWeight',
           },
         ]
       : [],
@@ -187,6 +206,7 @@ export const RULES: readonly Rule[] = [
   { name: 'weights-increase', check: weightsIncrease },
   { name: 'ends-at-full-weight', check: endsAtFullWeight },
   { name: 'nothing-after-full-weight', check: nothingAfterFullWeight },
+  { name: 'analysis-has-traffic', check: analysisHasTraffic },
   { name: 'approvers-unique', check: approversUnique },
   { name: 'model-source', check: modelSourceLocation },
   { name: 'holdout-path', check: holdoutLocation },

@@ -47,29 +47,36 @@ describe('rollout rules', () => {
 
   it('report a step after full weight once, as such', () => {
     expect(findings([{ setWeight: 100 }, { setWeight: 100 }])).toEqual([
-      'nothing-after-full-weight spec.rollout.steps.1.setWeight: comes after setWeight: 100 (steps.0), when the candidate already has all traffic; only pause, analysis or approval may follow',
+      'nothing-after-full-weight spec.rollout.steps.1.setWeight: comes after setWeight: 100 (steps.0), when the candidate already has all traffic; only pause or approval may follow',
     ]);
   });
 
   it('report a lower weight after full weight once', () => {
     expect(findings([{ setWeight: 10 }, { setWeight: 100 }, { setWeight: 50 }])).toEqual([
-      'nothing-after-full-weight spec.rollout.steps.2.setWeight: comes after setWeight: 100 (steps.1), when the candidate already has all traffic; only pause, analysis or approval may follow',
+      'nothing-after-full-weight spec.rollout.steps.2.setWeight: comes after setWeight: 100 (steps.1), when the candidate already has all traffic; only pause or approval may follow',
     ]);
   });
 
   it('allow waiting steps after full weight', () => {
-    expect(
-      findings([
-        { setWeight: 100 },
-        { analysis: { duration: '5m' } },
-        { pause: { duration: '1m' } },
-        { approval: { approvers: ['alice'] } },
-      ]),
-    ).toEqual([]);
+    expect(findings([{ setWeight: 100 }, { pause: { duration: '1m' } }, { approval: { approvers: ['alice'] } }])).toEqual(
+      [],
+    );
+  });
+
+  it('reject an analysis after full weight: stable has no traffic left to compare with', () => {
+    expect(findings([{ setWeight: 100 }, { analysis: { duration: '5m' } }])).toEqual([
+      'nothing-after-full-weight spec.rollout.steps.1.analysis: comes after setWeight: 100 (steps.0): stable gets no traffic then, so there is nothing to compare the candidate with; analyse before the last setWeight',
+    ]);
+  });
+
+  it('reject an analysis before the candidate gets any traffic', () => {
+    expect(findings([{ analysis: { duration: '5m' } }, { setWeight: 100 }])).toEqual([
+      'analysis-has-traffic spec.rollout.steps.0.analysis: comes before any setWeight above 0, so the candidate gets no traffic to judge; use shadow to compare without traffic, or move it after a setWeight',
+    ]);
   });
 
   it('reject an interval equal to the duration', () => {
-    expect(findings([{ setWeight: 100 }, { analysis: { duration: '1m', interval: '60s' } }])).toEqual([
+    expect(findings([{ setWeight: 10 }, { analysis: { duration: '1m', interval: '60s' } }, { setWeight: 100 }])).toEqual([
       "analysis-interval spec.rollout.steps.1.analysis.interval: interval 60s must be shorter than the step's duration (1m)",
     ]);
   });
