@@ -58,9 +58,9 @@ describe('rollout rules', () => {
   });
 
   it('allow waiting steps after full weight', () => {
-    expect(findings([{ setWeight: 100 }, { pause: { duration: '1m' } }, { approval: { approvers: ['alice'] } }])).toEqual(
-      [],
-    );
+    expect(
+      findings([{ setWeight: 100 }, { pause: { duration: '1m' } }, { approval: { approvers: ['alice'] } }]),
+    ).toEqual([]);
   });
 
   it('reject an analysis after full weight: stable has no traffic left to compare with', () => {
@@ -76,7 +76,9 @@ describe('rollout rules', () => {
   });
 
   it('reject an interval equal to the duration', () => {
-    expect(findings([{ setWeight: 10 }, { analysis: { duration: '1m', interval: '60s' } }, { setWeight: 100 }])).toEqual([
+    expect(
+      findings([{ setWeight: 10 }, { analysis: { duration: '1m', interval: '60s' } }, { setWeight: 100 }]),
+    ).toEqual([
       "analysis-interval spec.rollout.steps.1.analysis.interval: interval 60s must be shorter than the step's duration (1m)",
     ]);
   });
