@@ -46,12 +46,17 @@ async function describeRun(
   }
   if (state === 'COMPLETED') {
     const result: DeployModelResult = await handle.result();
+    // Git still names the version that was rolled back; say that apply will leave it alone.
+    const held =
+      result.outcome === 'rolled-back' || result.outcome === 'rejected'
+        ? ' (apply will not redeploy this spec until it changes)'
+        : '';
     return {
       ...base,
       stage: result.outcome,
       commit: result.commit.slice(0, 12),
       traffic: '',
-      note: result.summary,
+      note: `${result.summary}${held}`,
     };
   }
   return { ...base, stage: '', commit: '', traffic: '', note: `run ${runId} ${state.toLowerCase()}` };
