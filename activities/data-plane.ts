@@ -181,6 +181,19 @@ export function createDataPlaneActivities(deps: DataPlaneDeps) {
       }
     },
 
+    /**
+     * Retires the deployment's model from the data plane: traffic stops at once, every version
+     * drains and is unloaded. Idempotent: a model that is not there (never loaded, or a retry
+     * after the first call landed) answers `retired: false`, which is just as good.
+     */
+    async retireFromDataPlane(input: {
+      deployment: DeploymentRef;
+    }): Promise<{ retired: boolean; draining: string[]; message: string }> {
+      const { model } = input.deployment;
+      const reply = await call(`retire ${model}`, () => admin.retireModel({ model }));
+      return { retired: reply.retired, draining: reply.draining, message: reply.message };
+    },
+
     /** The model's cumulative per-version counters; callers take differences between reads. */
     async readModelMetrics(
       input: ReadModelMetricsInput,

@@ -5,16 +5,33 @@
  * is already rolling out or deployed, refuse a spec whose version was rolled back, supersede a
  * rollout of another commit (it rolls back first), start the rest. Applying the same head twice
  * starts nothing new.
+ *
+ * A removed spec whose model and environment no spec at head declares (the plan's `retire`)
+ * gets a RetireModel under the same workflow id: a rollout still running is cancelled first (it
+ * rolls back), a deployment already retired is left alone.
  */
-import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowHandle,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
 import { startDeployment } from '../cli/start-deployment.ts';
 import { formatSpecError } from '../specs/errors.ts';
-import type { DeployModel, DeployModelInput } from '../workflows/deploy-model.ts';
+import { MEMO_DEPLOYMENT_KEY } from '../workflows/audit-context.ts';
+import type { DeployModelInput } from '../workflows/deploy-model.ts';
 import { deployModelWorkflowId } from '../workflows/ids.ts';
+import { RETIRING_STAGE, type RetireModel } from '../workflows/retire-model.ts';
+import {
+  EnvironmentKey,
+  GitCommitKey,
+  ModelNameKey,
+  RolloutStageKey,
+} from '../workflows/search-attributes.ts';
 import { type ApplyDecision, decideApply, isDeployedOutcome, type ObservedRun } from './apply-decision.ts';
 import type { CommitReader } from './git.ts';
 import { observeLatestRun } from './observe.ts';
-import { buildPlan, type DeployableSpec, type SpecPlan } from './plan.ts';
+import { buildPlan, type DeployableSpec, type DeploymentKey, type SpecPlan } from './plan.ts';
 import { summaryLine } from './plan-markdown.ts';
 
 export interface ApplyInput {
@@ -40,8 +57,8 @@ export interface ApplyInput {
 export interface ApplyReport {
   /** 0: everything is deployed or on its way; 1: an invalid spec, a refused spec, or a failed run. */
   exitCode: 0 | 1;
-  /** One entry per valid spec, in path order. */
-  decisions: { path: string; workflowId: string; decision: ApplyDecision }[];
+  /** One entry per valid spec, in path order, then one per retired deployment. */
+  decisions: { path: string; workflowId: string; decision: ApplyDecision | RetireDecision }[];
   /** Workflow ids started by this apply. */
   started: string[];
 }
@@ -60,7 +77,11 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyReport> {
     return { exitCode: 1, decisions: [], started: [] };
   }
 
-  const client = deployable.length > 0 ? await input.connect() : undefined;
+  const retiring = plan.specs.filter((spec) => spec.verdict === 'retire');
+  const retirable = retiring.filter(
+    (spec): spec is SpecPlan & { deployment: DeploymentKey } => spec.deployment !== undefined,
+  );
+  const client = deployable.length > 0 || retirable.length > 0 ? await input.connect() : undefined;
   const decided = client
     ? await decideAndStart({ ...input, client, deployable, head, out })
     : { decisions: [], started: [], failed: false };
@@ -68,20 +89,26 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyReport> {
   const { decisions, started } = decided;
 
   for (const spec of plan.specs) {
-    if (spec.verdict === 'retire') {
-      const what = spec.deployment ? `${spec.deployment.model}@${spec.deployment.environment}` : spec.path;
-      out(`apply: retire ${what}: not yet supported by the data plane`);
+    if (spec.verdict === 'retire' && spec.deployment === undefined) {
+      out(`apply: ${spec.path} removed: ${spec.notes.at(-1) ?? 'nothing to retire'}`);
     } else if (spec.verdict === 'moved') {
       out(`apply: ${spec.path} removed: ${spec.notes.at(-1) ?? 'its deployment lives on'}`);
     }
   }
+  if (client && retirable.length > 0) {
+    const retired = await retireRemoved({ ...input, client, specs: retirable, head, out });
+    decisions.push(...retired.decisions);
+    started.push(...retired.started);
+    if (retired.failed) failed = true;
+  }
 
   if (input.wait ?? true) {
-    for (const { where, handle } of started) {
+    for (const { where, handle, kind } of started) {
       try {
         const result = await handle.result();
         out(`apply: ${where}: ${result.outcome}: ${result.summary}`);
-        if (!isDeployedOutcome(result.outcome)) failed = true;
+        const ok = kind === 'retire' ? result.outcome === 'retired' : isDeployedOutcome(result.outcome);
+        if (!ok) failed = true;
       } catch (error) {
         err(`apply: ${where}: ${handle.workflowId} failed: ${(error as Error).message}`);
         failed = true;
@@ -127,7 +154,7 @@ async function decideAndStart(context: {
       const closed = await supersede(client, workflowId, latest.runId);
       out(`apply: ${where}: previous rollout closed: ${closedText(closed)}`);
     }
-    let handle: WorkflowHandle<typeof DeployModel>;
+    let handle: WorkflowHandle;
     try {
       handle = await startDeployment(client, context.taskQueue, deploymentInput);
     } catch (error) {
@@ -138,7 +165,7 @@ async function decideAndStart(context: {
       continue;
     }
     out(`apply: ${where}: started ${workflowId} for ${target.path}@${short(head)}`);
-    started.push({ where, handle });
+    started.push({ where, handle, kind: 'deploy' });
   }
   return { decisions, started, failed: refused || conflicted };
 }
@@ -146,7 +173,119 @@ async function decideAndStart(context: {
 /** A run this apply started, and the deployment it is for (`model@environment`). */
 interface Started {
   where: string;
-  handle: WorkflowHandle<typeof DeployModel>;
+  handle: WorkflowHandle;
+  kind: 'deploy' | 'retire';
+}
+
+/** What `apply` does with a removed spec's deployment. */
+export type RetireDecision =
+  | { action: 'retire'; supersedes?: string }
+  | { action: 'none'; why: 'already-retired' | 'retiring' };
+
+/**
+ * For each removed spec's deployment: nothing if its latest run is a retirement (done or under
+ * way); otherwise cancel a running rollout and wait for it to close (it rolls back), then start
+ * RetireModel under the same workflow id.
+ */
+async function retireRemoved(context: {
+  client: Client;
+  taskQueue: string;
+  reader: CommitReader;
+  specs: (SpecPlan & { deployment: DeploymentKey })[];
+  head: string;
+  out: (line: string) => void;
+}): Promise<{ decisions: ApplyReport['decisions']; started: Started[]; failed: boolean }> {
+  const { client, head, out } = context;
+  const decisions: ApplyReport['decisions'] = [];
+  const started: Started[] = [];
+  let failed = false;
+  for (const spec of context.specs) {
+    const { model, environment } = spec.deployment;
+    const where = `${model}@${environment}`;
+    const workflowId = deployModelWorkflowId(spec.deployment);
+    const latest = await describeLatest(client, workflowId);
+    if (latest?.type === 'RetireModel' && (latest.status === 'RUNNING' || latest.status === 'COMPLETED')) {
+      const running = latest.status === 'RUNNING';
+      decisions.push({
+        path: spec.path,
+        workflowId,
+        decision: { action: 'none', why: running ? 'retiring' : 'already-retired' },
+      });
+      out(`apply: ${where}: ${running ? 'already being retired' : 'already retired'} (run ${latest.runId})`);
+      continue;
+    }
+    let supersedes: string | undefined;
+    if (latest?.status === 'RUNNING') {
+      supersedes = latest.runId;
+      out(`apply: ${where}: cancelling the rollout in progress (run ${latest.runId}); it rolls back first`);
+      const closed = await supersede(client, workflowId, latest.runId);
+      out(`apply: ${where}: previous rollout closed: ${closedText(closed)}`);
+    }
+    decisions.push({
+      path: spec.path,
+      workflowId,
+      decision: { action: 'retire', ...(supersedes ? { supersedes } : {}) },
+    });
+    let handle: WorkflowHandle<typeof RetireModel>;
+    try {
+      handle = await startRetirement(client, context.taskQueue, {
+        model,
+        environment,
+        commit: head,
+        specPath: spec.path,
+        repoRoot: context.reader.root,
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      out(`apply: ${where}: another run of ${workflowId} started meanwhile; not retiring`);
+      failed = true;
+      continue;
+    }
+    out(`apply: ${where}: retiring: started ${workflowId} (${spec.path} removed at ${short(head)})`);
+    started.push({ where, handle, kind: 'retire' });
+  }
+  return { decisions, started, failed };
+}
+
+/** The latest run of a workflow id: its type, status and run id; undefined if it never ran. */
+async function describeLatest(
+  client: Client,
+  workflowId: string,
+): Promise<{ type: string; status: string; runId: string } | undefined> {
+  try {
+    const description = await client.workflow.getHandle(workflowId).describe();
+    return { type: description.type, status: description.status.name, runId: description.runId };
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/** Starts RetireModel with the memo and search attributes DeployModel runs have. */
+export function startRetirement(
+  client: Client,
+  taskQueue: string,
+  deployment: DeployModelInput['deployment'],
+): Promise<WorkflowHandle<typeof RetireModel>> {
+  return client.workflow.start<typeof RetireModel>('RetireModel', {
+    taskQueue,
+    workflowId: deployModelWorkflowId(deployment),
+    args: [{ deployment }],
+    memo: {
+      [MEMO_DEPLOYMENT_KEY]: {
+        model: deployment.model,
+        environment: deployment.environment,
+        commit: deployment.commit,
+      },
+    },
+    typedSearchAttributes: [
+      { key: ModelNameKey, value: deployment.model },
+      { key: EnvironmentKey, value: deployment.environment },
+      { key: GitCommitKey, value: deployment.commit },
+      { key: RolloutStageKey, value: RETIRING_STAGE },
+    ],
+    staticSummary: `Retire ${deployment.model} from ${deployment.environment}: ${deployment.specPath} removed at ${deployment.commit.slice(0, 12)}`,
+  });
 }
 
 /** DeployModel's input for a spec at `head`: the parsed spec and its text as committed there. */

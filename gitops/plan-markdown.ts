@@ -105,7 +105,9 @@ function outcome(spec: SpecPlan): string {
     case 'invalid':
       return `invalid: ${problemCount(spec)}`;
     case 'retire':
-      return where === '' ? 'retire (TODO: not yet supported)' : `retire ${where} (TODO: not yet supported)`;
+      return spec.deployment === undefined
+        ? 'removed; names no deployment, nothing to retire'
+        : `retire ${spec.deployment.model} from ${spec.deployment.environment}: traffic stops, versions unloaded`;
     case 'moved':
       return 'removed; its deployment lives on in another spec';
   }

@@ -54,7 +54,7 @@ export interface SpecPlan {
   errors: SpecError[];
   checks: OfflineCheck[];
   rollout?: RolloutPlan;
-  /** Things a reviewer should know: renames, unchanged text with a changed model, TODOs. */
+  /** Things a reviewer should know: renames, unchanged text with a changed model, retirements. */
   notes: string[];
 }
 
@@ -194,8 +194,8 @@ function planRemoval(
   }
   notes.push(
     deployment
-      ? `TODO retire: not yet supported by the data plane; \`apply\` reports it and leaves ${deployment.model} serving in ${deployment.environment}`
-      : 'TODO retire: the spec at base does not name its model and environment, so there is nothing to retire',
+      ? `no spec at head deploys ${deployment.model} to ${deployment.environment}: \`apply\` retires it (a rollout still in progress is cancelled and rolls back first)`
+      : 'the spec at base does not name its model and environment, so there is nothing to retire',
   );
   return {
     path: change.path,
@@ -230,7 +230,7 @@ function changeNotes(
     const before = specIdentity(change.baseText);
     if (before && deployment && keyString(before) !== keyString(deployment)) {
       notes.push(
-        `at base this spec deployed ${before.model} to ${before.environment}; that deployment is left as it is (TODO retire: not yet supported)`,
+        `at base this spec deployed ${before.model} to ${before.environment}; that deployment is left as it is (only removing its spec retires it)`,
       );
     }
   }

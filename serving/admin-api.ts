@@ -79,7 +79,8 @@ async function modelRoute(ctx: AdminContext, req: IncomingMessage, res: ServerRe
   const reply = (status: number, body: unknown) => sendJson(res, status, body);
 
   if (action === undefined) {
-    requireMethod(req, ['GET']);
+    requireMethod(req, ['GET', 'DELETE']);
+    if (req.method === 'DELETE') return reply(200, registry.retireModel(model));
     return reply(200, routingState(found().snapshot));
   }
   if (action === 'versions' && versionPart === undefined) {

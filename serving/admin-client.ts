@@ -4,10 +4,15 @@
  * becomes an `AdminApiError` carrying the status and the server's own message.
  */
 import type { CanaryBody, LoadVersionBody, PromoteBody, RollbackBody, ShadowBody } from './admin-schemas.ts';
-import type { MetricsSnapshot, RoutingState } from './api-types.ts';
+import type { MetricsSnapshot, RetireModelReply, RoutingState } from './api-types.ts';
 
 // The answers' types, so callers need only this module.
-export type { MetricsSnapshot, RoutingState, VersionMetricsSnapshot } from './api-types.ts';
+export type {
+  MetricsSnapshot,
+  RetireModelReply,
+  RoutingState,
+  VersionMetricsSnapshot,
+} from './api-types.ts';
 
 /** Where the admin API is and how to authenticate. */
 export interface AdminClientOptions {
@@ -63,6 +68,11 @@ export interface AdminClient {
   clearShadow(input: ModelInput): Promise<RoutingState>;
   promote(input: PromoteInput): Promise<RoutingState>;
   rollback(input: RollbackInput): Promise<RoutingState>;
+  /**
+   * Retires the whole model: traffic stops at once (infer answers 404), every version drains and
+   * is unloaded. Idempotent: an unknown or already retired model answers `retired: false`.
+   */
+  retireModel(input: ModelInput): Promise<RetireModelReply>;
   /** One model's routing state. */
   state(input: ModelInput): Promise<RoutingState>;
   /** Every model's routing state. */
@@ -121,6 +131,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     clearShadow: ({ model: name }) => call('DELETE', `${model(name)}/shadow`),
     promote: ({ model: name, ...body }) => call('POST', `${model(name)}/promote`, body),
     rollback: ({ model: name, ...body }) => call('POST', `${model(name)}/rollback`, body),
+    retireModel: ({ model: name }) => call('DELETE', model(name)),
     state: ({ model: name }) => call('GET', model(name)),
     models: async () => (await call<{ models: RoutingState[] }>('GET', '/admin/v1/models')).models,
     metrics: () => call('GET', '/admin/v1/metrics'),

@@ -21,6 +21,19 @@ export interface RoutingState {
   loaded: { version: string; bundleDigest: string; state: VersionState }[];
 }
 
+/**
+ * `DELETE /admin/v1/models/{model}`: always 200. `retired` is false when the model was not there
+ * (never loaded, or already retired), so a retry after a lost answer is safe.
+ */
+export interface RetireModelReply {
+  model: string;
+  retired: boolean;
+  /** Versions taken out of service by this call; each is unloaded once its in-flight requests finish. */
+  draining: string[];
+  /** One line for people. */
+  message: string;
+}
+
 /** Latency histogram: `buckets` are cumulative (Prometheus style); `count` includes the +Inf bucket. */
 export interface LatencySnapshot {
   buckets: { le: number; count: number }[];

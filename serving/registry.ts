@@ -5,7 +5,7 @@
  * in-flight requests have finished. Loading reads the bundle, loads the model from its file path,
  * warms it, and only then marks it ready (so the first version of a model becomes stable warm).
  */
-import type { RoutingState } from './api-types.ts';
+import type { RetireModelReply, RoutingState } from './api-types.ts';
 import { BundleError, readBundle, type ServableBundle } from './bundle.ts';
 import { HttpError } from './http.ts';
 import type { MetricsRegistry } from './metrics.ts';
@@ -16,6 +16,7 @@ import {
   putVersion,
   type RoutingSnapshot,
   removeVersion,
+  retireModel,
   type Transition,
 } from './transitions.ts';
 
@@ -25,6 +26,8 @@ export class ModelEntry {
   readonly roller = new WeylRoller();
   /** Loads in progress by version name, so a repeated load waits for the first instead of racing it. */
   readonly loads = new Map<string, { digest: string; done: Promise<void> }>();
+  /** Set when the model is retired: the entry is out of the registry, its versions drain. */
+  retired = false;
 
   constructor(readonly name: string) {
     this.snapshot = emptySnapshot(name);
@@ -56,6 +59,8 @@ export interface LoadOutcome {
 /** Every model of the server. */
 export class ModelRegistry {
   private readonly models = new Map<string, ModelEntry>();
+  /** Retired models whose versions are still draining, so `close` releases them too. */
+  private readonly retiring = new Set<ModelEntry>();
 
   constructor(
     private readonly metrics: MetricsRegistry,
@@ -91,8 +96,39 @@ export class ModelRegistry {
     return routingState(entry.snapshot);
   }
 
+  /**
+   * Retires a whole model: it leaves the registry at once (new requests get 404, it is gone from
+   * `GET /admin/v1/models`), and each of its versions drains and is unloaded once its in-flight
+   * requests and queued shadow copies have finished. An unknown model is not an error.
+   */
+  retireModel(model: string): RetireModelReply {
+    const entry = this.models.get(model);
+    if (!entry) {
+      return {
+        model,
+        retired: false,
+        draining: [],
+        message: `model "${model}" is not loaded (never deployed here, or already retired): nothing to retire`,
+      };
+    }
+    this.models.delete(model);
+    entry.retired = true;
+    this.retiring.add(entry);
+    const transition = retireModel(entry.snapshot);
+    const draining = transition.ok ? transition.unload.map((version) => version.name) : [];
+    this.apply(entry, transition, 'retired');
+    const list = draining.join(', ') || 'none';
+    return {
+      model,
+      retired: true,
+      draining,
+      message: `model "${model}" retired: traffic stopped; versions draining, then unloaded: ${list}`,
+    };
+  }
+
   private finishUnload(entry: ModelEntry, version: ModelVersion): void {
     entry.snapshot = removeVersion(entry.snapshot, version);
+    if (entry.retired && entry.snapshot.versions.size === 0) this.retiring.delete(entry);
     this.log(`${entry.name}: version "${version.name}" drained and unloaded`);
     version.dispose().catch((error: unknown) => {
       this.log(`${entry.name}: releasing version "${version.name}" failed: ${(error as Error).message}`);
@@ -148,7 +184,8 @@ export class ModelRegistry {
       await done;
     } finally {
       entry.loads.delete(version);
-      if (entry.snapshot.versions.size === 0 && entry.loads.size === 0) this.models.delete(model);
+      const empty = entry.snapshot.versions.size === 0 && entry.loads.size === 0;
+      if (empty && this.models.get(model) === entry) this.models.delete(model);
     }
     return { status: 201, state: routingState(entry.snapshot) };
   }
@@ -167,6 +204,13 @@ export class ModelRegistry {
       await version.dispose();
       throw error instanceof ModelLoadError ? new HttpError(422, error.message) : error;
     }
+    if (entry.retired) {
+      // The model was retired while this version warmed: release it instead of serving it.
+      entry.snapshot = removeVersion(entry.snapshot, version);
+      if (entry.snapshot.versions.size === 0) this.retiring.delete(entry);
+      await version.dispose();
+      throw new HttpError(409, `model "${entry.name}" was retired while version "${name}" was loading`);
+    }
     const wasStable = entry.snapshot.stable !== null;
     entry.snapshot = putVersion(entry.snapshot, version, 'ready');
     const role = wasStable ? '' : ', stable at 100 %';
@@ -182,8 +226,11 @@ export class ModelRegistry {
    * finish first, so its session is not released under it.
    */
   async close(graceMs = 1000): Promise<void> {
-    const versions = this.entries().flatMap((entry) => [...entry.snapshot.versions.values()]);
+    const versions = [...this.entries(), ...this.retiring].flatMap((entry) => [
+      ...entry.snapshot.versions.values(),
+    ]);
     this.models.clear();
+    this.retiring.clear();
     const deadline = performance.now() + graceMs;
     while (versions.some(({ version }) => version.inflight > 0) && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));

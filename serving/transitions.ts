@@ -198,3 +198,18 @@ export function retireVersion<V extends Named>(s: RoutingSnapshot<V>, name: stri
   const versions = withEntries(s, (entries) => entries.set(name, { version, state: 'draining' }));
   return ok(next(s, { versions }), [version]);
 }
+
+/**
+ * Retires the whole model: no stable, canary or shadow any more, and every ready version drains
+ * and is unloaded. Versions already draining keep draining; a version still warming is left to
+ * its load, which sees the model retired and releases it instead of putting it into service.
+ */
+export function retireModel<V extends Named>(s: RoutingSnapshot<V>): Transition<V> {
+  const unload = [...s.versions.values()]
+    .filter((entry) => entry.state === 'ready')
+    .map((entry) => entry.version);
+  const versions = withEntries(s, (entries) => {
+    for (const version of unload) entries.set(version.name, { version, state: 'draining' });
+  });
+  return ok(next(s, { stable: null, canary: null, shadow: null, previousStable: null, versions }), unload);
+}

@@ -1,2 +1,3 @@
 /** The workflow bundle's entry: every workflow the worker registers. */
 export { DeployModel } from './deploy-model.ts';
+export { RetireModel } from './retire-model.ts';

@@ -21,7 +21,10 @@ workflow (deploy/<environment>/<model>) decides:
   done with this spec, serving         nothing (already deployed)
   done with this spec, rolled back     nothing, and say so: change the spec to deploy again
   anything else                        start
-Removed specs would retire their deployment: not yet supported, reported only.
+A removed spec whose model and environment no spec at --head declares retires its deployment
+(RetireModel, same workflow id): a running rollout is cancelled first (it rolls back), then the
+model leaves the data plane (traffic stops, versions drained and unloaded); already retired:
+nothing.
 
 The worker reads the model file from --repo (it verifies the pinned digest): run apply where
 the worker can read the same checkout, or give models as https:// URIs.

@@ -4,6 +4,7 @@ import { loadConfig } from '../../worker/config.ts';
 import { connectClient as connect } from '../../worker/connection.ts';
 import type { DeployModel, DeployModelResult } from '../../workflows/deploy-model.ts';
 import { statusQuery } from '../../workflows/messages.ts';
+import type { RetireModelResult } from '../../workflows/retire-model.ts';
 import { RolloutStageKey } from '../../workflows/search-attributes.ts';
 import type { DeploymentStatus } from '../../workflows/status.ts';
 import { type Command, parseCommandArgs } from '../command.ts';
@@ -11,9 +12,9 @@ import { renderStatus, type StatusRow } from '../status-table.ts';
 
 const USAGE = `Usage: modelship status [--json] [--all]
 
-Lists the latest DeployModel run of every model and environment on $TEMPORAL_ADDRESS: state,
-stage, commit, traffic split and what it waits for; for running rollouts, the last verdict of
-the live analysis as a table. --all lists every run, not only the latest of each deployment.`;
+Lists the latest DeployModel or RetireModel run of every model and environment on
+$TEMPORAL_ADDRESS: state, stage, commit, traffic split and what it waits for; for running
+rollouts, the last verdict of the live analysis as a table. --all lists every run, not only the latest of each deployment.`;
 
 function trafficOf(status: DeploymentStatus | undefined): string {
   const rollout = status?.rollout;
@@ -27,9 +28,14 @@ async function describeRun(
   workflowId: string,
   runId: string,
   state: string,
+  type: string,
 ): Promise<StatusRow> {
   const handle = client.workflow.getHandle<typeof DeployModel>(workflowId, runId);
   const base = { deployment: workflowId.replace(/^deploy\//, ''), state: state.toLowerCase() };
+  // A retirement is short and has no status query: its stage comes from the search attribute.
+  if (state === 'RUNNING' && type === 'RetireModel') {
+    return { ...base, stage: '', commit: '', traffic: '', note: 'retiring from the data plane' };
+  }
   if (state === 'RUNNING') {
     const status = await handle.query(statusQuery);
     const waiting = status.waitingFor
@@ -45,7 +51,7 @@ async function describeRun(
     };
   }
   if (state === 'COMPLETED') {
-    const result: DeployModelResult = await handle.result();
+    const result: DeployModelResult | RetireModelResult = await handle.result();
     // Git still names the version that was rolled back; say that apply will leave it alone.
     const held =
       result.outcome === 'rolled-back' || result.outcome === 'rejected'
@@ -69,10 +75,11 @@ export const command: Command = {
     try {
       const seen = new Set<string>();
       const rows: StatusRow[] = [];
-      for await (const run of client.workflow.list({ query: "WorkflowType = 'DeployModel'" })) {
+      const query = "WorkflowType IN ('DeployModel', 'RetireModel')";
+      for await (const run of client.workflow.list({ query })) {
         if (!values.all && seen.has(run.workflowId)) continue;
         seen.add(run.workflowId);
-        const row = await describeRun(client, run.workflowId, run.runId, run.status.name);
+        const row = await describeRun(client, run.workflowId, run.runId, run.status.name, run.type);
         if (!row.stage) row.stage = String(run.typedSearchAttributes.get(RolloutStageKey) ?? '');
         rows.push(row);
       }

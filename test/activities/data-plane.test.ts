@@ -97,4 +97,15 @@ describe('data-plane activities', () => {
     expect(failure).not.toBeInstanceOf(ApplicationFailure);
     expect(String(failure)).toMatch(/127\.0\.0\.1:1|ECONNREFUSED|fetch failed/);
   });
+
+  it('retires the model: traffic stops, and retiring again is a quiet no-op', async () => {
+    const retired = await activities.retireFromDataPlane({ deployment });
+    expect(retired).toMatchObject({ retired: true });
+    expect(retired.draining.length).toBeGreaterThan(0);
+    expect((await infer(server.url, 'iris-dp', irisRequest([[5.1, 3.5, 1.4, 0.2]]))).status).toBe(404);
+    expect(await activities.retireFromDataPlane({ deployment })).toMatchObject({
+      retired: false,
+      draining: [],
+    });
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * The parts of `apply` that must not reach Temporal: an invalid change stops before connecting,
- * and a change that only removes specs reports the retirement it cannot do yet.
+ * and a change that removes a spec needs Temporal to retire its deployment.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyChanges } from '../../gitops/apply.ts';
@@ -60,14 +60,9 @@ describe('apply without Temporal', () => {
     expect(result.out.at(-1)).toBe('apply: nothing started: 1 invalid spec');
   });
 
-  it('reports a removed spec as a retirement it cannot do yet, and exits 0', async () => {
+  it('reaches for Temporal to retire the deployment of a removed spec', async () => {
     await repo.git.rm('specs/old.yaml');
     const head = await repo.commit('retire old');
-    const result = await applyOffline(head);
-    expect(result.out).toEqual([
-      `apply: 1 spec changed: 0 ok, 0 invalid, 1 removed (${base.slice(0, 12)}..${head.slice(0, 12)})`,
-      'apply: retire old@staging: not yet supported by the data plane',
-    ]);
-    expect(result.exitCode).toBe(0);
+    await expect(applyOffline(head)).rejects.toThrow('apply reached for Temporal');
   });
 });

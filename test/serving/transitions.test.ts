@@ -9,6 +9,7 @@ import {
   putVersion,
   type RoutingSnapshot,
   removeVersion,
+  retireModel,
   retireVersion,
   rollback,
   setCanary,
@@ -152,5 +153,23 @@ describe('pickVersion', () => {
     for (const count of deciles) expect(Math.abs(count - 1000)).toBeLessThan(150);
     expect(stickyRoll('alice')).toBe(stickyRoll('alice'));
     expect(stickyRoll('alice')).not.toBe(stickyRoll('alicf'));
+  });
+});
+
+describe('retireModel', () => {
+  it('clears every role and drains every ready version; a warming or draining one is left alone', () => {
+    const start = putVersion(applied(setCanary(loaded(V1, V2), 'v2', 30)).snapshot, V3, 'warming');
+    const { snapshot, unload } = applied(retireModel(start));
+    expect(roles(snapshot)).toEqual({
+      stable: null,
+      canary: null,
+      shadow: null,
+      previous: null,
+      versions: ['v1:draining', 'v2:draining', 'v3:warming'],
+    });
+    expect(unload).toEqual(['v1', 'v2']);
+    expect(snapshot.generation).toBe(start.generation + 1);
+    // Again: nothing left to drain.
+    expect(applied(retireModel(snapshot)).unload).toEqual([]);
   });
 });
