@@ -38,11 +38,18 @@ export const { packageModel } = proxyActivities<ReturnType<typeof createPackageA
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
 });
 
-// Routing changes are quick and idempotent; a data plane that is down is waited for, not given up
-// on, because the alternative is a rollout stuck between weights.
+// Routing changes answer in milliseconds and are idempotent: a short timeout lets a retry on a
+// new worker start soon after one dies mid-call. A data plane that is down is waited for (many
+// attempts), because the alternative is a rollout stuck between weights.
 export const dataPlane = proxyActivities<ReturnType<typeof createDataPlaneActivities>>({
-  startToCloseTimeout: '5 minutes',
+  startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 30, nonRetryableErrorTypes },
+});
+
+// Loading reads and warms a model, which can take minutes for a large one.
+export const dataPlaneLoad = proxyActivities<ReturnType<typeof createDataPlaneActivities>>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes },
 });
 
 // A watch lasts as long as its step; the heartbeat, not the overall timeout, notices a dead worker.

@@ -27,6 +27,7 @@ import type { Verdict } from '../analysis/judge.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
 import {
   dataPlane,
+  dataPlaneLoad,
   packageModel,
   recordDecision,
   resolveArtifact,
@@ -190,7 +191,7 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
     status.bundle = bundle;
 
     await enter('loading');
-    const result = await dataPlane.loadIntoDataPlane({ deployment, bundle });
+    const result = await dataPlaneLoad.loadIntoDataPlane({ deployment, bundle });
     loaded = { version: result.version, stable: result.routing.stable };
     status.dataPlane = loaded;
     if (result.becameStable) {
