@@ -7,8 +7,9 @@
  *   even a reader's SHARED lock, is exclusive, and there are no POSIX/OFD locks. Concurrent
  *   writers cannot fork the chain — each append reads the head inside `BEGIN IMMEDIATE` — but
  *   readers and writers take turns. If a process dies inside a transaction the directory stays
- *   behind and every other process sees "database is locked" until someone removes it, so one
- *   worker process should own the file; the lock-timeout error names the directory.
+ *   behind and every other process sees "database is locked"; once the directory is older than
+ *   `staleLockMs` (no transaction lasts that long) the store removes it and SQLite rolls the torn
+ *   transaction back from its journal. One worker process should still own the file.
  * - WAL is unavailable (no shared memory; `journal_mode=WAL` silently stays `delete`). The
  *   rollback journal with `synchronous=FULL` fsyncs journal and database on every commit, so an
  *   append that resolved survives a crash or power loss; a torn transaction rolls back on the
@@ -17,7 +18,7 @@
  *   handler would sleep synchronously too, so busy_timeout stays 0 and lock waits are retried
  *   here with timers instead, keeping the worker responsive while another process writes.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sqlite from 'node-sqlite3-wasm';
@@ -39,6 +40,12 @@ export interface SqliteAuditStoreOptions {
   mustExist?: boolean;
   /** How long to wait for another process's lock before failing; default 10 000 ms. */
   lockTimeoutMs?: number;
+  /**
+   * A lock directory older than this is left over from a process that died inside a
+   * transaction and is removed (SQLite then rolls the half-written transaction back from its
+   * journal). No append holds the lock for more than milliseconds; default 30 000 ms.
+   */
+  staleLockMs?: number;
 }
 
 /** Rows fetched per query when walking the whole log. */
@@ -55,7 +62,12 @@ export async function openSqliteAuditStore(
   if (options.mustExist && !existsSync(path)) throw new AuditStoreNotFoundError(path);
   if (!options.mustExist) mkdirSync(dirname(path), { recursive: true });
   const db = new sqlite.Database(path, { fileMustExist: options.mustExist ?? false });
-  const store = new SqliteAuditStore(db, path, options.lockTimeoutMs ?? 10_000);
+  const store = new SqliteAuditStore(
+    db,
+    path,
+    options.lockTimeoutMs ?? 10_000,
+    options.staleLockMs ?? 30_000,
+  );
   try {
     await store.prepare(options.mustExist ?? false);
   } catch (error) {
@@ -75,6 +87,7 @@ class SqliteAuditStore implements AuditStore {
     private readonly db: Database,
     private readonly path: string,
     private readonly lockTimeoutMs: number,
+    private readonly staleLockMs: number,
   ) {}
 
   async prepare(mustExist: boolean): Promise<void> {
@@ -215,6 +228,21 @@ class SqliteAuditStore implements AuditStore {
     }
   }
 
+  /**
+   * Removes the lock directory when it is older than any live transaction could make it: its
+   * owner died mid-append (SIGKILL, power loss). Returns whether it removed one.
+   */
+  private breakStaleLock(): boolean {
+    const lockDir = `${this.path}.lock`;
+    const age = lockAgeMs(lockDir);
+    if (age === undefined || age < this.staleLockMs) return false;
+    rmSync(lockDir, { recursive: true, force: true });
+    process.emitWarning(
+      `removed the stale audit lock ${lockDir} (${Math.round(age / 1000)} s old; its owner died mid-append)`,
+    );
+    return true;
+  }
+
   /** Runs `fn`, retrying with growing, jittered delays while another process holds the lock. */
   private async retryBusy<T>(fn: () => T): Promise<T> {
     const deadline = Date.now() + this.lockTimeoutMs;
@@ -223,6 +251,7 @@ class SqliteAuditStore implements AuditStore {
         return fn();
       } catch (error) {
         if (!isBusy(error)) throw wrapSqliteError(error, this.path);
+        if (this.breakStaleLock()) continue;
         if (Date.now() >= deadline) {
           throw new AuditStoreError(
             `audit log ${this.path} stayed locked for ${this.lockTimeoutMs} ms: another process is using it, ` +
@@ -233,6 +262,14 @@ class SqliteAuditStore implements AuditStore {
       }
       await sleep(delay * (0.5 + Math.random()));
     }
+  }
+}
+
+export function lockAgeMs(lockDir: string, now = Date.now()): number | undefined {
+  try {
+    return now - statSync(lockDir).mtimeMs;
+  } catch {
+    return undefined;
   }
 }
 

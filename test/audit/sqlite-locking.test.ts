@@ -131,6 +131,28 @@ describe('node-sqlite3-wasm locking, as the store relies on it', () => {
     }
   });
 
+  it('a lock left by a killed process is removed once it is older than any transaction, and the write rolled back', async () => {
+    const path = await newStorePath();
+    const store = await openSqliteAuditStore(path, { lockTimeoutMs: 5_000, staleLockMs: 1_000 });
+    try {
+      await store.append(sampleEvent());
+      const holder = child('hold', path);
+      const exited = exitCode(holder);
+      expect(await firstLine(holder, exited)).toContain('holding');
+      holder.kill('SIGKILL');
+      await exited;
+      // A fresh lock is respected; once it is older than staleLockMs the store takes over.
+      const started = Date.now();
+      expect((await store.append(sampleEvent())).seq).toBe(2);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+      expect(existsSync(`${path}.lock`)).toBe(false);
+      expect(await store.verify()).toMatchObject({ ok: true, count: 2 });
+      expect((await store.list()).map((record) => record.actor)).not.toContain('half-written');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('several processes appending to one file at once leave one gapless, valid chain', async () => {
     const path = await newStorePath();
     const children = ['p1', 'p2', 'p3'].map((label) => child('append', path, '40', label));
