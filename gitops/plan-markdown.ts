@@ -57,7 +57,9 @@ function section(spec: SpecPlan, head: string): string[] {
         (check) => `- ${CHECK_ICON[check.status]} ${check.name}: ${escapeText(check.detail)}`,
       ),
       '',
-      `Rollout in **${escapeText(deployment.environment)}** at ${code(short(head))}:`,
+      rollout.kind === 'update'
+        ? `Rollout in **${escapeText(deployment.environment)}** at ${code(short(head))}:`
+        : `Rollout in **${escapeText(deployment.environment)}** at ${code(short(head))} (for versions after the first; a first deployment serves at once):`,
       '',
       ...rollout.steps.map((step, index) => `${index + 1}. ${escapeText(step)}`),
     );
@@ -99,8 +101,11 @@ function outcome(spec: SpecPlan): string {
   switch (spec.verdict) {
     case 'ok': {
       const steps = spec.rollout?.steps.length ?? 0;
-      const kind = spec.rollout?.kind === 'update' ? 'update' : 'new rollout of';
-      return `${kind} ${where}, ${steps} ${steps === 1 ? 'step' : 'steps'}`;
+      const plural = `${steps} ${steps === 1 ? 'step' : 'steps'}`;
+      // A model's first version serves at once; the steps govern the versions after it.
+      return spec.rollout?.kind === 'update'
+        ? `update ${where}, ${plural}`
+        : `new deployment of ${where}: serves at once unless already deployed, later versions roll out in ${plural}`;
     }
     case 'invalid':
       return `invalid: ${problemCount(spec)}`;
