@@ -7,6 +7,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Verdict } from '../analysis/judge.ts';
+import { judgeSequential } from '../analysis/sequential-judge.ts';
 import { shadowVerdict, thresholdJudge } from '../analysis/threshold-judge.ts';
 import { emptyWindow, modelWindows, type VersionCounters } from '../analysis/window.ts';
 import type { AdminClient } from '../serving/admin-client.ts';
@@ -93,6 +94,8 @@ export function createMonitorActivities(deps: { admin: AdminClient; now?: () => 
         previousStart() ?? { startedAtMs: now(), baseline: await read(model) };
       const signal = activitySignal();
       let reads = 0;
+      // The sequential judge carries its state (e.g. a fixed latency threshold) from read to read.
+      let previous: Verdict | undefined;
       for (;;) {
         const elapsedBefore = now() - start.startedAtMs;
         const wait = Math.min(input.intervalMs, Math.max(0, input.durationMs - elapsedBefore));
@@ -108,7 +111,7 @@ export function createMonitorActivities(deps: { admin: AdminClient; now?: () => 
           // Mid-watch only a failure is final; at the end, whatever the agreement says.
           verdict = timeUp || judged.outcome === 'fail' ? judged : { ...judged, outcome: 'continue' };
         } else {
-          verdict = thresholdJudge.judge({
+          const judgeInput = {
             stable: windows[input.stable] ?? emptyWindow(),
             candidate,
             limits: input.analysis,
@@ -118,7 +121,16 @@ export function createMonitorActivities(deps: { admin: AdminClient; now?: () => 
               minRequests: input.analysis.minRequests,
               candidateWeight: input.candidateWeight,
             },
-          });
+            ...(previous ? { previous } : {}),
+          };
+          verdict =
+            input.analysis.judge === 'threshold'
+              ? thresholdJudge.judge(judgeInput)
+              : judgeSequential(judgeInput, {
+                  alpha: input.analysis.alpha,
+                  minEffect: input.analysis.minEffect,
+                });
+          previous = verdict;
         }
         heartbeat({ start, reads, outcome: verdict.outcome, reason: verdict.reason });
         if (verdict.outcome !== 'continue' || timeUp) {

@@ -237,6 +237,23 @@ const RelativeLimit = z.number().positive('must be a positive ratio');
 
 const Analysis = z
   .strictObject({
+    judge: z
+      .enum(['sequential', 'threshold'])
+      .default('sequential')
+      .describe(
+        'How live metrics are judged: sequential (anytime-valid tests; a healthy canary is rolled back by mistake at most alpha of the time, however often it is checked) or threshold (fixed limits at every read).',
+      ),
+    alpha: z
+      .number()
+      .gt(0, 'must be above 0')
+      .lt(0.5, 'must be below 0.5')
+      .default(0.01)
+      .describe('Sequential judge: the highest acceptable chance of rolling back a healthy candidate.'),
+    minEffect: z
+      .number()
+      .positive('must be above 0')
+      .default(0.25)
+      .describe('Sequential judge: the smallest relative degradation worth acting on (0.25 = 25 % worse).'),
     minRequests: z
       .int()
       .positive()

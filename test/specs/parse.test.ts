@@ -22,6 +22,9 @@ describe('parseSpec', () => {
       predictionOutput: 'label',
     });
     expect(spec.analysis).toEqual({
+      judge: 'sequential',
+      alpha: 0.01,
+      minEffect: 0.25,
       minRequests: 100,
       errorRate: { max: 0.01 },
       latencyP99: { maxRatioToStable: 1.5 },
