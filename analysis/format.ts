@@ -34,3 +34,11 @@ export function describeMetric(metric: MetricVerdict): string {
   const bound = formatValue(metric.bound.value, metric.unit);
   return `${metricLabel(metric)} ${value} ${op} ${bound}${evidence}`;
 }
+
+/** An interval as reports show it: `ratio 0.41–2.3`, or `—` when there is none. */
+export function formatInterval(metric: MetricVerdict): string {
+  const interval = metric.interval;
+  if (!interval) return '—';
+  const end = (value: number) => (Number.isFinite(value) ? Number(value.toPrecision(2)).toString() : '∞');
+  return `${interval.of} ${end(interval.lower)}–${end(interval.upper)}`;
+}

@@ -46,6 +46,8 @@ export interface MetricVerdict {
   passed: boolean | null;
   /** The counts behind the value, for people: `12/100 requests`, `stable 0/900`. */
   evidence?: string;
+  /** A confidence interval for `of` (e.g. the candidate/stable error-rate ratio), when the judge gives one. */
+  interval?: { of: string; lower: number; upper: number };
 }
 
 /** A judge's answer for one window. Plain data: it goes into the audit log and the Web UI. */

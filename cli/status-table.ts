@@ -1,5 +1,5 @@
 /** Plain-text rendering for `modelship status`: one row per rollout, then each live verdict. */
-import { formatValue, metricLabel } from '../analysis/format.ts';
+import { formatInterval, formatValue, metricLabel } from '../analysis/format.ts';
 import type { Verdict } from '../analysis/judge.ts';
 
 export interface StatusRow {
@@ -27,11 +27,12 @@ function table(header: string[], rows: string[][]): string {
 /** The verdict as the table people asked for: metric, stable, candidate, limit, evidence, verdict. */
 export function verdictTable(verdict: Verdict): string {
   return table(
-    ['METRIC', 'STABLE', 'CANDIDATE', 'LIMIT', 'EVIDENCE', 'VERDICT'],
+    ['METRIC', 'STABLE', 'CANDIDATE', 'INTERVAL', 'LIMIT', 'EVIDENCE', 'VERDICT'],
     verdict.metrics.map((metric) => [
       metricLabel(metric),
       formatValue(metric.stable, metric.unit),
       formatValue(metric.candidate, metric.unit),
+      formatInterval(metric),
       metric.limit,
       metric.evidence ?? '',
       metric.passed === null ? 'not judged' : metric.passed ? 'pass' : 'FAIL',

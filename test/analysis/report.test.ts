@@ -20,11 +20,11 @@ describe('verdict reports', () => {
     expect(verdictMarkdown(failing)).toMatchInlineSnapshot(`
       "**fail** (threshold judge): errorRate 0.12 > 0.01 (candidate 12/100 requests, stable 0/900)
 
-      | metric | stable | candidate | limit | verdict |
-      | --- | --- | --- | --- | --- |
-      | errorRate | 0 | 0.12 | ≤ 0.01 | **fail** |
-      | latencyP99 | 2.49ms | 2.49ms | ≤ 1.5× stable | pass |
-      | disagreement (distribution) | — | 0 | ≤ 0.05 | pass |"
+      | metric | stable | candidate | interval | limit | verdict |
+      | --- | --- | --- | --- | --- | --- |
+      | errorRate | 0 | 0.12 | — | ≤ 0.01 | **fail** |
+      | latencyP99 | 2.49ms | 2.49ms | — | ≤ 1.5× stable | pass |
+      | disagreement (distribution) | — | 0 | — | ≤ 0.05 | pass |"
     `);
   });
 
@@ -43,9 +43,31 @@ describe('verdict reports', () => {
     });
 
     expect(verdictMarkdown(early).split('\n').slice(4)).toEqual([
-      '| errorRate | 0 | 0 | ≤ 0.01 | not judged |',
-      '| latencyP99 | 2.49ms | 2.49ms | ≤ 10ms | not judged |',
-      '| disagreement | — | — | ≤ 0.05 | not judged |',
+      '| errorRate | 0 | 0 | — | ≤ 0.01 | not judged |',
+      '| latencyP99 | 2.49ms | 2.49ms | — | ≤ 10ms | not judged |',
+      '| disagreement | — | — | — | ≤ 0.05 | not judged |',
     ]);
+  });
+});
+
+describe('intervals in reports', () => {
+  it('show a metric’s confidence interval, with ∞ for an open end', () => {
+    const markdown = verdictMarkdown({
+      outcome: 'fail',
+      judge: 'sequential',
+      reason: 'errorRate: candidate 6/41 errors vs stable 3/369',
+      metrics: [
+        {
+          name: 'errorRate',
+          unit: 'fraction',
+          stable: 0.0081,
+          candidate: 0.146,
+          limit: '≤ 1× stable',
+          passed: false,
+          interval: { of: 'ratio', lower: 2.345, upper: Number.POSITIVE_INFINITY },
+        },
+      ],
+    });
+    expect(markdown).toContain('| errorRate | 0.0081 | 0.146 | ratio 2.3–∞ | ≤ 1× stable | **fail** |');
   });
 });
