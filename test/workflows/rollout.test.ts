@@ -239,6 +239,30 @@ describe('staged rollout', () => {
     }
   });
 
+  it('fails a canary that predicts differently on live traffic and starts the rollback within a second', async () => {
+    const stop = traffic('iris-canary-bad');
+    try {
+      const handle = await candidateCommit(
+        'iris-canary-bad',
+        'bad-disagree',
+        ['setWeight: 50', 'analysis: { duration: 60s, interval: 500ms }', 'setWeight: 100'],
+        '  analysis:\n    minRequests: 50\n    latencyP99: { max: 50ms }\n',
+      );
+      const result = await handle.result();
+      expect(result.outcome).toBe('rolled-back');
+      expect(result.rollback?.reason).toMatch(/step 2 \(analysis\) failed: /);
+      expect(result.rollback?.verdict?.judge).toBe('sequential');
+      const records = await audit.list({ workflowId: handle.workflowId });
+      const run = records.filter((r) => r.runId === (records.at(-1)?.runId ?? ''));
+      const decided = run.find((r) => r.step === 'analysis.fail');
+      const rollingBack = run.find((r) => r.step === 'stage.entered' && r.details?.stage === 'rolling-back');
+      expect(decided && rollingBack).toBeTruthy();
+      expect(Date.parse(rollingBack?.time ?? '') - Date.parse(decided?.time ?? '')).toBeLessThan(1_000);
+    } finally {
+      await stop();
+    }
+  });
+
   it('rolls back when cancelled from outside, restoring stable', async () => {
     const handle = await candidateCommit('iris-cancel', 'v2', [
       'setWeight: 20',
