@@ -48,7 +48,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     load: () => import('./commands/worker.ts'),
   },
   dev: {
-    summary: 'Run the whole stack (Temporal dev server and Web UI, data plane, worker, traffic) and deploy the example specs',
+    summary:
+      'Run the whole stack (Temporal dev server and Web UI, data plane, worker, traffic) and deploy the example specs',
     load: () => import('./commands/dev.ts'),
   },
   schema: {
