@@ -5,36 +5,24 @@
  * supersedes a rollout in flight, and a rolled-back spec is not redeployed until it changes.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openAuditStore } from '../../audit/open.ts';
-import type { AuditStore } from '../../audit/store.ts';
 import { type ApplyReport, applyChanges } from '../../gitops/apply.ts';
 import { CommitReader } from '../../gitops/git.ts';
 import { specDigest } from '../../gitops/spec-digest.ts';
-import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
 import { MEMO_DEPLOYMENT_KEY } from '../../workflows/audit-context.ts';
 import { RolloutStageKey } from '../../workflows/search-attributes.ts';
-import { startTestDataPlane, type TestDataPlane } from '../support/data-plane.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';
 import { repoPath } from '../support/paths.ts';
+import { startTestStack, type TestStack } from '../support/test-stack.ts';
 
-const taskQueue = `apply-${process.pid}-${Date.now()}`;
+let taskQueue: string;
+let stack: TestStack;
 // Workflow ids are shared by every test file on the dev server: names of our own.
 const MODEL = 'apply-iris';
 const WORKFLOW_ID = `deploy/staging/${MODEL}`;
-let home: string;
-let audit: AuditStore;
-let dataPlane: TestDataPlane;
-let connection: NativeConnection;
 let client: Client;
-let worker: Worker;
-let workerRun: Promise<void>;
 let repo: TempRepo;
 
 /** The iris spec of this file, at a model version and with rollout steps of the test's choice. */
@@ -109,23 +97,8 @@ async function waitForStage(stage: string, timeoutMs = 60_000): Promise<void> {
 }
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const address = inject('temporalAddress');
-  home = await mkdtemp(join(tmpdir(), 'modelship-apply-'));
-  audit = await openAuditStore(home);
-  dataPlane = await startTestDataPlane();
-  connection = await NativeConnection.connect({ address });
-  client = new Client({ connection: await Connection.connect({ address }) });
-  worker = await createModelshipWorker({
-    connection,
-    namespace: 'default',
-    taskQueue,
-    home,
-    audit,
-    dataPlane: { url: dataPlane.url, adminToken: dataPlane.adminToken },
-    workflowBundle: await bundleWorkflows(),
-  });
-  workerRun = worker.run();
+  stack = await startTestStack('apply');
+  ({ taskQueue, client } = stack);
   repo = await createTempRepo('modelship-apply-repo-');
   await repo.copyFromProject('models/iris/v1/model.onnx');
   await repo.copyFromProject('models/iris/v2/model.onnx');
@@ -134,13 +107,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await workerRun;
-  await connection?.close();
-  await client?.connection.close();
-  await audit?.close();
-  await dataPlane?.close();
-  await rm(home, { recursive: true, force: true });
+  await stack?.stop();
   await repo?.remove();
 });
 

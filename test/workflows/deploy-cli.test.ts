@@ -3,27 +3,16 @@
  * the spec, starts DeployModel, waits, prints the outcome and sets its exit code.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openAuditStore } from '../../audit/open.ts';
-import type { AuditStore } from '../../audit/store.ts';
-import { createModelshipWorker } from '../../worker/worker.ts';
-import { startTestDataPlane, type TestDataPlane } from '../support/data-plane.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';
 import { repoPath } from '../support/paths.ts';
+import { startTestStack, type TestStack } from '../support/test-stack.ts';
 
-const taskQueue = `deploy-cli-${process.pid}-${Date.now()}`;
-let home: string;
-let audit: AuditStore;
-let connection: NativeConnection;
-let worker: Worker;
-let workerRun: Promise<void>;
+let taskQueue: string;
+let stack: TestStack;
 let repo: TempRepo;
-let dataPlane: TestDataPlane;
 
 /** Runs the CLI asynchronously: the worker in this process must keep running while it waits. */
 function modelship(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -44,20 +33,8 @@ function modelship(args: string[]): Promise<{ status: number | null; stdout: str
 }
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  home = await mkdtemp(join(tmpdir(), 'modelship-home-'));
-  audit = await openAuditStore(home);
-  dataPlane = await startTestDataPlane();
-  connection = await NativeConnection.connect({ address: inject('temporalAddress') });
-  worker = await createModelshipWorker({
-    connection,
-    namespace: 'default',
-    taskQueue,
-    home,
-    audit,
-    dataPlane: { url: dataPlane.url, adminToken: dataPlane.adminToken },
-  });
-  workerRun = worker.run();
+  stack = await startTestStack('deploy-cli');
+  ({ taskQueue } = stack);
   repo = await createTempRepo();
   await repo.copyFromProject('models/breast-cancer/v1/model.onnx');
   await repo.copyFromProject('models/breast-cancer/bad-accuracy/model.onnx');
@@ -78,12 +55,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await workerRun;
-  await connection?.close();
-  await audit?.close();
-  await dataPlane?.close();
-  await rm(home, { recursive: true, force: true });
+  await stack?.stop();
   await repo?.remove();
 });
 

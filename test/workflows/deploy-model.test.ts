@@ -4,69 +4,34 @@
  * see: the outcome, the bundle on disk, the audit trail, the workflow's search attributes.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import {
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  type Worker,
-  type WorkflowBundle,
-} from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../activities/digest.ts';
-import { openAuditStore } from '../../audit/open.ts';
 import type { AuditStore } from '../../audit/store.ts';
 import { loadDeploymentInput, startDeployment } from '../../cli/start-deployment.ts';
-import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
 import { RolloutStageKey } from '../../workflows/search-attributes.ts';
 import { customNode, graph, model } from '../activities/onnx-fixtures.ts';
-import { startTestDataPlane, type TestDataPlane } from '../support/data-plane.ts';
+import type { TestDataPlane } from '../support/data-plane.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
 import { committedDigest, type ExampleSpecOptions, exampleSpecYaml } from '../support/model-catalog.ts';
+import { startTestStack, type TestStack } from '../support/test-stack.ts';
 
-let bundle: WorkflowBundle;
-let home: string;
 let audit: AuditStore;
-let nativeConnection: NativeConnection;
 let client: Client;
-let worker: Worker;
-let workerRun: Promise<void>;
 let dataPlane: TestDataPlane;
-const taskQueue = `deploy-model-${process.pid}-${Date.now()}`;
+let taskQueue: string;
+let stack: TestStack;
 const repos: TempRepo[] = [];
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const address = inject('temporalAddress');
-  bundle = await bundleWorkflows();
-  home = await mkdtemp(join(tmpdir(), 'modelship-home-'));
-  audit = await openAuditStore(home);
-  dataPlane = await startTestDataPlane();
-  nativeConnection = await NativeConnection.connect({ address });
-  client = new Client({ connection: await Connection.connect({ address }) });
-  worker = await createModelshipWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    taskQueue,
-    home,
-    audit,
-    dataPlane: { url: dataPlane.url, adminToken: dataPlane.adminToken },
-    workflowBundle: bundle,
-  });
-  workerRun = worker.run();
+  stack = await startTestStack('deploy-model');
+  ({ taskQueue, audit, dataPlane, client } = stack);
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await workerRun;
-  await nativeConnection?.close();
-  await client?.connection.close();
-  await audit?.close();
-  await dataPlane?.close();
-  await rm(home, { recursive: true, force: true });
+  await stack?.stop();
   await Promise.all(repos.map((repo) => repo.remove()));
 });
 

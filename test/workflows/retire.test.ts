@@ -1,37 +1,23 @@
-/**
- * Retiring through `apply`, against the shared real Temporal dev server, a worker on its own task
- * queue and a real data plane: removing a deployed spec retires its model (the data plane no
- * longer has it), applying the removal again does nothing, and removing a spec whose rollout is
- * still in progress cancels that rollout (it rolls back) before retiring.
- */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openAuditStore } from '../../audit/open.ts';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditStore } from '../../audit/store.ts';
 import { type ApplyReport, applyChanges } from '../../gitops/apply.ts';
 import { CommitReader } from '../../gitops/git.ts';
 import { createAdminClient } from '../../serving/admin-client.ts';
-import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
 import { RolloutStageKey } from '../../workflows/search-attributes.ts';
-import { startTestDataPlane, type TestDataPlane } from '../support/data-plane.ts';
+import type { TestDataPlane } from '../support/data-plane.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';
+import { startTestStack, type TestStack } from '../support/test-stack.ts';
 
-const taskQueue = `retire-${process.pid}-${Date.now()}`;
+let taskQueue: string;
+let stack: TestStack;
 // Workflow ids are shared by every test file on the dev server: names of our own.
 const MODEL = 'retire-iris';
 const WORKFLOW_ID = `deploy/staging/${MODEL}`;
-let home: string;
 let audit: AuditStore;
 let dataPlane: TestDataPlane;
-let connection: NativeConnection;
 let client: Client;
-let worker: Worker;
-let workerRun: Promise<void>;
 let repo: TempRepo;
 
 function irisSpec(version: 'v1' | 'v2', steps?: string[]): string {
@@ -102,23 +88,8 @@ async function inferStatus(): Promise<number> {
 }
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const address = inject('temporalAddress');
-  home = await mkdtemp(join(tmpdir(), 'modelship-retire-'));
-  audit = await openAuditStore(home);
-  dataPlane = await startTestDataPlane();
-  connection = await NativeConnection.connect({ address });
-  client = new Client({ connection: await Connection.connect({ address }) });
-  worker = await createModelshipWorker({
-    connection,
-    namespace: 'default',
-    taskQueue,
-    home,
-    audit,
-    dataPlane: { url: dataPlane.url, adminToken: dataPlane.adminToken },
-    workflowBundle: await bundleWorkflows(),
-  });
-  workerRun = worker.run();
+  stack = await startTestStack('retire');
+  ({ taskQueue, audit, dataPlane, client } = stack);
   repo = await createTempRepo('modelship-retire-repo-');
   await repo.copyFromProject('models/iris/v1/model.onnx');
   await repo.copyFromProject('models/iris/v2/model.onnx');
@@ -127,13 +98,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await workerRun;
-  await connection?.close();
-  await client?.connection.close();
-  await audit?.close();
-  await dataPlane?.close();
-  await rm(home, { recursive: true, force: true });
+  await stack?.stop();
   await repo?.remove();
 });
 

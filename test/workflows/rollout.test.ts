@@ -4,64 +4,36 @@
  * analysis on its own, a stranger's approval is refused, and cancelling rolls back.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { type Client, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openAuditStore } from '../../audit/open.ts';
 import type { AuditStore } from '../../audit/store.ts';
 import { loadDeploymentInput, startDeployment } from '../../cli/start-deployment.ts';
 import { createAdminClient } from '../../serving/admin-client.ts';
 import { runLoad } from '../../serving/loadgen/index.ts';
-import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
 import type { DeployModel } from '../../workflows/deploy-model.ts';
 import { approveUpdate, statusQuery } from '../../workflows/messages.ts';
 import { RolloutStageKey } from '../../workflows/search-attributes.ts';
-import { startTestDataPlane, type TestDataPlane } from '../support/data-plane.ts';
+import type { TestDataPlane } from '../support/data-plane.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
 import { committedDigest, exampleSpecYaml } from '../support/model-catalog.ts';
 import { repoPath } from '../support/paths.ts';
+import { startTestStack, type TestStack } from '../support/test-stack.ts';
 
-const taskQueue = `rollout-${process.pid}-${Date.now()}`;
-let home: string;
+let taskQueue: string;
+let stack: TestStack;
 let audit: AuditStore;
 let dataPlane: TestDataPlane;
-let connection: NativeConnection;
 let client: Client;
-let worker: Worker;
-let workerRun: Promise<void>;
 const repos: TempRepo[] = [];
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const address = inject('temporalAddress');
-  home = await mkdtemp(join(tmpdir(), 'modelship-rollout-'));
-  audit = await openAuditStore(home);
-  dataPlane = await startTestDataPlane();
-  connection = await NativeConnection.connect({ address });
-  client = new Client({ connection: await Connection.connect({ address }) });
-  worker = await createModelshipWorker({
-    connection,
-    namespace: 'default',
-    taskQueue,
-    home,
-    audit,
-    dataPlane: { url: dataPlane.url, adminToken: dataPlane.adminToken },
-    workflowBundle: await bundleWorkflows(),
-  });
-  workerRun = worker.run();
+  stack = await startTestStack('rollout');
+  ({ taskQueue, audit, dataPlane, client } = stack);
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await workerRun;
-  await connection?.close();
-  await client?.connection.close();
-  await audit?.close();
-  await dataPlane?.close();
-  await rm(home, { recursive: true, force: true });
+  await stack?.stop();
   await Promise.all(repos.map((repo) => repo.remove()));
 });
 
