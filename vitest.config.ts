@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: [
-            'test/{specs,activities,audit,cli,models,worker,serving,loadgen,analysis,gitops}/**/*.test.ts',
+            'test/{specs,activities,audit,cli,models,worker,serving,loadgen,analysis,gitops,supply-chain}/**/*.test.ts',
             'test/workflows/**/*.unit.test.ts',
           ],
           testTimeout: 30_000,

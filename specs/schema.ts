@@ -284,6 +284,41 @@ const Analysis = z
   })
   .describe('Limits the analysis and shadow steps judge the candidate against.');
 
+const KeyName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a key name: lowercase letters, digits, ".", "_" and "-"')
+  .describe('The name of a public key the environment trusts (policies/<environment>.yaml).');
+
+const Security = z
+  .strictObject({
+    signedBy: z
+      .array(KeyName)
+      .default([])
+      .describe(
+        'Keys that must each have signed the model directory (its model.sig files); the environment policy may require more.',
+      ),
+  })
+  .describe('Supply-chain requirements checked by the scan step before the model gets any traffic.');
+
+const DigestedInput = z
+  .strictObject({
+    uri: z.string().min(1).describe('Where it is: a repository path, a git URL or any URI.'),
+    sha256: sha256.optional().describe('sha256 of its contents, recorded in the provenance.'),
+    commit: z
+      .string()
+      .regex(/^[a-f0-9]{40}([a-f0-9]{24})?$/, 'must be a full git commit id (40 or 64 hex characters)')
+      .optional()
+      .describe('The git commit of training code.'),
+  })
+  .describe('A training input, named with a digest where one is known.');
+
+const Provenance = z
+  .strictObject({
+    trainingData: z.array(DigestedInput).default([]).describe('Datasets the model was trained on.'),
+    trainingCode: z.array(DigestedInput).default([]).describe('Code that trained the model.'),
+  })
+  .describe('How the model was made, for the SLSA provenance statement the package step writes.');
+
 /** A whole `ModelDeployment` spec; parses plain data into a `ModelDeployment` with defaults applied. */
 export const ModelDeploymentSchema = z
   .strictObject({
@@ -308,6 +343,8 @@ export const ModelDeploymentSchema = z
         // prefault, not default: an absent block is parsed as `{}`, so the field defaults above
         // stay the only place the default limits are written.
         analysis: Analysis.prefault({}),
+        security: Security.prefault({}),
+        provenance: Provenance.optional(),
       })
       .describe('What to deploy and how.'),
   })
@@ -321,3 +358,5 @@ export type TensorSpec = z.output<typeof TensorSpec>;
 export type TensorDtype = (typeof TENSOR_DTYPES)[number];
 export type ValidationSpec = z.output<typeof Validation>;
 export type AnalysisSpec = z.output<typeof Analysis>;
+export type SecuritySpec = z.output<typeof Security>;
+export type ProvenanceSpec = z.output<typeof Provenance>;
