@@ -14,6 +14,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     summary: 'Run the offline security checks on model files',
     load: () => import('./commands/scan.ts'),
   },
+  keygen: {
+    summary: 'Create a key pair for signing models (PEM files)',
+    load: () => import('./commands/keygen.ts'),
+  },
+  sign: {
+    summary: 'Sign a model directory (OpenSSF Model Signing bundle, offline, local key)',
+    load: () => import('./commands/sign.ts'),
+  },
   deploy: {
     summary: 'Start DeployModel for a spec and wait for its result',
     load: () => import('./commands/deploy.ts'),
