@@ -2,11 +2,13 @@
 import type { AuditStore } from '../audit/store.ts';
 import { createAdminClient } from '../serving/admin-client.ts';
 import { createArtifactActivities } from './artifact.ts';
+import { counterSources } from './counter-source.ts';
 import { createAuditActivities } from './audit.ts';
 import { createDataPlaneActivities } from './data-plane.ts';
 import { createMonitorActivities } from './monitor.ts';
 import { createPackageActivities } from './package.ts';
 import { createScanActivities } from './scan.ts';
+import { createEstimateActivities } from './step-estimates.ts';
 import { createValidateActivities } from './validate.ts';
 
 export interface ActivityDeps {
@@ -15,6 +17,8 @@ export interface ActivityDeps {
   audit: AuditStore;
   /** The serving data plane's admin API. */
   dataPlane: { url: string; adminToken: string | undefined };
+  /** Prometheus servers analysis reads counters from (all environments, or per environment). */
+  prometheus?: { url?: string; urls?: Record<string, string> };
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -26,6 +30,14 @@ export function createActivities(deps: ActivityDeps) {
     ...createPackageActivities({ home: deps.home }),
     ...createAuditActivities({ audit: deps.audit }),
     ...createDataPlaneActivities({ admin }),
-    ...createMonitorActivities({ admin }),
+    ...createMonitorActivities({
+      admin,
+      counters: counterSources({
+        admin,
+        ...(deps.prometheus?.url ? { prometheusUrl: deps.prometheus.url } : {}),
+        ...(deps.prometheus?.urls ? { prometheusUrls: deps.prometheus.urls } : {}),
+      }),
+    }),
+    ...createEstimateActivities({ admin }),
   };
 }

@@ -12,6 +12,7 @@ import { shadowVerdict, thresholdJudge } from '../analysis/threshold-judge.ts';
 import { emptyWindow, modelWindows, type VersionCounters } from '../analysis/window.ts';
 import type { AdminClient } from '../serving/admin-client.ts';
 import type { AnalysisSpec } from '../specs/schema.ts';
+import { adminCounterSource, type CounterSource } from './counter-source.ts';
 import type { DeploymentRef } from './deployment.ts';
 import { heartbeat } from './digest.ts';
 
@@ -81,14 +82,21 @@ function previousStart(): WatchStart | undefined {
   }
 }
 
-export function createMonitorActivities(deps: { admin: AdminClient; now?: () => number }) {
+export function createMonitorActivities(deps: {
+  admin: AdminClient;
+  /** Where each environment's counters are read; default the admin API everywhere. */
+  counters?: (environment: string) => CounterSource;
+  now?: () => number;
+}) {
   const now = deps.now ?? Date.now;
-  const read = async (model: string) => (await deps.admin.metrics()).models[model] ?? {};
+  const sources = deps.counters ?? (() => adminCounterSource(deps.admin));
 
   return {
     /** Watches until the verdict is `pass` or `fail`, or the time is up (then the last verdict). */
     async watchCandidate(input: WatchCandidateInput): Promise<WatchCandidateResult> {
       const model = input.deployment.model;
+      const source = sources(input.deployment.environment);
+      const read = (name: string) => source.read(name);
       // A retry after a worker died resumes the window its heartbeat recorded.
       const start: WatchStart = input.resume ??
         previousStart() ?? { startedAtMs: now(), baseline: await read(model) };

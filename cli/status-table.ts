@@ -10,6 +10,8 @@ export interface StatusRow {
   traffic: string;
   note: string;
   verdict?: { stepIndex: number; verdict: Verdict };
+  /** How long each analysis step needs, estimated before traffic moved (`estimateLines`). */
+  estimates?: string[];
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -49,6 +51,9 @@ export function renderStatus(rows: StatusRow[]): string {
     ),
   ];
   for (const row of rows) {
+    if (row.estimates && row.estimates.length > 0) {
+      parts.push('', `${row.deployment}: step estimates`, ...row.estimates.map((line) => `  ${line}`));
+    }
     if (!row.verdict) continue;
     const { stepIndex, verdict } = row.verdict;
     parts.push(

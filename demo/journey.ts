@@ -21,7 +21,7 @@ import type { Stack } from './stack.ts';
 import { startTraffic } from './traffic.ts';
 
 /** Requests per second of the steady trickle: enough for each step's verdict within seconds. */
-export const TRAFFIC_RATE = 150;
+export const TRAFFIC_RATE = 300;
 const MODEL = 'iris';
 const WORKFLOW_ID = deployModelWorkflowId({ model: MODEL, environment: 'staging' });
 
@@ -100,7 +100,7 @@ export async function runJourney(
 
   say(
     `[2/5] commit iris v2 (an SVC; agrees with v1 on 44 of 45 holdout rows) and apply it: a staged rollout, ` +
-      `shadow (agreement ≥ ${MIN_AGREEMENT}), 25 % canary, analysis, approval by ${APPROVER}, 100 %`,
+      `shadow (agreement ≥ ${MIN_AGREEMENT}), 50 % canary, analysis, approval by ${APPROVER}, 100 %`,
   );
   const good = await deploy(
     first.head,

@@ -49,14 +49,19 @@ spec:
     steps:
       # Mirror live requests to the candidate; its answers are compared, never returned.
       - shadow: { duration: 4s, minAgreement: ${MIN_AGREEMENT} }
-      - setWeight: 25
-      # Judge the 25 % canary against stable on live traffic, reading metrics every 500 ms.
-      - analysis: { duration: 4s, interval: 500ms }
+      - setWeight: 50
+      # Judge the 50 % canary against stable on live traffic, reading metrics every 500 ms. The
+      # judge passes only on evidence: here, the candidate's own error rate shown below 5 %
+      # (minEffect × errorRate.max) and fewer than 1 % of its requests over 50ms, which takes
+      # several hundred canary requests. Too short a step ends inconclusive, never passes.
+      - analysis: { duration: 6s, interval: 500ms }
       - approval: { approvers: [${APPROVER}], timeout: 2m }
       - setWeight: 100
   analysis:
     minRequests: 50
-    errorRate: { max: 0.01 }
+    # A demo's traffic is small: act on a doubling, not on 25 % (the default minEffect).
+    minEffect: 1
+    errorRate: { max: 0.05 }
     # Absolute: a ratio to stable is noise for a model that answers in microseconds.
     latencyP99: { max: 50ms }
     disagreement: { max: 0.1 }

@@ -44,6 +44,11 @@ export interface LatencySnapshot {
 
 /** Cumulative counters of one (model, version) since the server started; readers take differences. */
 export interface VersionMetricsSnapshot {
+  /**
+   * ISO 8601 time these counters started (the version's first load in this process): with
+   * `takenAt`, the period the counts cover, so a reader can tell a rate from a single snapshot.
+   */
+  countingSince: string;
   /** Infer requests answered by this version, errors included. */
   requests: number;
   errors: { bad_request: number; inference: number; non_finite: number };

@@ -31,6 +31,7 @@ export class VersionMetrics {
   shadowAgreed = 0;
   shadowDropped = 0;
   shadowErrors = 0;
+  readonly countingSince = new Date().toISOString();
 
   constructor(
     readonly model: string,
@@ -88,6 +89,7 @@ export class VersionMetrics {
       return { le, count: cumulative };
     });
     return {
+      countingSince: this.countingSince,
       requests: this.requests,
       errors: { bad_request: this.badRequests, inference: this.inferenceErrors, non_finite: this.nonFinite },
       latency: { buckets, sum: this.latencySum, count: this.latencyCount },

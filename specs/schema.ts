@@ -254,6 +254,26 @@ const Analysis = z
       .positive('must be above 0')
       .default(0.25)
       .describe('Sequential judge: the smallest relative degradation worth acting on (0.25 = 25 % worse).'),
+    expectedTraffic: z
+      .strictObject({
+        requestsPerSecond: z
+          .number()
+          .positive('must be above 0')
+          .describe('Requests per second to the model.'),
+        errorRate: fraction.default(0).describe("Stable's usual share of failed requests."),
+      })
+      .optional()
+      .describe(
+        "Traffic the model usually gets, for sizing analysis steps in plans, and in rollouts until the data plane has measured stable's own.",
+      ),
+    maxExtensions: z
+      .int()
+      .min(0, 'must be 0 or more')
+      .max(10, 'must be at most 10')
+      .default(3)
+      .describe(
+        'How many times an analysis or shadow step that ends without a verdict is watched again (as long again each time) before the rollout rolls back; 0 rolls back at once.',
+      ),
     minRequests: z
       .int()
       .positive()

@@ -41,6 +41,21 @@ const EnvSchema = z.object({
     })
     .describe('Base URL of the serving data plane whose admin API rollouts drive.'),
   MODELSHIP_ADMIN_TOKEN: optionalText.describe('Bearer token of the data plane admin API.'),
+  MODELSHIP_PROMETHEUS_URL: optionalText
+    .refine((url) => url === undefined || /^https?:\/\/[^/]+/.test(url), {
+      message: 'must be an http:// or https:// URL of a Prometheus server, e.g. http://127.0.0.1:9090',
+    })
+    .describe(
+      'Prometheus that scrapes the data plane: analysis reads counters from it, in every environment.',
+    ),
+  MODELSHIP_PROMETHEUS_URLS: optionalText
+    .refine((list) => list === undefined || parsePrometheusUrls(list) !== undefined, {
+      message:
+        'must be a comma-separated list of environment=URL pairs, e.g. production=http://prom:9090,staging=http://prom-staging:9090',
+    })
+    .describe(
+      'Per-environment Prometheus servers (environment=URL, comma-separated); wins over MODELSHIP_PROMETHEUS_URL.',
+    ),
   MODELSHIP_LOG_LEVEL: z
     .enum(LOG_LEVELS)
     .optional()
@@ -64,6 +79,22 @@ export interface ModelshipConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   /** The serving data plane the rollout activities drive through its admin API. */
   dataPlane: { url: string; adminToken: string | undefined };
+  /** Where analysis reads counters instead of the admin API; empty: the admin API everywhere. */
+  prometheus: { url?: string; urls: Record<string, string> };
+}
+
+/** `production=http://a:9090,staging=http://b:9090` → { production: …, staging: … }; undefined if malformed. */
+export function parsePrometheusUrls(list: string): Record<string, string> | undefined {
+  const urls: Record<string, string> = {};
+  for (const pair of list
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)) {
+    const match = /^([a-z0-9]([a-z0-9-]*[a-z0-9])?)=(https?:\/\/[^/\s]+\S*)$/.exec(pair);
+    if (!match?.[1] || !match[3]) return undefined;
+    urls[match[1]] = match[3];
+  }
+  return urls;
 }
 
 export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
@@ -96,6 +127,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataPlane: {
       url: values.MODELSHIP_DATA_PLANE_URL ?? DEFAULT_DATA_PLANE_URL,
       adminToken: values.MODELSHIP_ADMIN_TOKEN,
+    },
+    prometheus: {
+      ...(values.MODELSHIP_PROMETHEUS_URL ? { url: values.MODELSHIP_PROMETHEUS_URL } : {}),
+      urls: values.MODELSHIP_PROMETHEUS_URLS
+        ? (parsePrometheusUrls(values.MODELSHIP_PROMETHEUS_URLS) ?? {})
+        : {},
     },
   };
 }

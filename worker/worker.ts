@@ -44,6 +44,8 @@ export interface ModelshipWorkerOptions {
   audit: AuditStore;
   /** The data plane rollouts drive; the default URL without a token when omitted. */
   dataPlane?: { url: string; adminToken: string | undefined };
+  /** Prometheus servers analysis reads counters from instead of the admin API. */
+  prometheus?: { url?: string; urls?: Record<string, string> };
   /** A prebuilt bundle from {@link bundleWorkflows}; bundled on the fly when omitted. */
   workflowBundle?: WorkflowBundle;
   identity?: string;
@@ -62,6 +64,7 @@ export async function createModelshipWorker(options: ModelshipWorkerOptions): Pr
       home: options.home,
       audit: options.audit,
       dataPlane: options.dataPlane ?? { url: DEFAULT_DATA_PLANE_URL, adminToken: undefined },
+      ...(options.prometheus ? { prometheus: options.prometheus } : {}),
     }),
     interceptors: { activity: [auditActivityInterceptor(options.audit, identity)] },
   });

@@ -11,6 +11,7 @@ import { DOMAIN_FAILURE_TYPES } from '../activities/failure-types.ts';
 import type { createMonitorActivities } from '../activities/monitor.ts';
 import type { createPackageActivities } from '../activities/package.ts';
 import type { createScanActivities } from '../activities/scan.ts';
+import type { createEstimateActivities } from '../activities/step-estimates.ts';
 import type { createValidateActivities } from '../activities/validate.ts';
 
 const nonRetryableErrorTypes = DOMAIN_FAILURE_TYPES;
@@ -57,6 +58,12 @@ export const { watchCandidate } = proxyActivities<ReturnType<typeof createMonito
   startToCloseTimeout: '24 hours',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 20, nonRetryableErrorTypes },
+});
+
+// An estimate is advice: a few quick tries, then the rollout goes on without it.
+export const { estimateAnalysisSteps } = proxyActivities<ReturnType<typeof createEstimateActivities>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', maximumInterval: '5s', maximumAttempts: 3, nonRetryableErrorTypes },
 });
 
 // The audit log must not lose a decision, so recording retries for much longer than the steps.

@@ -4,14 +4,15 @@
  * happened. It never decides by itself; it ends with `promote` or `rollback` as planned, and
  * the caller carries out a rollback in a non-cancellable scope.
  */
-import { condition, sleep } from '@temporalio/workflow';
+import { condition, patched, sleep } from '@temporalio/workflow';
 import type { DeploymentRef } from '../activities/deployment.ts';
 import type { WatchCandidateResult, WatchStart } from '../activities/monitor.ts';
+import type { AnalysisEstimate } from '../activities/step-estimates.ts';
 import type { Verdict } from '../analysis/judge.ts';
 import { verdictLine } from '../analysis/report.ts';
 import { parseDuration } from '../specs/duration.ts';
 import type { ModelDeployment, Step } from '../specs/schema.ts';
-import { dataPlane, recordDecision, watchCandidate } from './activity-proxies.ts';
+import { dataPlane, estimateAnalysisSteps, recordDecision, watchCandidate } from './activity-proxies.ts';
 import { type ApproveInput, approvalProblem, type PendingApproval } from './approval.ts';
 import {
   initialProgress,
@@ -20,7 +21,7 @@ import {
   recordStepResult,
   type WatchStep,
 } from './rollout-plan.ts';
-import type { DeploymentStatus, PipelineStage } from './status.ts';
+import { type DeploymentStatus, estimateLines, type PipelineStage } from './status.ts';
 
 /** Approval messages land here (from the update or the signal) for the loop to pick up. */
 export interface ApprovalInbox {
@@ -180,15 +181,47 @@ export function offerApproval(
   return problem;
 }
 
+/**
+ * Sizes the analysis steps before any traffic moves, for people: the status, the Web UI and the
+ * audit say which steps are too short for a verdict at the traffic there is. Advice only: an
+ * estimate that cannot be made (data plane unreachable) is recorded as such and the rollout goes on.
+ */
+async function estimateSteps(ctx: RolloutContext): Promise<void> {
+  const { deployment, spec, stable, status } = ctx;
+  const steps = spec.spec.rollout.steps;
+  if (!steps.some((step) => step.type === 'analysis')) return;
+  let estimate: AnalysisEstimate;
+  try {
+    estimate = await estimateAnalysisSteps({ deployment, stable, steps, analysis: spec.spec.analysis });
+  } catch (error) {
+    await recordDecision({
+      deployment,
+      decision: 'rollout.estimate-unavailable',
+      details: { reason: (error as Error).message },
+    });
+    return;
+  }
+  if (status.rollout) status.rollout.estimates = estimate;
+  ctx.publish();
+  await recordDecision({
+    deployment,
+    decision: 'rollout.estimated',
+    details: { traffic: estimate.traffic, steps: estimate.steps, summary: estimateLines(estimate) },
+  });
+}
+
 /** Runs the spec's steps against the data plane until the planner says promote or roll back. */
 export async function runRollout(ctx: RolloutContext): Promise<RolloutEnd> {
   const { deployment, spec, candidate, status } = ctx;
   const steps = spec.spec.rollout.steps;
   status.rollout = emptyRollout(ctx);
+  // Added after rollouts had run: histories from before it have no estimate activity to replay.
+  if (patched('analysis-step-estimates')) await estimateSteps(ctx);
   let progress: RolloutProgress = initialProgress();
   let watchStart: WatchStart | undefined;
+  const planOptions = { maxExtensions: spec.spec.analysis.maxExtensions };
   for (;;) {
-    const action = planNextStep(steps, progress);
+    const action = planNextStep(steps, progress, planOptions);
     const rollout = status.rollout;
     if ('index' in action) rollout.stepIndex = action.index;
     rollout.extensions = progress.extensions;

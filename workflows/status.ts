@@ -2,8 +2,10 @@
  * What a running DeployModel exposes about itself: the `status` query's shape and the markdown
  * shown as "current details" in the Temporal Web UI. Pure, so it is unit-tested without Temporal.
  */
+import type { AnalysisEstimate } from '../activities/step-estimates.ts';
 import type { Verdict } from '../analysis/judge.ts';
 import { verdictMarkdown } from '../analysis/report.ts';
+import { formatDuration } from '../specs/duration.ts';
 
 /**
  * Stages, in order; also the `RolloutStage` search attribute. `serving`, `promoted`,
@@ -58,6 +60,8 @@ export interface DeploymentStatus {
     shadow: boolean;
     /** Inconclusive watches of the current step so far. */
     extensions: number;
+    /** How long each analysis step needs, estimated before traffic moved. */
+    estimates?: AnalysisEstimate;
   };
   lastVerdict?: { stepIndex: number; verdict: Verdict };
   waitingFor?: { stepIndex: number; approvers: string[]; until: string; description?: string };
@@ -86,6 +90,32 @@ function rolloutLines(status: DeploymentStatus): string[] {
     '',
     `**Traffic:** stable \`${stable}\` ${100 - rollout.canaryWeight}% · candidate \`${candidate}\` ${rollout.canaryWeight}%${rollout.shadow ? ' · shadow on' : ''}`,
     `**Steps:**<br>${steps}`,
+    ...(rollout.estimates
+      ? ['', `**Step estimates:**<br>${estimateLines(rollout.estimates).join('<br>')}`]
+      : []),
+  ];
+}
+
+/**
+ * One line per analysis step: `step 3 (analysis 5m at 10 %): a healthy candidate passes in ≈ 3.4m,
+ * a ×2 error rate fails in ≈ 31.2m`, and a warning when the step is shorter than the pass needs.
+ */
+export function estimateLines(estimate: AnalysisEstimate): string[] {
+  const { traffic } = estimate;
+  const about = (ms: number | null) => (ms === null ? 'more than a week' : `≈ ${formatDuration(ms)}`);
+  const basis =
+    traffic.source === 'none'
+      ? 'no traffic measured and no analysis.expectedTraffic in the spec'
+      : `${traffic.requestsPerSecond.toFixed(1)} req/s, stable error rate ${(traffic.errorRate * 100).toFixed(2)} % (${traffic.source === 'spec' ? 'spec analysis.expectedTraffic' : `measured over ${traffic.observedSeconds ?? '?'} s`})`;
+  return [
+    `traffic: ${basis}`,
+    ...estimate.steps.map((step) => {
+      const head = `step ${step.stepIndex + 1} (analysis ${formatDuration(step.durationMs)} at ${step.candidateWeight} %)`;
+      const fail =
+        step.failMs === null ? '' : `, a ×${step.failEffect} error rate fails in ${about(step.failMs)}`;
+      const warning = step.fits ? '' : ': likely inconclusive, the step is shorter than a pass needs';
+      return `${head}: a healthy candidate passes in ${about(step.passMs)}${fail}${warning}`;
+    }),
   ];
 }
 

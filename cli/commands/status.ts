@@ -6,7 +6,7 @@ import type { DeployModel, DeployModelResult } from '../../workflows/deploy-mode
 import { statusQuery } from '../../workflows/messages.ts';
 import type { RetireModelResult } from '../../workflows/retire-model.ts';
 import { RolloutStageKey } from '../../workflows/search-attributes.ts';
-import type { DeploymentStatus } from '../../workflows/status.ts';
+import { type DeploymentStatus, estimateLines } from '../../workflows/status.ts';
 import { type Command, parseCommandArgs } from '../command.ts';
 import { renderStatus, type StatusRow } from '../status-table.ts';
 
@@ -48,6 +48,7 @@ async function describeRun(
       traffic: trafficOf(status),
       note: waiting || (status.lastVerdict ? `last verdict: ${status.lastVerdict.verdict.outcome}` : ''),
       ...(status.lastVerdict ? { verdict: status.lastVerdict } : {}),
+      ...(status.rollout?.estimates ? { estimates: estimateLines(status.rollout.estimates) } : {}),
     };
   }
   if (state === 'COMPLETED') {

@@ -27,6 +27,7 @@ export const command: Command = {
         home: config.home,
         audit,
         dataPlane: config.dataPlane,
+        prometheus: config.prometheus,
       });
       console.log(
         `worker: polling "${config.taskQueue}" on ${config.temporal.address} (home ${config.home})`,

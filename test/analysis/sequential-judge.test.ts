@@ -12,7 +12,7 @@ import {
   proportionBounds,
 } from '../../analysis/beta-binomial.ts';
 import type { AnalysisLimits, JudgeContext, Verdict } from '../../analysis/judge.ts';
-import { estimateDurationMs, judgeSequential, sequentialJudge } from '../../analysis/sequential-judge.ts';
+import { judgeSequential, sequentialJudge } from '../../analysis/sequential-judge.ts';
 import { emptyWindow, type VersionWindow } from '../../analysis/window.ts';
 import { type Traffic, windowOf } from './traffic.ts';
 
@@ -21,6 +21,8 @@ const LIMITS: AnalysisLimits = {
   latencyP99: { maxRatioToStable: 1.5 },
   disagreement: { max: 0.05 },
 };
+/** The same limits without an absolute error ceiling: only candidate against stable. */
+const RELATIVE: AnalysisLimits = { ...LIMITS, errorRate: { maxRatioToStable: 1 } };
 const context = (elapsedMs: number, durationMs = 600_000): JudgeContext => ({
   elapsedMs,
   durationMs,
@@ -127,7 +129,7 @@ describe('the sequential judge on errors', () => {
       verdict = judgeSequential({
         stable: counts(sReq, sErr),
         candidate: counts(cReq, cErr),
-        limits: LIMITS,
+        limits: RELATIVE,
         context: context(1000),
         ...(verdict ? { previous: verdict } : {}),
       });
@@ -192,7 +194,7 @@ describe('the sequential judge on errors', () => {
           {
             stable: counts(sReq, sErr),
             candidate: counts(cReq, cErr),
-            limits: LIMITS,
+            limits: RELATIVE,
             context: context(look),
           },
           { alpha },
@@ -204,7 +206,7 @@ describe('the sequential judge on errors', () => {
       }
     }
     const rate = falseFails / runs;
-    // The guarantee is ≤ alpha (the error test alone gets alpha/4); allow binomial noise on 300 runs.
+    // The guarantee is ≤ alpha (the error test alone gets 0.6 alpha); allow binomial noise on 300 runs.
     expect(rate).toBeLessThanOrEqual(alpha + 0.025);
     console.info(`false-fail rate ${rate} over ${runs} healthy canaries x 50 looks (alpha ${alpha})`);
   });
@@ -217,6 +219,7 @@ describe('the sequential judge on errors', () => {
       context: context(1000),
     });
     expect(early.outcome).toBe('pass');
+    expect(early.reason).toContain('below 1.25× stable');
     const short = judgeSequential({
       stable: counts(500, 0),
       candidate: counts(50, 0),
@@ -231,14 +234,51 @@ describe('the sequential judge on errors', () => {
       context: context(1000),
     });
     expect(going.outcome).toBe('continue');
-    expect(
-      sequentialJudge.judge({
-        stable: counts(5000, 0),
-        candidate: counts(500, 0),
-        limits: LIMITS,
-        context: context(600_000),
-      }).outcome,
-    ).toBe('pass');
+  });
+
+  it('never passes by default: time up without evidence is inconclusive, naming the metric', () => {
+    // 500 clean candidate requests: not a regression, but not evidence of a negligible rate either.
+    const verdict = sequentialJudge.judge({
+      stable: counts(5000, 0),
+      candidate: counts(500, 0),
+      limits: LIMITS,
+      context: context(600_000),
+    });
+    expect(verdict.outcome).toBe('inconclusive');
+    expect(verdict.reason).toMatch(/^time is up without evidence that the candidate is fine on errorRate/);
+  });
+
+  it('passes a clean candidate on its own rate, where the ratio interval says nothing', () => {
+    // No errors anywhere: the ratio is 0–∞, but 5,000 clean requests put the candidate's own
+    // error rate below minEffect × max = 0.25 %.
+    const verdict = judgeSequential({
+      stable: counts(45_000, 0),
+      candidate: counts(5000, 0),
+      limits: LIMITS,
+      context: context(1000),
+    });
+    expect(verdict.outcome).toBe('pass');
+    expect(verdict.reason).toContain('candidate rate shown below 0.0025');
+  });
+
+  it('fails a candidate over the absolute errorRate.max even when stable is as bad', () => {
+    const verdict = judgeSequential({
+      stable: counts(9000, 450),
+      candidate: counts(1000, 50),
+      limits: LIMITS,
+      context: context(1000),
+    });
+    expect(verdict.outcome).toBe('fail');
+    expect(verdict.reason).toContain('error limit: candidate 50/1000');
+    expect(verdict.reason).toContain('above the limit 0.01');
+    // Relative limits alone see two equal arms.
+    const relative = judgeSequential({
+      stable: counts(9000, 450),
+      candidate: counts(1000, 50),
+      limits: RELATIVE,
+      context: context(1000),
+    });
+    expect(relative.outcome).toBe('continue');
   });
 });
 
@@ -308,16 +348,5 @@ describe('the sequential judge on latency and predictions', () => {
     });
     expect(verdict.outcome).toBe('fail');
     expect(verdict.reason).toContain('60/300 mirrored rows differ');
-  });
-});
-
-describe('estimateDurationMs', () => {
-  it('is shorter for larger effects and infinite for none', () => {
-    const plan = { requestsPerSecond: 100, candidateShare: 0.1, baselineErrorRate: 0.01 };
-    const x5 = estimateDurationMs({ ...plan, effect: 5 });
-    const x2 = estimateDurationMs({ ...plan, effect: 2 });
-    expect(x5).toBeLessThan(x2);
-    expect(x5).toBeGreaterThan(1000);
-    expect(estimateDurationMs({ ...plan, effect: 1 })).toBe(Number.POSITIVE_INFINITY);
   });
 });

@@ -130,13 +130,14 @@ describe('staged rollout', () => {
         'v2',
         [
           'setWeight: 50',
-          'analysis: { duration: 3s, interval: 500ms }',
+          'analysis: { duration: 8s, interval: 500ms }',
           'approval: { approvers: [alice], timeout: 1m }',
           'setWeight: 100',
         ],
-        // An absolute latency limit: a ratio to stable is noise for a model that runs in
-        // microseconds on a shared two-core machine (the sequential judge of issue 5 is the fix).
-        '  analysis:\n    minRequests: 50\n    latencyP99: { max: 50ms }\n    disagreement: { max: 0.2 }\n',
+        // The judge passes only on evidence. A clean candidate earns it on its own rates: errors
+        // shown below minEffect × errorRate.max (5 % here), requests over 250ms below 1 %, which
+        // takes several hundred canary requests (at 400 req/s and 50 %: a few seconds).
+        '  analysis:\n    minRequests: 50\n    minEffect: 1\n    errorRate: { max: 0.05 }\n    latencyP99: { max: 250ms }\n    disagreement: { max: 0.2 }\n',
       );
       await waitForStage(handle, 'awaiting-approval');
       const description = await handle.describe();
@@ -149,6 +150,9 @@ describe('staged rollout', () => {
         /staging\/iris-promote\s+running\s+awaiting-approval\s+\w{12}\s+\w{12} 50% \/ \w{12} 50%\s+waiting for approval by alice/,
       );
       expect(status.stdout).toMatch(/iris-promote: step 2 pass: /);
+      // The analysis step was sized before traffic moved; the estimate says what it rests on.
+      expect(status.stdout).toMatch(/iris-promote: step estimates\n  traffic: /);
+      expect(status.stdout).toMatch(/ {2}step 2 \(analysis 8s at 50 %\): a healthy candidate passes in /);
 
       // Someone not listed is refused by the update's validator, with the reason.
       const refused = await handle
@@ -174,6 +178,7 @@ describe('staged rollout', () => {
       expect(state.loaded.map((entry) => entry.version)).toEqual([result.dataPlane?.version]);
       const records = await audit.list({ workflowId: handle.workflowId });
       expect(records.some((r) => r.step === 'analysis.pass')).toBe(true);
+      expect(records.some((r) => r.step === 'rollout.estimated')).toBe(true);
       expect(records.find((r) => r.step === 'approval.approved')?.actor).toBe('alice');
       const steps = records.map((r) => r.step);
       expect(steps.indexOf('deployment.promoted')).toBeGreaterThan(steps.indexOf('approval.approved'));
