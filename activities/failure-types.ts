@@ -25,6 +25,12 @@ export const FailureType = {
   ModelUnloadable: 'ModelUnloadable',
   /** A security or structure check of the scan step failed. */
   ScanFailed: 'ScanFailed',
+  /** The model directory's signatures are missing, invalid, untrusted or do not match its files. */
+  SignatureInvalid: 'SignatureInvalid',
+  /** A credential was found in the spec, the model's metadata or a file next to the model. */
+  SecretFound: 'SecretFound',
+  /** The environment's policy refuses the deployment, or cannot be read. */
+  PolicyViolation: 'PolicyViolation',
   /** The data plane refused a change as invalid (bad bundle, version name taken by other bytes). */
   DataPlaneRejected: 'DataPlaneRejected',
   /** Packaging found an existing bundle with other content under the same digest. */

@@ -2,13 +2,15 @@
 import type { AuditStore } from '../audit/store.ts';
 import { createAdminClient } from '../serving/admin-client.ts';
 import { createArtifactActivities } from './artifact.ts';
-import { counterSources } from './counter-source.ts';
 import { createAuditActivities } from './audit.ts';
+import { counterSources } from './counter-source.ts';
 import { createDataPlaneActivities } from './data-plane.ts';
+import { loadEvidenceKey } from './evidence-key.ts';
 import { createMonitorActivities } from './monitor.ts';
 import { createPackageActivities } from './package.ts';
 import { createScanActivities } from './scan.ts';
 import { createEstimateActivities } from './step-estimates.ts';
+import { createSupplyChainActivities } from './supply-chain.ts';
 import { createValidateActivities } from './validate.ts';
 
 export interface ActivityDeps {
@@ -17,6 +19,8 @@ export interface ActivityDeps {
   audit: AuditStore;
   /** The serving data plane's admin API. */
   dataPlane: { url: string; adminToken: string | undefined };
+  /** PEM private key that signs the bundles' evidence (default: `<home>/keys/evidence.key`, created once). */
+  evidenceKeyPath?: string;
   /** Prometheus servers analysis reads counters from (all environments, or per environment). */
   prometheus?: { url?: string; urls?: Record<string, string> };
 }
@@ -27,7 +31,13 @@ export function createActivities(deps: ActivityDeps) {
     ...createArtifactActivities({ home: deps.home }),
     ...createValidateActivities({ home: deps.home }),
     ...createScanActivities({ home: deps.home }),
-    ...createPackageActivities({ home: deps.home }),
+    ...createSupplyChainActivities(),
+    ...createPackageActivities({
+      home: deps.home,
+      ...(deps.evidenceKeyPath
+        ? { evidenceKey: () => loadEvidenceKey({ home: deps.home, keyPath: deps.evidenceKeyPath as string }) }
+        : {}),
+    }),
     ...createAuditActivities({ audit: deps.audit }),
     ...createDataPlaneActivities({ admin }),
     ...createMonitorActivities({

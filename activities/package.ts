@@ -9,14 +9,19 @@
  * the digest so that a manifest never names another commit than the one being deployed.
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { parseSpec } from '../specs/parse.ts';
 import type { ResolvedArtifact } from './artifact.ts';
 import type { DeploymentRef } from './deployment.ts';
 import { hasErrorCode, sha256File, sha256Hex, writeFileAtomic, writeStreamHashing } from './digest.ts';
+import { EVIDENCE_FILES, type EvidenceRecord, writeEvidence } from './evidence.ts';
+import { type EvidenceKey, loadEvidenceKey } from './evidence-key.ts';
 import { domainFailure, FailureType } from './failures.ts';
 import type { ScanReport } from './scan.ts';
+import type { PolicyReport, SupplyChainReport } from './supply-chain.ts';
 import type { ValidationReport } from './validate.ts';
 
 export interface PackageModelInput {
@@ -26,6 +31,10 @@ export interface PackageModelInput {
   specText: string;
   validation: ValidationReport;
   scan: ScanReport;
+  /** Signatures and secrets (absent in runs from before the supply-chain gates). */
+  supplyChain?: SupplyChainReport;
+  /** The environment policy's verdicts (absent in runs from before the supply-chain gates). */
+  policy?: PolicyReport;
 }
 
 /** A content file of a bundle. */
@@ -46,11 +55,17 @@ export interface ModelBundle {
   files: BundleFile[];
 }
 
-export const BUNDLE_MANIFEST_SCHEMA_VERSION = 1;
+export const BUNDLE_MANIFEST_SCHEMA_VERSION = 2;
 export const MODEL_FILE = 'model.onnx';
 export const SPEC_FILE = 'spec.yaml';
 export const MANIFEST_FILE = 'manifest.json';
-const BUNDLE_ENTRIES = [MANIFEST_FILE, MODEL_FILE, SPEC_FILE];
+const REQUIRED_ENTRIES = [MANIFEST_FILE, MODEL_FILE, SPEC_FILE];
+const BUNDLE_ENTRIES = [...REQUIRED_ENTRIES, ...EVIDENCE_FILES].sort();
+
+/** modelship's own version, for the evidence (the tool that made the bundle). */
+const MODELSHIP_VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** What `manifest.json` holds. */
 export interface BundleManifest {
@@ -63,7 +78,15 @@ export interface BundleManifest {
   files: BundleFile[];
   validation: ValidationReport;
   scan: ScanReport;
+  /** Signature verification and secret scan (null in bundles of runs from before them). */
+  supplyChain: SupplyChainReport | null;
+  /** The environment policy's verdicts (null in bundles of runs from before them). */
+  policy: PolicyReport | null;
   onnxruntimeVersion: string;
+  /** Rule-set versions of the scanners that judged the model. */
+  scanners: Record<string, string>;
+  /** The signed CycloneDX description and SLSA provenance written beside the manifest. */
+  evidence: EvidenceRecord;
   createdAt: string;
 }
 
@@ -107,7 +130,10 @@ async function bundleProblems(
       throw error;
     },
   );
-  if (entries.join('\n') !== BUNDLE_ENTRIES.join('\n')) {
+  // Evidence files are optional (no provenance for an uncommitted spec); nothing else may be there.
+  const unexpected = entries.some((entry) => !BUNDLE_ENTRIES.includes(entry));
+  const missing = REQUIRED_ENTRIES.some((entry) => !entries.includes(entry));
+  if (unexpected || missing) {
     problems.push(`holds [${entries.join(', ')}] instead of [${BUNDLE_ENTRIES.join(', ')}]`);
   }
   for (const file of expected) {
@@ -124,13 +150,31 @@ async function bundleProblems(
   return problems;
 }
 
-/** Builds the package activities. */
-export function createPackageActivities(deps: { home: string }) {
+function currentRun(): { workflowId: string; runId: string } {
+  try {
+    const { workflowExecution } = Context.current().info;
+    if (workflowExecution)
+      return { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId };
+    return { workflowId: 'none', runId: 'none' };
+  } catch {
+    // Called outside an activity (tests, tools): the evidence names no workflow run.
+    return { workflowId: 'none', runId: 'none' };
+  }
+}
+
+/** Builds the package activities; evidence is signed with `evidenceKey` (default: the home's own key). */
+export function createPackageActivities(deps: { home: string; evidenceKey?: () => Promise<EvidenceKey> }) {
   const bundlesDir = join(deps.home, 'bundles');
+  let key: Promise<EvidenceKey> | undefined;
+  const evidenceKey = () => {
+    key ??= (deps.evidenceKey ?? (() => loadEvidenceKey({ home: deps.home })))();
+    return key;
+  };
 
   return {
     /** Creates (or reuses) the bundle for this artifact and spec text; see the module comment. */
     async packageModel(input: PackageModelInput): Promise<ModelBundle> {
+      const startedOn = new Date().toISOString();
       const { artifact, deployment, specText } = input;
       const files: BundleFile[] = [
         { path: MODEL_FILE, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes },
@@ -164,6 +208,50 @@ export function createPackageActivities(deps: { home: string }) {
         await mkdir(temp);
         await copyVerified(artifact.path, join(temp, MODEL_FILE), artifact.sha256);
         await writeFileAtomic(join(temp, SPEC_FILE), specText);
+        const createdAt = new Date().toISOString();
+        const scanners = {
+          'modelship-onnx-scan': MODELSHIP_VERSION,
+          ...(input.supplyChain?.scanners ?? {}),
+        };
+        const parsed = parseSpec(specText, { file: deployment.specPath });
+        if (!parsed.ok) {
+          throw domainFailure(FailureType.InvalidSpec, parsed.errors.map((e) => e.message).join('; '));
+        }
+        const spec = parsed.spec;
+        const evidence = await writeEvidence(
+          temp,
+          {
+            facts: {
+              model: deployment.model,
+              environment: deployment.environment,
+              spec: { path: deployment.specPath, commit: deployment.commit },
+              bundle: { digest, files },
+              artifact: { source: artifact.source, sha256: artifact.sha256 },
+              ...(spec.spec.provenance ? { provenance: spec.spec.provenance } : {}),
+              versions: {
+                modelship: MODELSHIP_VERSION,
+                onnxruntime: input.validation.onnxruntimeVersion,
+                scanners,
+              },
+            },
+            spec,
+            validation: input.validation,
+            scan: input.scan,
+            ...(input.policy
+              ? {
+                  policy: {
+                    passed: input.policy.passed,
+                    summary: `${input.policy.results.length} rule(s) of ${input.policy.file} passed`,
+                  },
+                }
+              : {}),
+            holdout: { path: spec.spec.validation.holdout.path, sha256: input.validation.holdoutSha256 },
+            run: currentRun(),
+            createdAt,
+            startedOn,
+          },
+          await evidenceKey(),
+        );
         const manifest: BundleManifest = {
           schemaVersion: BUNDLE_MANIFEST_SCHEMA_VERSION,
           digest,
@@ -174,8 +262,12 @@ export function createPackageActivities(deps: { home: string }) {
           files,
           validation: input.validation,
           scan: input.scan,
+          supplyChain: input.supplyChain ?? null,
+          policy: input.policy ?? null,
           onnxruntimeVersion: input.validation.onnxruntimeVersion,
-          createdAt: new Date().toISOString(),
+          scanners,
+          evidence,
+          createdAt,
         };
         await writeFileAtomic(join(temp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
         try {

@@ -1,49 +1,43 @@
 /**
- * `scanModel`: offline security and structure checks of a model file, without onnxruntime —
- * size limit, digest, protobuf structure, operator domains (graph, subgraphs, functions) and
- * external-data paths. `modelship scan` runs the same `scanModelFile` on files in a checkout.
+ * `scanModel`: offline security and structure checks of a model file, without onnxruntime.
+ * The protobuf is parsed with protobufjs (`onnx/proto.ts`) and every tensor, node, attribute and
+ * subgraph is walked (`onnx/walk.ts`): size limit, digest, structure, IR and opset versions the
+ * bundled onnxruntime can run, node/nesting/byte limits, operator domains and EPContext nodes,
+ * attributes that name files, external data (paths, symlinks, byte ranges) and duplicate
+ * metadata keys. `modelship scan` runs the same `scanModelFile` on files in a checkout.
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { ResolvedArtifact } from './artifact.ts';
 import type { DeploymentRef } from './deployment.ts';
-import { hasErrorCode, heartbeat, isWithin, sha256Hex } from './digest.ts';
+import { hasErrorCode, heartbeat, sha256Hex } from './digest.ts';
 import { domainFailure, FailureType } from './failures.ts';
+import { checkAttributes } from './onnx/attributes.ts';
 import {
   capFindings,
-  checkExternalData,
-  checkOperators,
+  checkMetadata,
   checkStructure,
-  DEFAULT_ALLOWED_DOMAINS,
-  externalLocation,
-  externalTensors,
   SCAN_CHECKS,
   type ScanCheckName,
   type ScanFinding,
-  unsafeLocationReason,
 } from './onnx/checks.ts';
+import { checkExternalData, checkExternalDataFiles, externalTensors } from './onnx/external-data.ts';
+import { checkLimits, DEFAULT_SCAN_LIMITS, type ScanLimits } from './onnx/limits.ts';
+import { checkOperators } from './onnx/operators.ts';
 import { decodeModel, type ModelProto, type OperatorSetId } from './onnx/proto.ts';
+import { checkVersions, MAX_IR_VERSION } from './onnx/runtime-support.ts';
+import { tensorByteSize } from './onnx/tensor-size.ts';
 import { type ModelContents, walkModel } from './onnx/walk.ts';
 
 export type { ScanCheckName, ScanFinding } from './onnx/checks.ts';
+export { DEFAULT_SCAN_LIMITS, type ScanLimits } from './onnx/limits.ts';
 
 export interface ScanModelInput {
   deployment: DeploymentRef;
   artifact: ResolvedArtifact;
+  /** The environment policy's limits (`scan:` in policies/<env>.yaml), over the worker's. */
+  limits?: Partial<ScanLimits>;
 }
-
-/** Limits a deployment may tighten or loosen through the worker's configuration. */
-export interface ScanLimits {
-  /** Largest model file accepted, in bytes. */
-  maxBytes: number;
-  /** Operator domains nodes may use. */
-  allowedDomains: readonly string[];
-}
-
-export const DEFAULT_SCAN_LIMITS: ScanLimits = {
-  maxBytes: 512 * 1024 * 1024,
-  allowedDomains: DEFAULT_ALLOWED_DOMAINS,
-};
 
 export interface ScanCheckResult {
   name: ScanCheckName;
@@ -62,6 +56,14 @@ export interface ScanModelInfo {
   /** Initializers of the main graph. */
   initializerCount: number;
   graphName: string;
+  /** Graphs walked: main graph, subgraphs and training graphs. */
+  graphCount: number;
+  /** Deepest subgraph nesting (0 when there are no subgraphs). */
+  maxGraphDepth: number;
+  /** Model-local functions. */
+  functionCount: number;
+  /** Entries of the model's metadata_props. */
+  metadataCount: number;
 }
 
 export interface ScanReport {
@@ -82,12 +84,23 @@ export interface ScanFileOptions extends Partial<ScanLimits> {
   expectedSha256?: string;
 }
 
+const MODEL_CHECKS: ScanCheckName[] = [
+  'versions',
+  'limits',
+  'operators',
+  'attributes',
+  'external-data',
+  'metadata',
+];
+
 /**
- * Scans one model file. Rejects only when the file cannot be read (ENOENT and the like); every
- * problem with its content is a finding in the report.
+ * Scans one model file; external-data files are looked for in its directory (the bundle).
+ * Rejects only when the file cannot be read (ENOENT and the like); every problem with its
+ * content is a finding in the report.
  */
 export async function scanModelFile(filePath: string, options: ScanFileOptions = {}): Promise<ScanReport> {
-  const limits = { ...DEFAULT_SCAN_LIMITS, ...options };
+  const { expectedSha256, ...overrides } = options;
+  const limits: ScanLimits = { ...DEFAULT_SCAN_LIMITS, ...overrides };
   const findings: ScanFinding[] = [];
   const details = new Map<ScanCheckName, string>();
   const notRun = (reason: string, ...names: ScanCheckName[]) => {
@@ -117,7 +130,7 @@ export async function scanModelFile(filePath: string, options: ScanFileOptions =
       severity: 'error',
       message: `the model file is ${size} bytes, over the ${limits.maxBytes}-byte limit`,
     });
-    notRun('the file is over the size limit', 'digest', 'structure', 'operators', 'external-data');
+    notRun('the file is over the size limit', 'digest', 'structure', ...MODEL_CHECKS);
     return finish(null, null, size);
   };
   // Checked before reading, so an oversized file is never loaded into memory.
@@ -130,7 +143,7 @@ export async function scanModelFile(filePath: string, options: ScanFileOptions =
   if (bytes.length > limits.maxBytes) return overLimit(bytes.length); // grew since the stat
   heartbeat({ scanned: 'read' });
   const sha256 = sha256Hex(bytes);
-  const expected = options.expectedSha256?.toLowerCase();
+  const expected = expectedSha256?.toLowerCase();
   if (expected === undefined) {
     details.set('digest', `sha256 ${sha256} (no expected digest given)`);
   } else if (sha256 !== expected) {
@@ -152,46 +165,45 @@ export async function scanModelFile(filePath: string, options: ScanFileOptions =
       severity: 'error',
       message: `not a valid ONNX protobuf (truncated or corrupt file?): ${(error as Error).message}`,
     });
-    notRun('the model did not decode', 'operators', 'external-data');
+    notRun('the model did not decode', ...MODEL_CHECKS);
     return finish(null, sha256, bytes.length);
   }
   heartbeat({ scanned: 'decoded' });
   const contents = walkModel(model);
-  findings.push(...checkStructure(model));
+  const info = describeModel(model, contents);
+  findings.push(...checkStructure(model, contents));
+  findings.push(...checkVersions(model));
+  findings.push(...checkLimits(contents, limits));
   findings.push(...checkOperators(model, contents, limits.allowedDomains));
-  details.set(
-    'operators',
-    `${contents.nodes.length} nodes in ${contents.graphs} graph(s) and ${model.functions.length} function(s)`,
-  );
+  findings.push(...checkAttributes(contents));
   findings.push(...checkExternalData(contents));
-  findings.push(...(await checkExternalDataOnDisk(contents, dirname(resolve(filePath)))));
-  return finish(describeModel(model, contents), sha256, bytes.length);
+  findings.push(...(await checkExternalDataFiles(contents, dirname(resolve(filePath)))));
+  findings.push(...checkMetadata(model, contents));
+  describeChecks(details, info, contents, limits);
+  return finish(info, sha256, bytes.length);
 }
 
-/**
- * Lexically safe external-data paths can still leave the model's directory through a symlink;
- * for the ones that exist on disk, compare real paths.
- */
-async function checkExternalDataOnDisk(contents: ModelContents, modelDir: string): Promise<ScanFinding[]> {
-  const findings: ScanFinding[] = [];
-  const realDir = await realpath(modelDir);
-  for (const { tensor, location: at } of externalTensors(contents)) {
-    const location = externalLocation(tensor);
-    if (location === undefined || unsafeLocationReason(location) !== undefined) continue;
-    const real = await realpath(resolve(modelDir, location)).catch((error: unknown) => {
-      if (hasErrorCode(error, 'ENOENT', 'ENOTDIR', 'ELOOP')) return undefined;
-      throw error;
-    });
-    if (real !== undefined && !isWithin(realDir, real)) {
-      findings.push({
-        check: 'external-data',
-        severity: 'error',
-        message: `tensor ${JSON.stringify(tensor.name)} reads external data from ${JSON.stringify(location)}, which escapes the model's directory (it resolves to ${real})`,
-        location: at,
-      });
-    }
-  }
-  return findings;
+/** One line per model check saying what was looked at, against which limit. */
+function describeChecks(
+  details: Map<ScanCheckName, string>,
+  info: ScanModelInfo,
+  contents: ModelContents,
+  limits: ScanLimits,
+): void {
+  const opsets = info.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ');
+  details.set('versions', `ir ${info.irVersion} (runtime takes up to ${MAX_IR_VERSION}), opsets ${opsets}`);
+  const largest = contents.tensors.reduce((max, { tensor }) => Math.max(max, tensorByteSize(tensor) ?? 0), 0);
+  details.set(
+    'limits',
+    `${info.nodeCount} nodes (limit ${limits.maxNodes}), nesting depth ${info.maxGraphDepth} (limit ${limits.maxGraphDepth}), largest tensor ${largest} bytes (limit ${limits.maxTensorBytes})`,
+  );
+  details.set(
+    'operators',
+    `${info.nodeCount} nodes in ${info.graphCount} graph(s) and ${info.functionCount} function(s)`,
+  );
+  details.set('attributes', `${contents.attributes.length} attributes`);
+  details.set('external-data', `${externalTensors(contents).length} external tensor(s)`);
+  details.set('metadata', `${info.metadataCount} model metadata entries`);
 }
 
 function describeModel(model: ModelProto, contents: ModelContents): ScanModelInfo {
@@ -202,6 +214,10 @@ function describeModel(model: ModelProto, contents: ModelContents): ScanModelInf
     nodeCount: contents.nodes.length,
     initializerCount: model.graph?.initializer.length ?? 0,
     graphName: model.graph?.name ?? '',
+    graphCount: contents.graphs.length,
+    maxGraphDepth: contents.graphs.reduce((max, site) => Math.max(max, site.depth), 0),
+    functionCount: model.functions.length,
+    metadataCount: model.metadataProps.length,
   };
 }
 
@@ -218,6 +234,7 @@ export function createScanActivities(deps: { home: string; limits?: Partial<Scan
       const { artifact } = input;
       const report = await scanModelFile(artifact.path, {
         ...deps.limits,
+        ...input.limits,
         expectedSha256: artifact.sha256,
       }).catch((error: unknown) => {
         if (!hasErrorCode(error, 'ENOENT')) throw error;
@@ -225,15 +242,18 @@ export function createScanActivities(deps: { home: string; limits?: Partial<Scan
           path: artifact.path,
         });
       });
-      if (!report.passed) {
-        const errors = report.findings.filter((f) => f.severity === 'error');
-        throw domainFailure(
-          FailureType.ScanFailed,
-          `scan of "${artifact.source}" (sha256 ${artifact.sha256.slice(0, 12)}…) found ${errors.length} error(s): ${errors.map(formatFinding).join('; ')}`,
-          report,
-        );
-      }
+      if (!report.passed) throw scanFailure(artifact, report);
       return report;
     },
   };
+}
+
+/** The `ScanFailed` domain failure for a report with errors: every error in the message, the report as details. */
+export function scanFailure(artifact: Pick<ResolvedArtifact, 'source' | 'sha256'>, report: ScanReport) {
+  const errors = report.findings.filter((f) => f.severity === 'error');
+  return domainFailure(
+    FailureType.ScanFailed,
+    `scan of "${artifact.source}" (sha256 ${artifact.sha256.slice(0, 12)}…) found ${errors.length} error(s): ${errors.map(formatFinding).join('; ')}`,
+    report,
+  );
 }

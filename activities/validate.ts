@@ -3,35 +3,47 @@
  * `spec.interface`, score it on the holdout CSV (accuracy, macro F1) and time single-row
  * inference (p50, p99). A miss on any threshold stops the rollout before the model sees traffic.
  *
+ * onnxruntime never runs in the worker. The model is copied (and its digest verified on the way)
+ * into a private directory that holds nothing else, scanned there again, and only then loaded,
+ * by file path, in a child process with a wall-clock and a memory limit (`onnx/isolation.ts`).
+ * The child reports the signature, predictions and latencies; the verdict is computed here.
+ *
  * Read-only and deterministic apart from latency, so a retry simply runs again.
  */
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
-import type { InferenceSession } from 'onnxruntime-node';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { ValidationSpec } from '../specs/schema.ts';
 import type { ResolvedArtifact } from './artifact.ts';
 import type { DeploymentRef } from './deployment.ts';
-import { hasErrorCode, heartbeat, isWithin, sha256File, sha256Hex } from './digest.ts';
+import {
+  cancellationSignal,
+  hasErrorCode,
+  heartbeat,
+  isWithin,
+  sha256Hex,
+  writeStreamHashing,
+} from './digest.ts';
 import { domainFailure, FailureType } from './failures.ts';
 import { accuracy, describeMetric, f1Macro, judgeMetrics, type MetricResult } from './metrics.ts';
-import { type LatencyOptions, type LatencySummary, measureLatency, planFeeding } from './onnx/feeding.ts';
-import { type HoldoutData, parseHoldoutCsv } from './onnx/holdout.ts';
-import {
-  type InterfaceSpec,
-  interfaceMismatches,
-  loadSession,
-  onnxruntimeVersion,
-  signatureOf,
-} from './onnx/session.ts';
+import type { LatencyOptions, LatencySummary } from './onnx/feeding.ts';
+import { parseHoldoutCsv } from './onnx/holdout.ts';
+import { DEFAULT_ISOLATION_LIMITS, type IsolationLimits, runModelIsolated } from './onnx/isolation.ts';
+import type { InterfaceSpec } from './onnx/session.ts';
+import { type ScanLimits, scanFailure, scanModelFile } from './scan.ts';
 
 export type { MetricResult } from './metrics.ts';
 export type { LatencyOptions, LatencySummary } from './onnx/feeding.ts';
+export type { IsolationLimits } from './onnx/isolation.ts';
 
 export interface ValidateModelInput {
   deployment: DeploymentRef;
   artifact: ResolvedArtifact;
   interface: InterfaceSpec;
   validation: ValidationSpec;
+  /** The environment policy's scan limits, for the scan of the copy that gets loaded. */
+  scanLimits?: Partial<ScanLimits>;
 }
 
 export interface ValidationReport {
@@ -53,6 +65,12 @@ export interface ValidateDeps {
   latency?: Partial<LatencyOptions>;
   /** Holdout rows per `session.run` (default 256). */
   batchSize?: number;
+  /** Time and memory limits of the onnxruntime child process (default `DEFAULT_ISOLATION_LIMITS`). */
+  isolation?: Partial<IsolationLimits>;
+  /** Limits of the scan that gates loading; the same ones the scan step uses. */
+  scanLimits?: Partial<ScanLimits>;
+  /** Where the private model directories go (default: the OS temp directory). */
+  workDir?: string;
 }
 
 /** Reads and parses the holdout CSV the spec names; every problem is a domain failure. */
@@ -86,101 +104,86 @@ async function readHoldout(deployment: DeploymentRef, validation: ValidationSpec
   return { data: parsed.data, sha256: sha256Hex(text) };
 }
 
-/** Runs the holdout through the model batch by batch and returns the predicted classes. */
-async function predictHoldout(
-  session: InferenceSession,
-  data: HoldoutData,
-  feed: ReturnType<typeof planFeeding>,
-  output: string,
-): Promise<Int32Array> {
-  const predictions = new Int32Array(data.rows);
-  for (let start = 0; start < data.rows; start += feed.batchSize) {
-    const rows = Math.min(feed.batchSize, data.rows - start);
-    // A model that loads but cannot run on well-formed input will not run any better on a retry.
-    const result = await session.run(feed.feeds(start, rows), [output]).catch((error: unknown) => {
-      throw domainFailure(
-        FailureType.ModelUnloadable,
-        `the model fails to run on holdout rows ${start + 1}-${start + rows}: ${(error as Error).message}`,
-        { error: (error as Error).message },
-      );
-    });
-    const tensor = result[output];
-    if (!tensor || tensor.size !== rows) {
-      throw domainFailure(
-        FailureType.ModelUnloadable,
-        `output "${output}" has ${tensor?.size ?? 0} values for a batch of ${rows} rows; expected one class per row`,
-      );
-    }
-    const values = tensor.data as ArrayLike<number | bigint>;
-    for (let i = 0; i < rows; i += 1) predictions[start + i] = Number(values[i]);
-    heartbeat({ phase: 'holdout', rows: start + rows });
+/**
+ * Copies the stored model into `dir/model.onnx`, hashing on the way: the bytes onnxruntime loads
+ * are the bytes verified, and nothing else sits beside them for external data to reach.
+ */
+async function privateCopy(artifact: ResolvedArtifact, dir: string): Promise<string> {
+  const target = join(dir, 'model.onnx');
+  const copied = await writeStreamHashing(createReadStream(artifact.path), target, 'copiedBytes').catch(
+    (error: unknown) => {
+      if (!hasErrorCode(error, 'ENOENT')) throw error;
+      throw domainFailure(FailureType.ArtifactNotFound, `stored artifact ${artifact.path} is missing`, {
+        path: artifact.path,
+      });
+    },
+  );
+  if (copied.sha256 !== artifact.sha256) {
+    throw domainFailure(
+      FailureType.DigestMismatch,
+      `stored artifact ${artifact.path} has sha256 ${copied.sha256}, expected ${artifact.sha256}`,
+      { path: artifact.path, expected: artifact.sha256, actual: copied.sha256 },
+    );
   }
-  return predictions;
+  return target;
 }
 
 /** Builds the validate activities. */
 export function createValidateActivities(deps: ValidateDeps) {
+  const isolation: IsolationLimits = { ...DEFAULT_ISOLATION_LIMITS, ...deps.isolation };
   return {
     /**
      * Validates the stored model; see the module comment. Domain failures: ArtifactNotFound and
-     * DigestMismatch (store or holdout file), InvalidSpec (holdout unusable for this interface),
-     * ModelUnloadable, InterfaceMismatch, ValidationFailed (details: the full report).
+     * DigestMismatch (store or holdout file), ScanFailed (the gate before loading), InvalidSpec
+     * and InvalidHoldout (holdout unusable for this interface), ModelUnloadable (including a
+     * child killed by its time or memory limit), InterfaceMismatch, ValidationFailed (details:
+     * the full report).
      */
     async validateModel(input: ValidateModelInput): Promise<ValidationReport> {
       const { artifact, deployment, validation } = input;
       const label = `"${artifact.source}" (sha256 ${artifact.sha256.slice(0, 12)}…)`;
-      // The store is content addressed, but it is a directory on disk: re-check before executing.
-      const stored = await sha256File(artifact.path).catch((error: unknown) => {
-        if (!hasErrorCode(error, 'ENOENT')) throw error;
-        throw domainFailure(FailureType.ArtifactNotFound, `stored artifact ${artifact.path} is missing`, {
-          path: artifact.path,
-        });
-      });
-      if (stored.sha256 !== artifact.sha256) {
-        throw domainFailure(
-          FailureType.DigestMismatch,
-          `stored artifact ${artifact.path} has sha256 ${stored.sha256}, expected ${artifact.sha256}`,
-          { path: artifact.path, expected: artifact.sha256, actual: stored.sha256 },
-        );
-      }
-      const holdout = await readHoldout(deployment, validation);
-
-      const session = await loadSession(artifact.path, label);
+      const dir = await mkdtemp(join(deps.workDir ?? tmpdir(), 'modelship-validate-'));
       try {
-        const signature = signatureOf(session);
-        const mismatches = interfaceMismatches(signature, input.interface);
-        if (mismatches.length > 0) {
-          throw domainFailure(
-            FailureType.InterfaceMismatch,
-            `model ${label} does not match spec.interface: ${mismatches.join('; ')}`,
-            { mismatches, model: signature, spec: input.interface },
-          );
-        }
-        const feed = planFeeding(signature, input.interface, validation, holdout.data, deps.batchSize ?? 256);
-        const predictions = await predictHoldout(
-          session,
-          holdout.data,
-          feed,
-          validation.holdout.predictionOutput,
+        const modelPath = await privateCopy(artifact, dir);
+        // The scan step ran before, maybe on another worker: this is the copy that gets loaded.
+        const scan = await scanModelFile(modelPath, {
+          ...deps.scanLimits,
+          ...input.scanLimits,
+          expectedSha256: artifact.sha256,
+        });
+        if (!scan.passed) throw scanFailure(artifact, scan);
+        const holdout = await readHoldout(deployment, validation);
+
+        const signal = cancellationSignal();
+        const run = await runModelIsolated(
+          {
+            modelPath,
+            label,
+            interface: input.interface,
+            validation,
+            holdout: holdout.data,
+            batchSize: deps.batchSize ?? 256,
+            latency: deps.latency ?? {},
+          },
+          { limits: isolation, onProgress: heartbeat, ...(signal ? { signal } : {}) },
         );
-        const latency = await measureLatency(session, feed, holdout.data.rows, deps.latency);
         const metrics = judgeMetrics(
           {
-            accuracy: accuracy(holdout.data.labels, predictions),
-            f1Macro: f1Macro(holdout.data.labels, predictions),
-            latencyP50: latency.p50Ms,
-            latencyP99: latency.p99Ms,
+            accuracy: accuracy(holdout.data.labels, run.predictions),
+            f1Macro: f1Macro(holdout.data.labels, run.predictions),
+            latencyP50: run.latency.p50Ms,
+            latencyP99: run.latency.p99Ms,
           },
           validation.metrics,
         );
         const report: ValidationReport = {
           passed: metrics.every((metric) => metric.passed),
           metrics,
-          latency,
+          latency: run.latency,
           holdoutRows: holdout.data.rows,
           holdoutSha256: holdout.sha256,
           interface: { ok: true },
-          onnxruntimeVersion: onnxruntimeVersion(),
+          onnxruntimeVersion: run.onnxruntimeVersion,
         };
         if (!report.passed) {
           throw domainFailure(
@@ -191,7 +194,7 @@ export function createValidateActivities(deps: ValidateDeps) {
         }
         return report;
       } finally {
-        await session.release();
+        await rm(dir, { recursive: true, force: true });
       }
     },
   };

@@ -5,7 +5,7 @@
  */
 import type { SpecError } from '../specs/errors.ts';
 import type { OfflineCheck } from './offline-checks.ts';
-import type { Plan, SpecPlan, SpecVerdict } from './plan.ts';
+import { type Plan, POLICY_RULE_PREFIX, type SpecPlan, type SpecVerdict } from './plan.ts';
 
 /** Lists longer than this (errors plus findings) fold into a `<details>` block. */
 const FOLD_AFTER = 5;
@@ -56,6 +56,7 @@ function section(spec: SpecPlan, head: string): string[] {
       ...spec.checks.map(
         (check) => `- ${CHECK_ICON[check.status]} ${check.name}: ${escapeText(check.detail)}`,
       ),
+      ...policyLines(spec, head),
       '',
       rollout.kind === 'update'
         ? `Rollout in **${escapeText(deployment.environment)}** at ${code(short(head))}:`
@@ -67,7 +68,7 @@ function section(spec: SpecPlan, head: string): string[] {
   }
   if (spec.verdict !== 'invalid') return trimEnd(lines);
   const problems = [
-    ...spec.errors.map((error) => `- ${errorLine(error)}`),
+    ...specErrors(spec).map((error) => `- ${errorLine(error)}`),
     ...spec.checks.flatMap((check) => [
       `- ${CHECK_ICON[check.status]} ${check.name}: ${escapeText(check.detail)}`,
       ...(check.findings ?? []).map((finding) => `  - ${escapeText(finding)}`),
@@ -80,11 +81,69 @@ function section(spec: SpecPlan, head: string): string[] {
       ...problems,
       '',
       '</details>',
+      // An HTML block ends only at a blank line: without it the list below would be swallowed.
+      ...(spec.policy ? [''] : []),
     );
   } else {
     lines.push(...problems);
   }
+  // Never folded: a failed policy rule is often the one thing the author has to change.
+  lines.push(...policyLines(spec, head));
   return lines;
+}
+
+/**
+ * The policy block: one line when no policy applies, the policy file's errors when it is broken,
+ * else every rule's verdict, a failure with the spec position to change.
+ */
+function policyLines(spec: SpecPlan, head: string): string[] {
+  const { policy } = spec;
+  if (policy === undefined) return [];
+  const file = code(policy.file);
+  switch (policy.status) {
+    case 'none':
+      return [`- ${CHECK_ICON.skipped} policy: no ${file} at ${code(short(head))}, so no policy applies`];
+    case 'invalid': {
+      const errors = spec.errors.filter((error) => error.file === policy.file);
+      return [
+        `- ${CHECK_ICON.failed} policy ${file}: ${count(errors.length, 'error')} in the policy file; nothing deploys to ${escapeText(policy.environment)} until it is fixed`,
+        ...errors.map((error) => `  - ${errorLine(error)}`),
+      ];
+    }
+    case 'judged': {
+      const failed = policy.results.filter((result) => !result.passed).length;
+      const summary =
+        policy.results.length === 0
+          ? 'no rule applies to this spec'
+          : failed === 0
+            ? `${count(policy.results.length, 'rule')} passed`
+            : `${failed} of ${count(policy.results.length, 'rule')} failed`;
+      return [
+        `- ${failed === 0 ? CHECK_ICON.passed : CHECK_ICON.failed} policy ${file}: ${summary}`,
+        ...policy.results.map((result) => {
+          const icon = result.passed ? CHECK_ICON.passed : CHECK_ICON.failed;
+          const error = result.passed
+            ? undefined
+            : spec.errors.find((candidate) => candidate.rule === `${POLICY_RULE_PREFIX}${result.rule}`);
+          const where = error ? ` (${code(`${error.file}:${error.line}:${error.column}`)})` : '';
+          return `  - ${icon} ${result.rule}: ${escapeText(result.reason)}${where}`;
+        }),
+      ];
+    }
+  }
+}
+
+/** The spec's errors that are not the policy's: those are listed in the policy block. */
+function specErrors(spec: SpecPlan): SpecError[] {
+  return spec.errors.filter((error) => !isPolicyError(spec, error));
+}
+
+function isPolicyError(spec: SpecPlan, error: SpecError): boolean {
+  return error.file === spec.policy?.file || error.rule?.startsWith(POLICY_RULE_PREFIX) === true;
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${n === 1 ? noun : `${noun}s`}`;
 }
 
 /** `` `specs/x.yaml:4:9` `metadata.name`: message ``: the position stands out, the message reads as text. */
@@ -119,12 +178,15 @@ function outcome(spec: SpecPlan): string {
 }
 
 function problemCount(spec: SpecPlan): string {
+  const errors = specErrors(spec).length;
   const failed = spec.checks.filter((check) => check.status === 'failed').length;
+  const policy = spec.policy;
+  const failedRules = policy?.results.filter((result) => !result.passed).length ?? 0;
   const parts = [
-    ...(spec.errors.length > 0
-      ? [`${spec.errors.length} ${spec.errors.length === 1 ? 'error' : 'errors'}`]
-      : []),
+    ...(errors > 0 ? [count(errors, 'error')] : []),
     ...(failed > 0 ? [`${failed} failed ${failed === 1 ? 'check' : 'checks'}`] : []),
+    ...(failedRules > 0 ? [`${failedRules} failed policy ${failedRules === 1 ? 'rule' : 'rules'}`] : []),
+    ...(policy?.status === 'invalid' ? [`invalid policy ${policy.file}`] : []),
   ];
   return parts.join(', ');
 }

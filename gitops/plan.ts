@@ -3,12 +3,18 @@
  * adds, modifies or removes: its errors with positions, the offline checks of its model, and the
  * rollout `apply` would start (new or an update, steps, approvers), or the deployment a removal
  * retires. `apply` builds the same plan first, so it refuses exactly what the plan marks invalid.
+ *
+ * Each valid-looking spec is also judged by its environment's policy (`policies/<env>.yaml` at
+ * head, with the head commit's author for four eyes): a failed rule or a broken policy file is
+ * an error of the spec, so `apply` refuses it like any other.
  */
 
-import type { SpecError } from '../specs/errors.ts';
+import { formatPath, type SpecError } from '../specs/errors.ts';
 import { parseSpec } from '../specs/parse.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
-import { positionOf } from '../specs/yaml-source.ts';
+import { positionOf, type SpecSource } from '../specs/yaml-source.ts';
+import { evaluatePolicy, type PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
+import { type LoadedPolicy, loadPolicy } from '../supply-chain/policy/load.ts';
 import { compare, findSpecChanges, isSpecFile, type SpecChange } from './changes.ts';
 import { checkSpecAtCommit } from './check-spec.ts';
 import type { Commit, CommitReader } from './git.ts';
@@ -54,9 +60,27 @@ export interface SpecPlan {
   errors: SpecError[];
   checks: OfflineCheck[];
   rollout?: RolloutPlan;
+  /** The environment's policy and its verdicts; absent when the spec is too broken to judge. */
+  policy?: PolicyVerdicts;
   /** Things a reviewer should know: renames, unchanged text with a changed model, retirements. */
   notes: string[];
 }
+
+/**
+ * The policy verdicts of one spec. `none`: no policy file at head, nothing judged; `invalid`: the
+ * policy file has errors (listed in the spec's `errors` under the policy's file name); `judged`:
+ * one result per rule, each failure also in the spec's `errors`.
+ */
+export interface PolicyVerdicts {
+  environment: string;
+  /** `policies/<environment>.yaml`. */
+  file: string;
+  status: 'none' | 'invalid' | 'judged';
+  results: PolicyRuleResult[];
+}
+
+/** The rule name of a spec error that a failed policy rule became: `policy:rollout.fourEyes`. */
+export const POLICY_RULE_PREFIX = 'policy:';
 
 /** The whole plan, as `--format json` prints it. */
 export interface Plan {
@@ -99,6 +123,7 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
   const declaredAtBase =
     base === null ? new Map<string, string[]>() : await deploymentsAt(reader, base, specsDir);
 
+  const policies = policiesAt(reader, head);
   const specs: SpecPlan[] = [];
   const deployable: DeployableSpec[] = [];
   for (const change of changes) {
@@ -124,6 +149,9 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
         });
       }
     }
+    const policy =
+      spec && checked.source ? await policies.judge(spec, checked.source, change.path) : undefined;
+    if (policy) errors.push(...policy.errors);
     const valid = checked.ok && errors.length === 0;
     // The deployment's spec at base (under this path or another, after a rename): an update of
     // it, or a new deployment when no spec declared it.
@@ -137,6 +165,7 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
       ...(deployment ? { deployment } : {}),
       errors,
       checks: checked.checks,
+      ...(policy ? { policy: policy.verdicts } : {}),
       notes: changeNotes(change, deployment, basePath),
     };
     if (valid && spec) {
@@ -251,6 +280,54 @@ function rolloutPlan(spec: ModelDeployment, baseText: string | undefined): Rollo
     steps: steps.map(describeStep),
     approvers,
     owners: spec.metadata.owners,
+  };
+}
+
+/**
+ * Judges specs by the policies at `commit`: each environment's policy file is read once, and the
+ * commit's author (for four eyes) only once a policy is found.
+ */
+function policiesAt(reader: CommitReader, commit: string) {
+  const loaded = new Map<string, Promise<LoadedPolicy>>();
+  const files = {
+    async readFile(path: string) {
+      return (await reader.files(commit)).has(path) ? reader.readText(commit, path) : undefined;
+    },
+  };
+  let author: Promise<{ name: string; email: string }> | undefined;
+  return {
+    async judge(
+      spec: ModelDeployment,
+      source: SpecSource,
+      specPath: string,
+    ): Promise<{ verdicts: PolicyVerdicts; errors: SpecError[] }> {
+      const { environment } = spec.spec.rollout;
+      let policy = loaded.get(environment);
+      if (policy === undefined) {
+        policy = loadPolicy(files, environment);
+        loaded.set(environment, policy);
+      }
+      const result = await policy;
+      const base = { environment, file: result.file };
+      if (!result.ok) return { verdicts: { ...base, status: 'invalid', results: [] }, errors: result.errors };
+      if (result.origin === 'default')
+        return { verdicts: { ...base, status: 'none', results: [] }, errors: [] };
+      author ??= reader.author(commit);
+      const results = evaluatePolicy(spec, result.policy, { commitAuthor: await author });
+      const errors = results
+        .filter((rule) => !rule.passed)
+        .map((rule): SpecError => {
+          const path = rule.path ?? [];
+          return {
+            file: specPath,
+            ...positionOf(source, path),
+            path: formatPath(path),
+            message: `${rule.reason} (${result.file}: ${rule.rule})`,
+            rule: `${POLICY_RULE_PREFIX}${rule.rule}`,
+          };
+        });
+      return { verdicts: { ...base, status: 'judged', results }, errors };
+    },
   };
 }
 

@@ -41,6 +41,9 @@ const EnvSchema = z.object({
     })
     .describe('Base URL of the serving data plane whose admin API rollouts drive.'),
   MODELSHIP_ADMIN_TOKEN: optionalText.describe('Bearer token of the data plane admin API.'),
+  MODELSHIP_EVIDENCE_KEY: optionalText.describe(
+    'PEM private key that signs bundle evidence (CycloneDX, SLSA); default MODELSHIP_HOME/keys/evidence.key, created once.',
+  ),
   MODELSHIP_PROMETHEUS_URL: optionalText
     .refine((url) => url === undefined || /^https?:\/\/[^/]+/.test(url), {
       message: 'must be an http:// or https:// URL of a Prometheus server, e.g. http://127.0.0.1:9090',
@@ -79,6 +82,8 @@ export interface ModelshipConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   /** The serving data plane the rollout activities drive through its admin API. */
   dataPlane: { url: string; adminToken: string | undefined };
+  /** PEM private key that signs bundle evidence; undefined: `<home>/keys/evidence.key`. */
+  evidenceKeyPath: string | undefined;
   /** Where analysis reads counters instead of the admin API; empty: the admin API everywhere. */
   prometheus: { url?: string; urls: Record<string, string> };
 }
@@ -128,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       url: values.MODELSHIP_DATA_PLANE_URL ?? DEFAULT_DATA_PLANE_URL,
       adminToken: values.MODELSHIP_ADMIN_TOKEN,
     },
+    evidenceKeyPath: values.MODELSHIP_EVIDENCE_KEY,
     prometheus: {
       ...(values.MODELSHIP_PROMETHEUS_URL ? { url: values.MODELSHIP_PROMETHEUS_URL } : {}),
       urls: values.MODELSHIP_PROMETHEUS_URLS

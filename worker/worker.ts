@@ -46,6 +46,8 @@ export interface ModelshipWorkerOptions {
   dataPlane?: { url: string; adminToken: string | undefined };
   /** Prometheus servers analysis reads counters from instead of the admin API. */
   prometheus?: { url?: string; urls?: Record<string, string> };
+  /** PEM private key that signs bundle evidence (default: `<home>/keys/evidence.key`). */
+  evidenceKeyPath?: string;
   /** A prebuilt bundle from {@link bundleWorkflows}; bundled on the fly when omitted. */
   workflowBundle?: WorkflowBundle;
   identity?: string;
@@ -65,6 +67,7 @@ export async function createModelshipWorker(options: ModelshipWorkerOptions): Pr
       audit: options.audit,
       dataPlane: options.dataPlane ?? { url: DEFAULT_DATA_PLANE_URL, adminToken: undefined },
       ...(options.prometheus ? { prometheus: options.prometheus } : {}),
+      ...(options.evidenceKeyPath ? { evidenceKeyPath: options.evidenceKeyPath } : {}),
     }),
     interceptors: { activity: [auditActivityInterceptor(options.audit, identity)] },
   });

@@ -12,6 +12,7 @@ import type { createMonitorActivities } from '../activities/monitor.ts';
 import type { createPackageActivities } from '../activities/package.ts';
 import type { createScanActivities } from '../activities/scan.ts';
 import type { createEstimateActivities } from '../activities/step-estimates.ts';
+import type { createSupplyChainActivities } from '../activities/supply-chain.ts';
 import type { createValidateActivities } from '../activities/validate.ts';
 
 const nonRetryableErrorTypes = DOMAIN_FAILURE_TYPES;
@@ -31,6 +32,15 @@ export const { validateModel } = proxyActivities<ReturnType<typeof createValidat
 export const { scanModel } = proxyActivities<ReturnType<typeof createScanActivities>>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes },
+});
+
+// Signatures, secrets and policy read files only; a domain failure (bad signature, secret,
+// policy violation) is final, anything else (a file system hiccup) retries.
+export const { verifySupplyChain, checkPolicy } = proxyActivities<
+  ReturnType<typeof createSupplyChainActivities>
+>({
+  startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes },
 });
 

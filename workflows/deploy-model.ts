@@ -16,6 +16,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  patched,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -23,9 +24,12 @@ import {
 } from '@temporalio/workflow';
 import type { DeploymentRef } from '../activities/deployment.ts';
 import { isDomainFailureType } from '../activities/failure-types.ts';
+import type { ScanLimits } from '../activities/scan.ts';
+import type { SupplyChainReport } from '../activities/supply-chain.ts';
 import type { Verdict } from '../analysis/judge.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
 import {
+  checkPolicy,
   dataPlane,
   dataPlaneLoad,
   packageModel,
@@ -33,14 +37,22 @@ import {
   resolveArtifact,
   scanModel,
   validateModel,
+  verifySupplyChain,
 } from './activity-proxies.ts';
 import { parseApproveInput } from './approval.ts';
 import { approveSignal, approveUpdate, statusQuery } from './messages.ts';
 import { type ApprovalInbox, offerApproval, type RolloutContext, runRollout } from './rollout.ts';
 import { RolloutStageKey } from './search-attributes.ts';
-import { type DeploymentStatus, type PipelineStage, renderDetails } from './status.ts';
+import { type DeploymentStatus, type PipelineStage, renderDetails, signatureLine } from './status.ts';
 
 export { statusQuery };
+
+/** The policy's scan limits without its unset fields (those keep the worker's). */
+function scanLimitsOf(policy: SupplyChainReport['scanLimits']): Partial<ScanLimits> {
+  return Object.fromEntries(
+    Object.entries(policy).filter(([, value]) => value !== undefined),
+  ) as Partial<ScanLimits>;
+}
 
 /** What `modelship deploy`/`apply` start the workflow with. */
 export interface DeployModelInput {
@@ -172,7 +184,18 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
     status.artifact = { sha256: artifact.sha256, sizeBytes: artifact.sizeBytes };
 
     await enter('scanning');
-    const scan = await scanModel({ deployment, artifact });
+    // Signatures, secrets and the environment's policy come first: a tampered or unsigned model
+    // is refused before anything parses it deeply. Added after rollouts had run: histories from
+    // before it have no such activity to replay.
+    const supplyChain = patched('supply-chain-gates')
+      ? await verifySupplyChain({ deployment, artifact, spec, specText: input.specText })
+      : undefined;
+    const limits = supplyChain ? { limits: scanLimitsOf(supplyChain.scanLimits) } : {};
+    if (supplyChain) {
+      status.signature = signatureLine(supplyChain);
+      publish();
+    }
+    const scan = await scanModel({ deployment, artifact, ...limits });
     status.scanFindings = scan.findings.length;
 
     await enter('validating');
@@ -181,12 +204,25 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
       artifact,
       interface: spec.spec.interface,
       validation: spec.spec.validation,
+      ...(supplyChain ? { scanLimits: scanLimitsOf(supplyChain.scanLimits) } : {}),
     });
     metrics = validation.metrics.map(({ name, value, passed }) => ({ name, value, passed }));
     status.validation = metrics;
 
+    // The policy judges what is now known: verified signers, measured metrics, the commit's author.
+    const policy = supplyChain ? await checkPolicy({ deployment, spec, supplyChain, validation }) : undefined;
+    if (policy) status.policy = policy.results;
+
     await enter('packaging');
-    const packaged = await packageModel({ deployment, artifact, specText: input.specText, validation, scan });
+    const packaged = await packageModel({
+      deployment,
+      artifact,
+      specText: input.specText,
+      validation,
+      scan,
+      ...(supplyChain ? { supplyChain } : {}),
+      ...(policy ? { policy } : {}),
+    });
     bundle = { digest: packaged.digest, path: packaged.path };
     status.bundle = bundle;
 

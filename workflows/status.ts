@@ -3,9 +3,11 @@
  * shown as "current details" in the Temporal Web UI. Pure, so it is unit-tested without Temporal.
  */
 import type { AnalysisEstimate } from '../activities/step-estimates.ts';
+import type { SupplyChainReport } from '../activities/supply-chain.ts';
 import type { Verdict } from '../analysis/judge.ts';
 import { verdictMarkdown } from '../analysis/report.ts';
 import { formatDuration } from '../specs/duration.ts';
+import type { PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
 
 /**
  * Stages, in order; also the `RolloutStage` search attribute. `serving`, `promoted`,
@@ -49,6 +51,10 @@ export interface DeploymentStatus {
   artifact?: { sha256: string; sizeBytes: number };
   validation?: { name: string; value: number; passed: boolean }[];
   scanFindings?: number;
+  /** One line: who verifiably signed the model directory, or that it is unsigned. */
+  signature?: string;
+  /** The environment policy's verdicts, rule by rule. */
+  policy?: PolicyRuleResult[];
   bundle?: { digest: string; path: string };
   dataPlane?: { version: string; stable: string | null };
   rollout?: {
@@ -119,6 +125,14 @@ export function estimateLines(estimate: AnalysisEstimate): string[] {
   ];
 }
 
+/** `verified: release, qa (3 files, root 1a2b3c4d5e6f…)` or `unsigned (not required)`. */
+export function signatureLine(report: SupplyChainReport): string {
+  const { signature } = report;
+  if (signature.status === 'unsigned') return 'unsigned (no signature required)';
+  const root = signature.rootDigest ? `, root ${signature.rootDigest.slice(0, 12)}…` : '';
+  return `verified: ${signature.verifiedKeys.join(', ')} (${signature.files.length} files${root})`;
+}
+
 /** Markdown for the Web UI's current details: stage first, then what is known so far. */
 export function renderDetails(status: DeploymentStatus): string {
   const lines = [
@@ -158,7 +172,16 @@ export function renderDetails(status: DeploymentStatus): string {
       );
     }
   }
+  if (status.signature) lines.push('', `**Signature:** ${status.signature}`);
   if (status.scanFindings !== undefined) lines.push('', `**Scan:** ${status.scanFindings} finding(s)`);
+  if (status.policy && status.policy.length > 0) {
+    lines.push('', '| policy rule | verdict | reason |', '| --- | --- | --- |');
+    for (const result of status.policy) {
+      lines.push(
+        `| ${result.rule} | ${result.passed ? 'pass' : 'FAIL'} | ${result.reason.replace(/\|/g, '\\|')} |`,
+      );
+    }
+  }
   if (status.bundle) lines.push(`**Bundle:** \`${status.bundle.digest.slice(0, 16)}…\``);
   if (status.dataPlane && !status.rollout) {
     lines.push(

@@ -1,13 +1,28 @@
 /**
- * The scan's checks on a decoded model: pure functions from a model to findings, so that the
- * activity and the `modelship scan` command report exactly the same thing.
+ * The scan's findings and the checks on a decoded model that need nothing but the model: pure
+ * functions from a model to findings, so that the activity and the `modelship scan` command
+ * report exactly the same thing. Checks with more to say live beside this file:
+ * `runtime-support.ts` (versions), `limits.ts`, `operators.ts`, `attributes.ts`,
+ * `external-data.ts`.
  */
-import { isAbsolute as isAbsolutePosix, normalize } from 'node:path/posix';
-import { DATA_LOCATION_EXTERNAL, type ModelProto, type TensorProto } from './proto.ts';
-import { type ModelContents, qualifiedOp, type TensorSite } from './walk.ts';
+import { isExternal } from './external-data.ts';
+import type { ModelProto, StringStringEntry } from './proto.ts';
+import { MIN_IR_VERSION } from './runtime-support.ts';
+import { dataTypeName, dimsText, isKnownDataType, tensorByteSize } from './tensor-size.ts';
+import { functionLabel, type ModelContents } from './walk.ts';
 
 /** The checks a scan runs, in order. */
-export const SCAN_CHECKS = ['size', 'digest', 'structure', 'operators', 'external-data'] as const;
+export const SCAN_CHECKS = [
+  'size',
+  'digest',
+  'structure',
+  'versions',
+  'limits',
+  'operators',
+  'attributes',
+  'external-data',
+  'metadata',
+] as const;
 export type ScanCheckName = (typeof SCAN_CHECKS)[number];
 
 export interface ScanFinding {
@@ -19,14 +34,12 @@ export interface ScanFinding {
   location?: string;
 }
 
-/** Operator domains ONNX Runtime implements from the ONNX standard itself. */
-export const DEFAULT_ALLOWED_DOMAINS: readonly string[] = ['', 'ai.onnx', 'ai.onnx.ml'];
-
-/** IR version 3 introduced opset imports; anything older predates what ONNX Runtime loads. */
-const MIN_IR_VERSION = 3;
-
-/** Structural sanity: fields every loadable model has. Catches garbage that happens to decode. */
-export function checkStructure(model: ModelProto): ScanFinding[] {
+/**
+ * Structural sanity: fields every loadable model has, and tensor headers that make sense
+ * (a known data type, no negative dimension, inline `raw_data` exactly as long as the dims say).
+ * Catches garbage that happens to decode, and tensors whose bytes disagree with their shape.
+ */
+export function checkStructure(model: ModelProto, contents: ModelContents): ScanFinding[] {
   const findings: ScanFinding[] = [];
   const error = (message: string, location?: string) =>
     findings.push({ check: 'structure', severity: 'error', message, ...(location ? { location } : {}) });
@@ -41,102 +54,58 @@ export function checkStructure(model: ModelProto): ScanFinding[] {
   } else if (model.graph.output.length === 0) {
     error('the graph declares no outputs', `graph:${model.graph.name}`);
   }
-  return findings;
-}
-
-/**
- * Every node must use an allowed operator domain. A node that calls a function defined in the
- * model itself is accepted whatever its domain, because the function's own nodes are walked
- * and checked like any other.
- */
-export function checkOperators(
-  model: ModelProto,
-  contents: ModelContents,
-  allowedDomains: readonly string[] = DEFAULT_ALLOWED_DOMAINS,
-): ScanFinding[] {
-  const allowed = new Set(allowedDomains);
-  const localFunctions = new Set(model.functions.map((fn) => `${fn.domain}\u0000${fn.name}`));
-  const shown = allowedDomains.map((domain) => JSON.stringify(domain)).join(', ');
-  const findings: ScanFinding[] = [];
   for (const { node, location } of contents.nodes) {
-    if (node.opType === '') {
-      findings.push({ check: 'structure', severity: 'error', message: 'node without an op_type', location });
-      continue;
-    }
-    if (allowed.has(node.domain) || localFunctions.has(`${node.domain}\u0000${node.opType}`)) continue;
-    findings.push({
-      check: 'operators',
-      severity: 'error',
-      message: `node ${JSON.stringify(node.name)} (${qualifiedOp(node)}) uses operator domain ${JSON.stringify(node.domain)}, which is not allowed (allowed: ${shown})`,
-      location,
-    });
+    if (node.opType === '') error('node without an op_type', location);
   }
-  return findings;
-}
-
-/**
- * Why an external-data `location` is unsafe, or undefined when it is a plain relative path.
- * ONNX Runtime resolves it against the model file's directory, so anything that can leave that
- * directory (absolute, `..`, Windows separators it might honour, NUL truncation) is refused.
- */
-export function unsafeLocationReason(location: string): string | undefined {
-  if (location === '') return 'is empty';
-  if (location.includes('\0')) return 'contains a NUL byte';
-  if (location.includes('\\')) return 'contains a backslash';
-  if (isAbsolutePosix(location) || /^[a-zA-Z]:/.test(location)) return 'is an absolute path';
-  if (location.split('/').includes('..')) return 'contains a ".." segment';
-  if (normalize(location) === '.') return "names the model's own directory";
-  return undefined;
-}
-
-/** The `location` entry of a tensor's external data, if any. */
-export function externalLocation(tensor: TensorProto): string | undefined {
-  return tensor.externalData.find((entry) => entry.key === 'location')?.value;
-}
-
-/**
- * External data references. Unsafe locations are errors; a safe one is a warning, because a
- * bundle carries `model.onnx` alone and the tensor's bytes would be missing where it is served.
- */
-export function checkExternalData(contents: ModelContents): ScanFinding[] {
-  const findings: ScanFinding[] = [];
-  for (const { tensor, location: at } of externalTensors(contents)) {
+  for (const { tensor, location } of contents.tensors) {
     const name = JSON.stringify(tensor.name);
-    const location = externalLocation(tensor);
-    if (location === undefined) {
-      findings.push({
-        check: 'external-data',
-        severity: 'error',
-        message: `tensor ${name} is marked as external data but names no location`,
-        location: at,
-      });
+    if (!isKnownDataType(tensor.dataType)) {
+      error(`tensor ${name} has ${dataTypeName(tensor.dataType)}, which ONNX does not define`, location);
       continue;
     }
-    const reason = unsafeLocationReason(location);
-    findings.push(
-      reason
-        ? {
-            check: 'external-data',
-            severity: 'error',
-            message: `tensor ${name} reads external data from ${JSON.stringify(location)}, which ${reason}`,
-            location: at,
-          }
-        : {
-            check: 'external-data',
-            severity: 'warning',
-            message: `tensor ${name} keeps its data outside the model file (${JSON.stringify(location)}); bundles carry model.onnx only`,
-            location: at,
-          },
-    );
+    if (tensor.dims.some((dim) => dim < 0)) {
+      error(`tensor ${name} has a negative dimension: dims ${dimsText(tensor.dims)}`, location);
+      continue;
+    }
+    const expected = tensorByteSize(tensor);
+    const raw = tensor.rawData.length;
+    if (!isExternal(tensor) && raw > 0 && expected !== undefined && raw !== expected) {
+      error(
+        `tensor ${name} carries ${raw} bytes of raw_data, but its dims ${dimsText(tensor.dims)} of ${dataTypeName(tensor.dataType)} need ${expected}`,
+        location,
+      );
+    }
   }
   return findings;
 }
 
-/** Tensors whose payload lives in another file (marked EXTERNAL, or carrying external_data entries). */
-export function externalTensors(contents: ModelContents): TensorSite[] {
-  return contents.tensors.filter(
-    ({ tensor }) => tensor.dataLocation === DATA_LOCATION_EXTERNAL || tensor.externalData.length > 0,
-  );
+/**
+ * Duplicate metadata keys (model, graphs, nodes, functions). Two readers of one file can pick
+ * different entries (first wins here, last wins there), so a key set twice is refused rather
+ * than guessed at.
+ */
+export function checkMetadata(model: ModelProto, contents: ModelContents): ScanFinding[] {
+  const findings: ScanFinding[] = [];
+  const scan = (entries: readonly StringStringEntry[], where: string, location?: string) => {
+    const counts = new Map<string, number>();
+    for (const { key } of entries) counts.set(key, (counts.get(key) ?? 0) + 1);
+    for (const [key, count] of counts) {
+      if (count < 2) continue;
+      findings.push({
+        check: 'metadata',
+        severity: 'error',
+        message: `metadata key ${JSON.stringify(key)} appears ${count} times in the ${where} metadata_props; duplicate keys are ambiguous`,
+        ...(location ? { location } : {}),
+      });
+    }
+  };
+  scan(model.metadataProps, 'model');
+  for (const { graph, location } of contents.graphs) scan(graph.metadataProps, 'graph', location);
+  for (const { node, location } of contents.nodes) scan(node.metadataProps, 'node', location);
+  model.functions.forEach((fn, index) => {
+    scan(fn.metadataProps, 'function', functionLabel(fn, index));
+  });
+  return findings;
 }
 
 /**

@@ -7,7 +7,6 @@
  */
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
 import type { ValidationSpec } from '../../specs/schema.ts';
-import { heartbeat } from '../digest.ts';
 import { domainFailure, FailureType } from '../failures.ts';
 import { percentile } from '../metrics.ts';
 import type { HoldoutData } from './holdout.ts';
@@ -107,6 +106,9 @@ export interface LatencySummary {
 
 const round = (ms: number) => Math.round(ms * 1e4) / 1e4;
 
+/** Called as a long step advances, e.g. `{ phase: 'latency', runs: 50 }` (the caller heartbeats). */
+export type ProgressReporter = (details: { phase: string } & Record<string, unknown>) => void;
+
 /**
  * Times `session.run` on one row at a time (all outputs, as serving computes them), cycling
  * through the first holdout rows. Feeds are built before timing so only inference is measured.
@@ -116,8 +118,10 @@ export async function measureLatency(
   plan: FeedPlan,
   rows: number,
   options: Partial<LatencyOptions> = {},
+  progress: ProgressReporter = () => {},
 ): Promise<LatencySummary> {
   const { warmupRuns, maxRuns, minRuns, budgetMs } = { ...DEFAULT_LATENCY, ...options };
+  progress({ phase: 'latency', runs: 0 });
   const feeds = Array.from({ length: Math.min(rows, 64) }, (_, i) => plan.feeds(i, 1));
   const feedAt = (i: number) => feeds[i % feeds.length] as Record<string, Tensor>;
   for (let i = 0; i < warmupRuns; i += 1) await session.run(feedAt(i));
@@ -129,7 +133,7 @@ export async function measureLatency(
     const started = process.hrtime.bigint();
     await session.run(feed);
     samples.push(Number(process.hrtime.bigint() - started) / 1e6);
-    if (samples.length % 50 === 0) heartbeat({ phase: 'latency', runs: samples.length });
+    if (samples.length % 50 === 0) progress({ phase: 'latency', runs: samples.length });
   }
   samples.sort((a, b) => a - b);
   return {

@@ -1,17 +1,20 @@
 /**
  * A minimal ONNX protobuf schema for protobufjs reflection: only the fields the scan needs,
- * with the field numbers of `onnx/onnx.proto` (IR version 10).
+ * with the field numbers of `onnx/onnx.proto` (IR version 13).
  *
- * Why minimal: tensor payloads (`raw_data`, `float_data`, ...) and scalar attributes (tree
- * ensembles keep millions of numbers in `floats`/`ints`) are left out of the schema, so
- * protobufjs skips them as unknown fields instead of materialising them. Decoding a large model
- * then costs little more than walking its bytes, and the structure we check stays complete:
- * every graph, subgraph, function, node and tensor header is declared.
+ * Why minimal: the typed tensor payloads (`float_data`, `int64_data`, `string_data`, ...) and
+ * the numeric list attributes (tree ensembles keep millions of numbers in `floats`/`ints`) are
+ * left out, so protobufjs skips them as unknown fields instead of turning every number into a JS
+ * value. `raw_data` and string attributes are declared as `bytes`: protobufjs hands those out as
+ * views into the file's buffer (`Buffer#subarray`), never copies. Decoding a large model then
+ * costs little more than walking its bytes, and the structure we check stays complete: every
+ * graph, subgraph, function, node, attribute and tensor header is declared.
  */
 import protobuf from 'protobufjs';
 
 const repeated = (type: string, id: number) => ({ rule: 'repeated', type, id });
 const one = (type: string, id: number) => ({ type, id });
+const metadata = (id: number) => repeated('StringStringEntryProto', id);
 
 const ONNX_SCHEMA: protobuf.INamespace = {
   nested: {
@@ -24,8 +27,11 @@ const ONNX_SCHEMA: protobuf.INamespace = {
             dims: repeated('int64', 1),
             dataType: one('int32', 2),
             name: one('string', 8),
+            rawData: one('bytes', 9),
+            docString: one('string', 12),
             externalData: repeated('StringStringEntryProto', 13),
             dataLocation: one('int32', 14),
+            metadataProps: metadata(16),
           },
         },
         SparseTensorProto: {
@@ -49,12 +55,17 @@ const ONNX_SCHEMA: protobuf.INamespace = {
         AttributeProto: {
           fields: {
             name: one('string', 1),
-            type: one('int32', 20),
+            i: one('int64', 3),
+            s: one('bytes', 4),
             t: one('TensorProto', 5),
             g: one('GraphProto', 6),
-            sparseTensor: one('SparseTensorProto', 22),
+            strings: repeated('bytes', 9),
             tensors: repeated('TensorProto', 10),
             graphs: repeated('GraphProto', 11),
+            docString: one('string', 13),
+            type: one('int32', 20),
+            refAttrName: one('string', 21),
+            sparseTensor: one('SparseTensorProto', 22),
             sparseTensors: repeated('SparseTensorProto', 23),
           },
         },
@@ -65,7 +76,10 @@ const ONNX_SCHEMA: protobuf.INamespace = {
             name: one('string', 3),
             opType: one('string', 4),
             attribute: repeated('AttributeProto', 5),
+            docString: one('string', 6),
             domain: one('string', 7),
+            overload: one('string', 8),
+            metadataProps: metadata(9),
           },
         },
         GraphProto: {
@@ -73,9 +87,11 @@ const ONNX_SCHEMA: protobuf.INamespace = {
             node: repeated('NodeProto', 1),
             name: one('string', 2),
             initializer: repeated('TensorProto', 5),
+            docString: one('string', 10),
             input: repeated('ValueInfoProto', 11),
             output: repeated('ValueInfoProto', 12),
             sparseInitializer: repeated('SparseTensorProto', 15),
+            metadataProps: metadata(16),
           },
         },
         FunctionProto: {
@@ -84,8 +100,12 @@ const ONNX_SCHEMA: protobuf.INamespace = {
             input: repeated('string', 4),
             output: repeated('string', 5),
             node: repeated('NodeProto', 7),
+            docString: one('string', 8),
             opsetImport: repeated('OperatorSetIdProto', 9),
             domain: one('string', 10),
+            attributeProto: repeated('AttributeProto', 11),
+            overload: one('string', 13),
+            metadataProps: metadata(14),
           },
         },
         TrainingInfoProto: {
@@ -98,9 +118,10 @@ const ONNX_SCHEMA: protobuf.INamespace = {
             producerVersion: one('string', 3),
             domain: one('string', 4),
             modelVersion: one('int64', 5),
+            docString: one('string', 6),
             graph: one('GraphProto', 7),
             opsetImport: repeated('OperatorSetIdProto', 8),
-            metadataProps: repeated('StringStringEntryProto', 14),
+            metadataProps: metadata(14),
             trainingInfo: repeated('TrainingInfoProto', 20),
             functions: repeated('FunctionProto', 25),
           },
@@ -124,8 +145,12 @@ export interface TensorProto {
   name: string;
   dims: number[];
   dataType: number;
+  /** A view into the decoded file's bytes (empty when the tensor keeps its data elsewhere). */
+  rawData: Uint8Array;
+  docString: string;
   externalData: StringStringEntry[];
   dataLocation: number;
+  metadataProps: StringStringEntry[];
 }
 export interface SparseTensorProto {
   values: TensorProto | null;
@@ -140,23 +165,40 @@ export interface ValueInfoProto {
   name: string;
   type: { tensorType: { elemType: number; shape: { dim: Dimension[] } | null } | null } | null;
 }
+/** `AttributeProto.AttributeType` values the scan looks at. */
+export const AttributeType = {
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  GRAPH: 5,
+  STRINGS: 8,
+} as const;
 export interface AttributeProto {
   name: string;
   type: number;
+  i: number;
+  /** STRING attributes: bytes, usually UTF-8 (a view into the file's bytes). */
+  s: Uint8Array;
+  strings: Uint8Array[];
   t: TensorProto | null;
   g: GraphProto | null;
   sparseTensor: SparseTensorProto | null;
   tensors: TensorProto[];
   graphs: GraphProto[];
   sparseTensors: SparseTensorProto[];
+  docString: string;
+  refAttrName: string;
 }
 export interface NodeProto {
   name: string;
   opType: string;
   domain: string;
+  overload: string;
   input: string[];
   output: string[];
   attribute: AttributeProto[];
+  docString: string;
+  metadataProps: StringStringEntry[];
 }
 export interface GraphProto {
   name: string;
@@ -165,14 +207,21 @@ export interface GraphProto {
   sparseInitializer: SparseTensorProto[];
   input: ValueInfoProto[];
   output: ValueInfoProto[];
+  docString: string;
+  metadataProps: StringStringEntry[];
 }
 export interface FunctionProto {
   name: string;
   domain: string;
+  overload: string;
   input: string[];
   output: string[];
   node: NodeProto[];
   opsetImport: OperatorSetId[];
+  /** Default values of the function's attributes. */
+  attributeProto: AttributeProto[];
+  docString: string;
+  metadataProps: StringStringEntry[];
 }
 export interface TrainingInfoProto {
   initialization: GraphProto | null;
@@ -185,6 +234,7 @@ export interface ModelProto {
   producerVersion: string;
   domain: string;
   modelVersion: number;
+  docString: string;
   graph: GraphProto | null;
   opsetImport: OperatorSetId[];
   metadataProps: StringStringEntry[];
@@ -193,11 +243,13 @@ export interface ModelProto {
 }
 
 /** Any subset of `T`, recursively: what `encodeModel` accepts. */
-export type ProtoInit<T> = T extends (infer E)[]
-  ? ProtoInit<E>[]
-  : T extends object
-    ? { [K in keyof T]?: ProtoInit<NonNullable<T[K]>> }
-    : T;
+export type ProtoInit<T> = T extends Uint8Array
+  ? Uint8Array
+  : T extends (infer E)[]
+    ? ProtoInit<E>[]
+    : T extends object
+      ? { [K in keyof T]?: ProtoInit<NonNullable<T[K]>> }
+      : T;
 
 let modelType: protobuf.Type | undefined;
 
@@ -209,17 +261,19 @@ function modelProtoType(): protobuf.Type {
 
 /**
  * Decodes ONNX model bytes. Throws protobufjs's error (e.g. `index out of range` for a truncated
- * file, `invalid wire type` for garbage); the caller turns it into a finding.
+ * file, `max depth exceeded` past 100 nested messages); the caller turns it into a finding.
+ * Pass a Node Buffer so that `bytes` fields come out as views of it rather than copies.
  */
 export function decodeModel(bytes: Uint8Array): ModelProto {
   const type = modelProtoType();
   const message = type.decode(bytes);
   // The cast is the schema boundary: ONNX_SCHEMA above and these interfaces describe the same
-  // fields, and `defaults`/`arrays` make every declared field present.
+  // fields, and `defaults`/`arrays` make every declared field present. `bytes` is left unset so
+  // byte fields stay the decoder's views.
   return type.toObject(message, { longs: Number, enums: Number, defaults: true, arrays: true }) as ModelProto;
 }
 
-/** Encodes a (partial) model; tests use it to craft models that must fail the scan. */
+/** Encodes a (partial) model; tests and the hostile corpus use it to craft exact bytes. */
 export function encodeModel(model: ProtoInit<ModelProto>): Uint8Array {
   const type = modelProtoType();
   return type.encode(type.fromObject(model)).finish();

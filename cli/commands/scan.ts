@@ -2,17 +2,23 @@
 import { DEFAULT_SCAN_LIMITS, formatFinding, type ScanReport, scanModelFile } from '../../activities/scan.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
 
-const USAGE = `Usage: modelship scan <model.onnx…> [--json] [--sha256 <hex>] [--max-bytes <n>] [--allow-domain <d>…]
+const USAGE = `Usage: modelship scan <model.onnx…> [--json] [--sha256 <hex>] [--max-bytes <n>] [--max-nodes <n>]
+                     [--max-graph-depth <n>] [--allow-domain <d>…]
 
-Runs the scan step's checks without onnxruntime: size limit, protobuf structure, operator
-domains (graph, subgraphs, functions) and external-data paths. The digest is checked only when
+Runs the scan step's checks without onnxruntime, walking every graph, subgraph (If/Loop/Scan),
+function, node, attribute and tensor: size limit, protobuf structure and tensor sizes, IR and
+opset versions the bundled onnxruntime runs, node/nesting/tensor-size limits, operator domains
+and EPContext nodes, attributes that name files, external data (paths, symlinks out of the
+model's directory, byte ranges) and duplicate metadata keys. The digest is checked only when
 --sha256 is given (one file at a time). Exit code 1 when any file has an error finding.
 
 Options:
-  --json               print one JSON report per file instead of text
-  --sha256 <hex>       expected sha256 of the (single) model file
-  --max-bytes <n>      size limit in bytes (default ${DEFAULT_SCAN_LIMITS.maxBytes})
-  --allow-domain <d>   allow an extra operator domain (repeatable); "" and ai.onnx, ai.onnx.ml always are`;
+  --json                 print one JSON report per file instead of text
+  --sha256 <hex>         expected sha256 of the (single) model file
+  --max-bytes <n>        size limit in bytes (default ${DEFAULT_SCAN_LIMITS.maxBytes})
+  --max-nodes <n>        most nodes in all graphs and functions (default ${DEFAULT_SCAN_LIMITS.maxNodes})
+  --max-graph-depth <n>  deepest subgraph nesting (default ${DEFAULT_SCAN_LIMITS.maxGraphDepth})
+  --allow-domain <d>     allow an extra operator domain (repeatable); "" and ai.onnx, ai.onnx.ml always are`;
 
 /** A file's outcome: its report, or why it could not be read at all. */
 type Outcome = { file: string; report: ScanReport } | { file: string; error: string };
@@ -25,6 +31,8 @@ export const command: Command = {
         json: { type: 'boolean' },
         sha256: { type: 'string' },
         'max-bytes': { type: 'string' },
+        'max-nodes': { type: 'string' },
+        'max-graph-depth': { type: 'string' },
         'allow-domain': { type: 'string', multiple: true },
       },
       USAGE,
@@ -36,7 +44,9 @@ export const command: Command = {
     }
     if (sha256 !== undefined && positionals.length > 1)
       throw new CliError('--sha256 applies to one file only');
-    const maxBytes = parseMaxBytes(values['max-bytes']);
+    const maxBytes = parseCount('--max-bytes', values['max-bytes'], 1);
+    const maxNodes = parseCount('--max-nodes', values['max-nodes'], 1);
+    const maxGraphDepth = parseCount('--max-graph-depth', values['max-graph-depth'], 0);
     const extra = Array.isArray(values['allow-domain']) ? values['allow-domain'].map(String) : [];
     const allowedDomains = [...DEFAULT_SCAN_LIMITS.allowedDomains, ...extra];
 
@@ -46,6 +56,8 @@ export const command: Command = {
         const report = await scanModelFile(file, {
           allowedDomains,
           ...(maxBytes === undefined ? {} : { maxBytes }),
+          ...(maxNodes === undefined ? {} : { maxNodes }),
+          ...(maxGraphDepth === undefined ? {} : { maxGraphDepth }),
           ...(sha256 === undefined ? {} : { expectedSha256: sha256 }),
         });
         outcomes.push({ file, report });
@@ -60,11 +72,14 @@ export const command: Command = {
   },
 };
 
-function parseMaxBytes(value: unknown): number | undefined {
+/** An integer option of at least `min`, or undefined when not given. */
+function parseCount(option: string, value: unknown, min: 0 | 1): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0)
-    throw new CliError(`--max-bytes must be a positive integer, got "${value}"`);
+  if (!Number.isSafeInteger(n) || n < min) {
+    const kind = min === 1 ? 'a positive integer' : 'a non-negative integer';
+    throw new CliError(`${option} must be ${kind}, got "${value}"`);
+  }
   return n;
 }
 
@@ -77,7 +92,9 @@ function renderText(outcome: Outcome): string {
   const summary = model
     ? ` (${model.producer || 'unknown producer'}, ir ${model.irVersion}, opsets ${model.opsets
         .map((o) => `${o.domain || 'ai.onnx'} ${o.version}`)
-        .join(', ')}, ${model.nodeCount} nodes)`
+        .join(
+          ', ',
+        )}, ${model.nodeCount} nodes${model.maxGraphDepth > 0 ? `, subgraphs ${model.maxGraphDepth} deep` : ''})`
     : '';
   const head = `${file}: ${report.passed ? 'ok' : `FAILED, ${errors} error(s)`}${warnings ? `, ${warnings} warning(s)` : ''}${summary}`;
   return [head, ...report.findings.map((f) => `  ${f.severity} ${formatFinding(f)}`)].join('\n');

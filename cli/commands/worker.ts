@@ -28,6 +28,7 @@ export const command: Command = {
         audit,
         dataPlane: config.dataPlane,
         prometheus: config.prometheus,
+        ...(config.evidenceKeyPath ? { evidenceKeyPath: config.evidenceKeyPath } : {}),
       });
       console.log(
         `worker: polling "${config.taskQueue}" on ${config.temporal.address} (home ${config.home})`,

@@ -11,6 +11,9 @@ import {
 } from '../../activities/package.ts';
 import { createScanActivities } from '../../activities/scan.ts';
 import { createValidateActivities } from '../../activities/validate.ts';
+import { validateBom } from '../../supply-chain/evidence/validate-bom.ts';
+import { verifyStatementBundle } from '../../supply-chain/signing/index.ts';
+import { exampleSpecYaml } from '../support/model-catalog.ts';
 import {
   dataset,
   deploymentRef,
@@ -22,13 +25,14 @@ import {
 
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
-const SPEC_TEXT = `apiVersion: modelship.dev/v1
-kind: ModelDeployment
-metadata:
-  name: iris-classifier
-  owners: [ml-platform]
-# ... the rest of the spec as committed
+/** The spec as committed: the package step parses it again to describe the model. */
+const SPEC_TEXT = `${exampleSpecYaml({ name: 'iris-classifier', dataset: 'iris', version: 'v1' })}  provenance:
+    trainingData:
+      - { uri: 'https://data.example.com/iris.csv', sha256: ${'a'.repeat(64)} }
+    trainingCode:
+      - { uri: 'https://git.example.com/ml/iris', commit: ${'b'.repeat(40)} }
 `;
+const EVIDENCE = ['bom.cdx.json', 'bom.sigstore.json', 'provenance.json', 'provenance.sigstore.json'];
 
 describe('packageModel', () => {
   let home: Awaited<ReturnType<typeof tempDir>>;
@@ -88,7 +92,9 @@ describe('packageModel', () => {
       { path: 'model.onnx', sha256: artifact.sha256, sizeBytes: artifact.sizeBytes },
       { path: 'spec.yaml', sha256: sha256(SPEC_TEXT), sizeBytes: Buffer.byteLength(SPEC_TEXT) },
     ]);
-    expect((await readdir(bundle.path)).sort()).toEqual(['manifest.json', 'model.onnx', 'spec.yaml']);
+    expect((await readdir(bundle.path)).sort()).toEqual(
+      [...EVIDENCE, 'manifest.json', 'model.onnx', 'spec.yaml'].sort(),
+    );
     expect(await readFile(join(bundle.path, 'model.onnx'))).toEqual(await readFile(artifact.path));
     expect(await readFile(join(bundle.path, 'spec.yaml'), 'utf8')).toBe(SPEC_TEXT);
     for (const name of ['manifest.json', 'model.onnx', 'spec.yaml']) {
@@ -102,7 +108,7 @@ describe('packageModel', () => {
     const bundle = await createPackageActivities({ home: home.path }).packageModel(input);
     const manifest = JSON.parse(await readFile(bundle.manifestPath, 'utf8')) as BundleManifest;
     expect(manifest).toEqual({
-      schemaVersion: 1,
+      schemaVersion: 2,
       digest: bundle.digest,
       model: 'iris-classifier',
       environment: 'staging',
@@ -111,9 +117,59 @@ describe('packageModel', () => {
       files: bundle.files,
       validation: input.validation,
       scan: input.scan,
+      supplyChain: null,
+      policy: null,
       onnxruntimeVersion: '1.30.0',
+      scanners: { 'modelship-onnx-scan': '0.1.0' },
+      evidence: {
+        files: EVIDENCE,
+        signedBy: expect.stringMatching(/^[0-9a-f]{64}$/),
+        cyclonedx: '1.6',
+        slsa: 'https://slsa.dev/provenance/v1',
+      },
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     });
+  });
+
+  it('writes a CycloneDX description that validates and signed statements the evidence key verifies', async () => {
+    const bundle = await createPackageActivities({ home: home.path }).packageModel(input);
+    const bom = JSON.parse(await readFile(join(bundle.path, 'bom.cdx.json'), 'utf8'));
+    expect(await validateBom(bom)).toEqual([]);
+    expect(bom.specVersion).toBe('1.6');
+    expect(bom.metadata.component.type).toBe('machine-learning-model');
+    expect(bom.metadata.component.hashes).toContainEqual({ alg: 'SHA-256', content: artifact.sha256 });
+    // Signed by the key the worker keeps in its home (created on first use), public half beside it.
+    const publicKey = await readFile(join(home.path, 'keys', 'evidence.pub'), 'utf8');
+    const bomStatement = verifyStatementBundle(
+      await readFile(join(bundle.path, 'bom.sigstore.json'), 'utf8'),
+      publicKey,
+    );
+    expect(bomStatement.predicateType).toBe('https://cyclonedx.org/bom');
+    const provenance = verifyStatementBundle(
+      await readFile(join(bundle.path, 'provenance.sigstore.json'), 'utf8'),
+      publicKey,
+    ) as unknown as {
+      subject: unknown[];
+      predicate: {
+        buildDefinition: { resolvedDependencies: { name: string; digest: Record<string, string> }[] };
+      };
+    };
+    expect(provenance.subject).toEqual(
+      bundle.files.map((f) => ({ name: f.path, digest: { sha256: f.sha256 } })),
+    );
+    const dependencies = provenance.predicate.buildDefinition.resolvedDependencies;
+    expect(dependencies.find((d) => d.name === 'model')?.digest).toEqual({ sha256: artifact.sha256 });
+    expect(dependencies.find((d) => d.name === 'training-data')?.digest).toEqual({ sha256: 'a'.repeat(64) });
+    expect(dependencies.find((d) => d.name === 'training-code')?.digest).toEqual({
+      gitCommit: 'b'.repeat(40),
+    });
+    // One byte changed in the signed provenance and it no longer verifies.
+    const signed = JSON.parse(await readFile(join(bundle.path, 'provenance.sigstore.json'), 'utf8'));
+    const payload = Buffer.from(signed.dsseEnvelope.payload, 'base64')
+      .toString('utf8')
+      .replace('model', 'modem');
+    signed.dsseEnvelope.payload = Buffer.from(payload).toString('base64');
+    expect(() => verifyStatementBundle(signed, publicKey)).toThrow();
   });
 
   it('returns the same bundle on a retry, keeping the first manifest', async () => {
@@ -150,7 +206,7 @@ describe('packageModel', () => {
     const bundle = await packageModel(input);
     await writeFile(join(bundle.path, 'backdoor.py'), 'print("hi")\n');
     const failure = await expectDomainFailure(packageModel(input), FailureType.BundleConflict);
-    expect(failure.message).toContain('holds [backdoor.py, manifest.json, model.onnx, spec.yaml]');
+    expect(failure.message).toContain('holds [backdoor.py, bom.cdx.json,');
   });
 
   it('refuses a damaged store copy instead of bundling it', async () => {

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { command } from '../../cli/commands/scan.ts';
-import { customNode, graph, model } from './onnx-fixtures.ts';
+import { customNode, graph, ifNode, model } from './onnx-fixtures.ts';
 import { REPO_ROOT, tempDir, version } from './support.ts';
 
 /** Runs `modelship scan` with the given arguments, capturing what it prints. */
@@ -72,6 +72,41 @@ describe('modelship scan', () => {
     const { code, out } = await scan(join(dir.path, 'missing.onnx'));
     expect(code).toBe(1);
     expect(out).toContain('missing.onnx: cannot read: ENOENT');
+  });
+
+  it("prints the deep checks' findings with their locations, and takes node and nesting limits", async () => {
+    const nested = join(dir.path, 'nested.onnx');
+    await writeFile(
+      nested,
+      model({
+        irVersion: 14,
+        metadataProps: [
+          { key: 'owner', value: 'a' },
+          { key: 'owner', value: 'b' },
+        ],
+        graph: graph({ nodes: [ifNode({ name: 'inner', opType: 'Relu', input: ['x'], output: ['r'] })] }),
+      }),
+    );
+    const { code, out } = await scan('--max-graph-depth', '0', '--max-nodes', '3', nested);
+    expect(code).toBe(1);
+    expect(out).toContain(
+      `${nested}: FAILED, 4 error(s) (modelship-tests 1, ir 14, opsets ai.onnx 17, 4 nodes, subgraphs 1 deep)`,
+    );
+    expect(out).toContain(
+      '  error versions: ir_version is 14; the bundled onnxruntime 1.30.0 loads IR versions up to 13',
+    );
+    expect(out).toContain(
+      '  error limits: subgraphs are nested 1 levels deep, over the limit of 0 (at graph:main/node:branch/then_branch)',
+    );
+    expect(out).toContain(
+      '  error limits: the model has 4 nodes (main graph, subgraphs and functions), over the limit of 3',
+    );
+    expect(out).toContain(
+      '  error metadata: metadata key "owner" appears 2 times in the model metadata_props',
+    );
+    await expect(command.run(['--max-graph-depth=1.5', nested])).rejects.toThrow(
+      '--max-graph-depth must be a non-negative integer, got "1.5"',
+    );
   });
 
   it('rejects usage mistakes', async () => {

@@ -46,8 +46,12 @@ describe('scanModelFile', () => {
       ['size', true],
       ['digest', true],
       ['structure', true],
+      ['versions', true],
+      ['limits', true],
       ['operators', true],
+      ['attributes', true],
       ['external-data', true],
+      ['metadata', true],
     ]);
     expect(report.sha256).toBe(digest);
     expect(report.model).toMatchObject({ irVersion: 8, producer: expect.stringMatching(/^skl2onnx /) });
@@ -203,8 +207,12 @@ describe('scanModelFile', () => {
       'size',
       'digest',
       'structure',
+      'versions',
+      'limits',
       'operators',
+      'attributes',
       'external-data',
+      'metadata',
     ]);
   });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,6 +6,7 @@ import { createArtifactActivities, type ResolvedArtifact } from '../../activitie
 import { FailureType } from '../../activities/failures.ts';
 import { createValidateActivities, type ValidationReport } from '../../activities/validate.ts';
 import type { ValidationSpec } from '../../specs/schema.ts';
+import { unknownOperatorModel } from './onnx-fixtures.ts';
 import {
   type CatalogDataset,
   dataset,
@@ -177,7 +179,6 @@ describe('validateModel', () => {
         join(repo, 'data/bad.csv'),
         'a,b,c,d,label\n1,2,3,4,0\n1,2,x,4,1\n1,2,3,0\n1,2,3,4,1.5\n',
       );
-      await writeFile(join(repo, 'garbage.onnx'), 'this is not an onnx model');
     });
     const validation = (path: string): ValidationSpec => ({
       holdout: { path, labelColumn: 'label', predictionOutput: 'label' },
@@ -212,17 +213,26 @@ describe('validateModel', () => {
       await expectDomainFailure(run('../outside.csv'), FailureType.InvalidSpec);
     });
 
-    it('reports a file onnxruntime cannot load as ModelUnloadable', async () => {
+    async function storedBytes(name: string, bytes: Uint8Array | string): Promise<ResolvedArtifact> {
+      await writeFile(join(repo, name), bytes);
       const { resolveArtifact } = createArtifactActivities({ home: home.path });
-      const { createHash } = await import('node:crypto');
-      const sha256 = createHash('sha256').update('this is not an onnx model').digest('hex');
-      const artifact = await resolveArtifact({
-        deployment: deploymentRef(repo),
-        source: 'garbage.onnx',
-        sha256,
-      });
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      return resolveArtifact({ deployment: deploymentRef(repo), source: name, sha256 });
+    }
+
+    it('refuses to load a file that does not pass the scan', async () => {
+      const artifact = await storedBytes('garbage.onnx', 'this is not an onnx model');
+      const failure = await expectDomainFailure(run('data/good.csv', artifact), FailureType.ScanFailed);
+      expect(failure.message).toMatch(
+        /^scan of "garbage\.onnx" \(sha256 [0-9a-f]{12}…\) found \d+ error\(s\): structure: /,
+      );
+    });
+
+    it('reports a model that passes the scan but onnxruntime cannot load as ModelUnloadable', async () => {
+      const artifact = await storedBytes('mystery.onnx', unknownOperatorModel());
       const failure = await expectDomainFailure(run('data/good.csv', artifact), FailureType.ModelUnloadable);
-      expect(failure.message).toContain('cannot load "garbage.onnx"');
+      expect(failure.message).toContain('onnxruntime 1.30.0 cannot load "mystery.onnx"');
+      expect(failure.message).toContain('No Op registered for NoSuchOperator');
     });
   });
 });

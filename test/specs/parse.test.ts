@@ -25,11 +25,14 @@ describe('parseSpec', () => {
       judge: 'sequential',
       alpha: 0.01,
       minEffect: 0.25,
+      maxExtensions: 3,
       minRequests: 100,
       errorRate: { max: 0.01 },
       latencyP99: { maxRatioToStable: 1.5 },
       disagreement: { max: 0.05 },
     });
+    expect(spec.security).toEqual({ signedBy: [] });
+    expect(spec.provenance).toBeUndefined();
   });
 
   it('turns steps into a tagged union with step defaults filled in', () => {

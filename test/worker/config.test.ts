@@ -11,7 +11,28 @@ describe('loadConfig', () => {
       auditUrl: undefined,
       logLevel: 'WARN',
       dataPlane: { url: 'http://127.0.0.1:8000', adminToken: undefined },
+      evidenceKeyPath: undefined,
+      prometheus: { urls: {} },
     });
+  });
+
+  it('reads Prometheus servers for every environment or per environment, and refuses a bad list', () => {
+    expect(
+      loadConfig(
+        {
+          MODELSHIP_PROMETHEUS_URL: 'http://prom:9090',
+          MODELSHIP_PROMETHEUS_URLS:
+            'production=http://prom-prod:9090, staging=https://prom-stg.example.com/prometheus',
+        },
+        '/',
+      ).prometheus,
+    ).toEqual({
+      url: 'http://prom:9090',
+      urls: { production: 'http://prom-prod:9090', staging: 'https://prom-stg.example.com/prometheus' },
+    });
+    expect(() => loadConfig({ MODELSHIP_PROMETHEUS_URLS: 'production:http://prom:9090' }, '/')).toThrow(
+      /MODELSHIP_PROMETHEUS_URLS: must be a comma-separated list of environment=URL pairs/,
+    );
   });
 
   it('refuses a data plane URL that is not http(s), naming the variable', () => {

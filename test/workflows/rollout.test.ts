@@ -151,7 +151,7 @@ describe('staged rollout', () => {
       );
       expect(status.stdout).toMatch(/iris-promote: step 2 pass: /);
       // The analysis step was sized before traffic moved; the estimate says what it rests on.
-      expect(status.stdout).toMatch(/iris-promote: step estimates\n  traffic: /);
+      expect(status.stdout).toMatch(/iris-promote: step estimates\n {2}traffic: /);
       expect(status.stdout).toMatch(/ {2}step 2 \(analysis 8s at 50 %\): a healthy candidate passes in /);
 
       // Someone not listed is refused by the update's validator, with the reason.

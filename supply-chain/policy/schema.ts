@@ -1,0 +1,229 @@
+/**
+ * The `EnvironmentPolicy` file (`policies/<environment>.yaml`): what every model deployed to one
+ * environment must satisfy, whatever its spec says. The single source of the policy's types and
+ * field documentation; parse through `parsePolicy` in `load.ts`, which adds positions to errors.
+ *
+ * Every block is optional: an absent field imposes nothing, so a file holding only `rollout:` is
+ * a complete policy and the empty policy is the permissive one.
+ */
+import { z } from 'zod';
+import { DURATION_PATTERN } from '../../specs/duration.ts';
+import { checkRepoPath } from '../../specs/locations.ts';
+import { API_VERSION } from '../../specs/schema.ts';
+
+export { API_VERSION };
+/** The `kind` of a policy file. */
+export const POLICY_KIND = 'EnvironmentPolicy';
+/** Where an environment's policy lives, relative to the repository root. */
+export const POLICY_DIR = 'policies';
+
+/** `policies/production.yaml` for `production`. */
+export function policyPath(environment: string): string {
+  return `${POLICY_DIR}/${environment}.yaml`;
+}
+
+// The same grammar as spec.rollout.environment and spec.security.signedBy, which name what a
+// policy describes: a name the spec accepts must be a name a policy accepts.
+const dnsLabel = z
+  .string()
+  .max(63, 'must be at most 63 characters (a DNS label)')
+  .regex(
+    /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/,
+    'must be a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit',
+  );
+
+const keyName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a key name: lowercase letters, digits, ".", "_" and "-"');
+
+const duration = z
+  .string()
+  .regex(DURATION_PATTERN, 'must be a duration such as 500us, 250ms, 30s, 5m, 2h or 1d');
+
+const fraction = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
+
+const repoPath = z
+  .string()
+  .min(1)
+  .superRefine((path, ctx) => {
+    const problem = checkRepoPath(path);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const Signatures = z
+  .strictObject({
+    trustedKeys: z
+      .record(keyName, repoPath.describe('Repository path of the PEM public key.'))
+      .default({})
+      .describe(
+        'The only keys this environment trusts, by name: each maps to the repository path of its PEM public key.',
+      ),
+    required: z
+      .array(keyName)
+      .default([])
+      .describe('Keys that must have signed every model deployed here; each must be a trusted key.'),
+  })
+  .superRefine(({ trustedKeys, required }, ctx) => {
+    for (const [index, key] of required.entries()) {
+      if (!Object.hasOwn(trustedKeys, key)) {
+        const trusted = Object.keys(trustedKeys);
+        ctx.addIssue({
+          code: 'custom',
+          path: ['required', index],
+          message: `"${key}" is not in signatures.trustedKeys (${trusted.length > 0 ? trusted.join(', ') : 'none'}): a required key must be trusted`,
+        });
+      }
+    }
+  })
+  .describe('Which keys the environment trusts and which must have signed the model.');
+
+/**
+ * A URI prefix must end at a path boundary: `https://models.example.com` would also admit
+ * `https://models.example.com.attacker.test/`.
+ */
+const SourcePattern = z
+  .string()
+  .min(1)
+  .superRefine((pattern, ctx) => {
+    const isUri = /^[a-z][a-z0-9+.-]*:\/\//i.test(pattern);
+    if (isUri && !/[*?]/.test(pattern) && !/^[a-z][a-z0-9+.-]*:\/\/[^/]+\/.*/i.test(pattern)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a URI prefix must include the host and a "/" after it, e.g. https://models.example.com/',
+      });
+    }
+    if (!isUri && (pattern.startsWith('/') || pattern.split('/').includes('..'))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a repository pattern is relative to the repository root and stays inside it',
+      });
+    }
+  })
+  .describe(
+    'A repository path glob (`models/**`, `models/*/v2/model.onnx`) or a URI prefix (`https://models.example.com/`).',
+  );
+
+const Artifacts = z
+  .strictObject({
+    allowedSources: z
+      .array(SourcePattern)
+      .default([])
+      .describe(
+        'Where models may come from; a spec whose model.source matches none is refused. Empty: anywhere.',
+      ),
+  })
+  .describe('Where model files may come from.');
+
+const MinThreshold = z.strictObject({
+  min: fraction.describe(
+    'The lowest threshold a spec may declare, and the lowest value a model may measure.',
+  ),
+});
+const MaxLatency = z.strictObject({
+  max: duration.describe('The highest latency a spec may allow, and the highest a model may measure.'),
+});
+
+const Validation = z
+  .strictObject({
+    accuracy: MinThreshold.optional().describe('Holdout accuracy every spec must require, at least.'),
+    f1Macro: MinThreshold.optional().describe('Holdout macro F1 every spec must require, at least.'),
+    latencyP50: MaxLatency.optional().describe('Median latency every spec must cap, at most.'),
+    latencyP99: MaxLatency.optional().describe('p99 latency every spec must cap, at most.'),
+  })
+  .describe(
+    'Offline validation floors: each spec must declare the metric with a threshold at least as strict, and the measured value must meet the policy.',
+  );
+
+const Rollout = z
+  .strictObject({
+    maxFirstCanaryWeight: z
+      .int()
+      .min(1, 'must be between 1 and 100')
+      .max(100, 'must be between 1 and 100')
+      .optional()
+      .describe('The highest weight the first setWeight above 0 may send to a candidate, in percent.'),
+    minAnalysisDuration: duration
+      .optional()
+      .describe(
+        'The least time, summed over the analysis steps before setWeight 100, that live traffic is judged.',
+      ),
+    requiredApprovers: z
+      .array(z.string().min(1).describe('A person or team handle.'))
+      .min(1, 'name at least one approver, or leave the field out')
+      .optional()
+      .describe(
+        'Handles that must each approve before full weight: each needs an approval step of their own (only them as approvers) before setWeight 100.',
+      ),
+    fourEyes: z
+      .boolean()
+      .optional()
+      .describe(
+        "The commit's author cannot approve their own change, and an approval step must come before setWeight 100. Default: true in production, false elsewhere.",
+      ),
+  })
+  .describe('Limits on the rollout steps a spec may declare.');
+
+const Scan = z
+  .strictObject({
+    allowedDomains: z
+      .array(z.string().describe('An ONNX operator domain; "" is the default domain.'))
+      .optional()
+      .describe('Operator domains model nodes may use.'),
+    maxNodes: z.int().positive().optional().describe('Most nodes, over all graphs of the model.'),
+    maxGraphDepth: z.int().positive().optional().describe('Deepest nesting of subgraphs.'),
+    maxBytes: z.int().positive().optional().describe('Largest model file, in bytes.'),
+    maxTensorBytes: z.int().positive().optional().describe('Largest single tensor, in bytes.'),
+    maxExternalDataBytes: z
+      .int()
+      .min(0, 'must be 0 or more')
+      .optional()
+      .describe('Most bytes all external-data tensors together may bring in; 0 refuses external data.'),
+  })
+  .describe('Limits for the scan step (read by the scan, not judged by the policy rules).');
+
+/** A whole policy file; parses plain data into an `EnvironmentPolicy` with defaults applied. */
+export const EnvironmentPolicySchema = z
+  .strictObject({
+    apiVersion: z.literal(API_VERSION).describe(`Policy language version; always ${API_VERSION}.`),
+    kind: z.literal(POLICY_KIND).describe(`Document kind; always ${POLICY_KIND}.`),
+    metadata: z
+      .strictObject({
+        environment: dnsLabel.describe('The environment this policy governs; the file is named after it.'),
+        description: z.string().optional().describe('Why the policy is what it is, for people.'),
+      })
+      .describe('Which environment.'),
+    signatures: Signatures.prefault({}),
+    artifacts: Artifacts.prefault({}),
+    validation: Validation.prefault({}),
+    rollout: Rollout.prefault({}),
+    scan: Scan.prefault({}),
+  })
+  // Production has always refused self-approval (workflows/approval.ts); a production policy
+  // that says nothing about four eyes keeps that, so plan judges what the workflow enforces.
+  .transform((policy) => ({
+    ...policy,
+    rollout: {
+      ...policy.rollout,
+      fourEyes: policy.rollout.fourEyes ?? policy.metadata.environment === 'production',
+    },
+  }))
+  .describe('The rules every model deployment to one environment must satisfy.');
+
+/** A policy as written in YAML, before defaults. */
+export type EnvironmentPolicyInput = z.input<typeof EnvironmentPolicySchema>;
+/** A parsed policy, defaults applied. */
+export type EnvironmentPolicy = z.output<typeof EnvironmentPolicySchema>;
+/**
+ * The scan step's limits, as the policy states them (absent fields keep the scan's defaults);
+ * the fields are those of `ScanLimits` in `activities/onnx/limits.ts`.
+ */
+export type ScanPolicy = EnvironmentPolicy['scan'];
+
+/** The policy of an environment without a policy file: nothing beyond what the workflow always enforces. */
+export function defaultPolicy(environment: string): EnvironmentPolicy {
+  return EnvironmentPolicySchema.parse({
+    apiVersion: API_VERSION,
+    kind: POLICY_KIND,
+    metadata: { environment },
+  });
+}
