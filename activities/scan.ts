@@ -35,6 +35,8 @@ export { DEFAULT_SCAN_LIMITS, type ScanLimits } from './onnx/limits.ts';
 export interface ScanModelInput {
   deployment: DeploymentRef;
   artifact: ResolvedArtifact;
+  /** The model's directory in the checkout (`modelDirectory` in supply-chain.ts), for external data. */
+  modelDir?: string;
   /** The environment policy's limits (`scan:` in policies/<env>.yaml), over the worker's. */
   limits?: Partial<ScanLimits>;
 }
@@ -82,6 +84,12 @@ export interface ScanReport {
 export interface ScanFileOptions extends Partial<ScanLimits> {
   /** Digest the bytes must have; without it the digest check only reports the digest. */
   expectedSha256?: string;
+  /**
+   * The model's directory, where its external-data files are (default: the file's own directory).
+   * The workflow scans the store copy of the model file but its external data where the spec put
+   * the model, so a hostile reference is refused at the scan with what it points at.
+   */
+  modelDir?: string;
 }
 
 const MODEL_CHECKS: ScanCheckName[] = [
@@ -99,7 +107,7 @@ const MODEL_CHECKS: ScanCheckName[] = [
  * content is a finding in the report.
  */
 export async function scanModelFile(filePath: string, options: ScanFileOptions = {}): Promise<ScanReport> {
-  const { expectedSha256, ...overrides } = options;
+  const { expectedSha256, modelDir, ...overrides } = options;
   const limits: ScanLimits = { ...DEFAULT_SCAN_LIMITS, ...overrides };
   const findings: ScanFinding[] = [];
   const details = new Map<ScanCheckName, string>();
@@ -177,7 +185,7 @@ export async function scanModelFile(filePath: string, options: ScanFileOptions =
   findings.push(...checkOperators(model, contents, limits.allowedDomains));
   findings.push(...checkAttributes(contents));
   findings.push(...checkExternalData(contents));
-  findings.push(...(await checkExternalDataFiles(contents, dirname(resolve(filePath)))));
+  findings.push(...(await checkExternalDataFiles(contents, modelDir ?? dirname(resolve(filePath)))));
   findings.push(...checkMetadata(model, contents));
   describeChecks(details, info, contents, limits);
   return finish(info, sha256, bytes.length);
@@ -235,6 +243,7 @@ export function createScanActivities(deps: { home: string; limits?: Partial<Scan
       const report = await scanModelFile(artifact.path, {
         ...deps.limits,
         ...input.limits,
+        ...(input.modelDir ? { modelDir: input.modelDir } : {}),
         expectedSha256: artifact.sha256,
       }).catch((error: unknown) => {
         if (!hasErrorCode(error, 'ENOENT')) throw error;

@@ -68,6 +68,8 @@ export interface SignatureSummary {
 
 export interface SupplyChainReport {
   policy: { file: string; origin: 'file' | 'default' };
+  /** The model's directory in the checkout (null for an https:// model). */
+  modelDir: string | null;
   signature: SignatureSummary;
   secrets: { findings: SecretFinding[] };
   /** Scanner rule-set versions, for the evidence manifest. */
@@ -213,6 +215,7 @@ export function createSupplyChainActivities() {
       const secrets = await scanSecrets(input, modelDir);
       const report: SupplyChainReport = {
         policy: { file: policy.file, origin: policy.origin },
+        modelDir,
         signature,
         secrets: { findings: secrets },
         scanners: { ...secretScannerVersions() },

@@ -190,7 +190,12 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
     const supplyChain = patched('supply-chain-gates')
       ? await verifySupplyChain({ deployment, artifact, spec, specText: input.specText })
       : undefined;
-    const limits = supplyChain ? { limits: scanLimitsOf(supplyChain.scanLimits) } : {};
+    const limits = supplyChain
+      ? {
+          limits: scanLimitsOf(supplyChain.scanLimits),
+          ...(supplyChain.modelDir ? { modelDir: supplyChain.modelDir } : {}),
+        }
+      : {};
     if (supplyChain) {
       status.signature = signatureLine(supplyChain);
       publish();
