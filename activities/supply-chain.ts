@@ -3,8 +3,9 @@
  *
  * - `verifySupplyChain` (scan stage, before onnxruntime ever loads the model): the environment's
  *   policy is read, the model directory's signatures are verified against the keys the policy
- *   trusts, and the spec, the model's doc_strings and metadata and every text file of the model
- *   directory are scanned for secrets.
+ *   trusts, the spec, the model's doc_strings and metadata and every text file of the model
+ *   directory are scanned for secrets, and the policy's rules are judged on what the spec
+ *   declares and who verifiably signed (what `plan` showed before merge).
  * - `checkPolicy` (after validation): the policy's rules judged on the spec and on the facts now
  *   known: which keys verifiably signed, what validation measured, who authored the commit.
  *
@@ -67,7 +68,7 @@ export interface SignatureSummary {
 }
 
 export interface SupplyChainReport {
-  policy: { file: string; origin: 'file' | 'default' };
+  policy: { file: string; origin: 'file' | 'default'; results: PolicyRuleResult[] };
   /** The model's directory in the checkout (null for an https:// model). */
   modelDir: string | null;
   signature: SignatureSummary;
@@ -194,6 +195,15 @@ async function scanSecrets(input: SupplyChainInput, modelDir: string | null): Pr
   return findings;
 }
 
+function policyFailure(file: string, results: readonly PolicyRuleResult[], details: unknown) {
+  const failed = results.filter((result) => !result.passed);
+  return domainFailure(
+    FailureType.PolicyViolation,
+    `${failed.length} rule${failed.length === 1 ? '' : 's'} of ${file} failed:\n${failed.map((result) => `${result.rule}: ${result.reason}`).join('\n')}`,
+    details,
+  );
+}
+
 export function createSupplyChainActivities() {
   return {
     async verifySupplyChain(input: SupplyChainInput): Promise<SupplyChainReport> {
@@ -213,8 +223,12 @@ export function createSupplyChainActivities() {
         });
       }
       const secrets = await scanSecrets(input, modelDir);
+      const results = evaluatePolicy(spec, policy.policy, {
+        signedBy: signature.verifiedKeys,
+        ...(deployment.author ? { commitAuthor: deployment.author } : {}),
+      });
       const report: SupplyChainReport = {
-        policy: { file: policy.file, origin: policy.origin },
+        policy: { file: policy.file, origin: policy.origin, results },
         modelDir,
         signature,
         secrets: { findings: secrets },
@@ -238,6 +252,7 @@ export function createSupplyChainActivities() {
           { report },
         );
       }
+      if (!policyPassed(results)) throw policyFailure(policy.file, results, { report });
       return report;
     },
 
@@ -262,14 +277,7 @@ export function createSupplyChainActivities() {
         passed: policyPassed(results),
         results,
       };
-      if (!report.passed) {
-        const failed = results.filter((result) => !result.passed);
-        throw domainFailure(
-          FailureType.PolicyViolation,
-          `${failed.length} rule${failed.length === 1 ? '' : 's'} of ${policy.file} failed:\n${failed.map((result) => `${result.rule}: ${result.reason}`).join('\n')}`,
-          { report },
-        );
-      }
+      if (!report.passed) throw policyFailure(policy.file, results, { report });
       return report;
     },
   };

@@ -198,6 +198,7 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
       : {};
     if (supplyChain) {
       status.signature = signatureLine(supplyChain);
+      status.policy = supplyChain.policy.results;
       publish();
     }
     const scan = await scanModel({ deployment, artifact, ...limits });

@@ -125,12 +125,13 @@ export function estimateLines(estimate: AnalysisEstimate): string[] {
   ];
 }
 
-/** `verified: release, qa (3 files, root 1a2b3c4d5e6f…)` or `unsigned (not required)`. */
+/** `verified: release, qa (3 files, root 1a2b3c4d5e6f…)` or `unsigned (no signature required)`. */
 export function signatureLine(report: SupplyChainReport): string {
   const { signature } = report;
   if (signature.status === 'unsigned') return 'unsigned (no signature required)';
   const root = signature.rootDigest ? `, root ${signature.rootDigest.slice(0, 12)}…` : '';
-  return `verified: ${signature.verifiedKeys.join(', ')} (${signature.files.length} files${root})`;
+  const files = `${signature.files.length} file${signature.files.length === 1 ? '' : 's'}`;
+  return `verified: ${signature.verifiedKeys.join(', ')} (${files}${root})`;
 }
 
 /** Markdown for the Web UI's current details: stage first, then what is known so far. */
