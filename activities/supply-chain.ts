@@ -71,6 +71,8 @@ export interface SupplyChainReport {
   policy: { file: string; origin: 'file' | 'default'; results: PolicyRuleResult[] };
   /** The model's directory in the checkout (null for an https:// model). */
   modelDir: string | null;
+  /** The policy's four-eyes rule: the commit's author may not approve its rollout. */
+  fourEyes: boolean;
   signature: SignatureSummary;
   secrets: { findings: SecretFinding[] };
   /** Scanner rule-set versions, for the evidence manifest. */
@@ -230,6 +232,7 @@ export function createSupplyChainActivities() {
       const report: SupplyChainReport = {
         policy: { file: policy.file, origin: policy.origin, results },
         modelDir,
+        fourEyes: policy.policy.rollout.fourEyes,
         signature,
         secrets: { findings: secrets },
         scanners: { ...secretScannerVersions() },

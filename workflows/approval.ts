@@ -46,25 +46,27 @@ export function parseApproveInput(value: unknown): ApproveInput | string {
 }
 
 /**
- * Why `input` may not decide `pending`, or undefined when it may. In production, the author of
- * the commit being rolled out cannot approve it (four eyes); rejecting their own change is fine.
+ * Why `input` may not decide `pending`, or undefined when it may. Under four eyes the author of
+ * the commit being rolled out cannot approve it; rejecting their own change is fine. Four eyes is
+ * the environment policy's `rollout.fourEyes`, and without a policy it holds in production only.
  */
 export function approvalProblem(
   input: ApproveInput,
   pending: PendingApproval | undefined,
-  context: { environment: string; author?: CommitAuthor | undefined },
+  context: { environment: string; author?: CommitAuthor | undefined; fourEyes?: boolean | undefined },
 ): string | undefined {
   if (!pending) return 'no approval is pending for this rollout right now';
   const listed = pending.approvers.some((name) => name.toLowerCase() === input.approver.toLowerCase());
   if (!listed)
     return `${input.approver} is not an approver of this step (approvers: ${pending.approvers.join(', ')})`;
+  const fourEyes = context.fourEyes ?? context.environment === 'production';
   if (
-    context.environment === 'production' &&
+    fourEyes &&
     input.decision === 'approve' &&
     context.author &&
     sameIdentity(input.approver, context.author)
   ) {
-    return `in production the commit's author (${context.author.name} <${context.author.email}>) cannot approve their own change`;
+    return `in ${context.environment} the commit's author (${context.author.name} <${context.author.email}>) cannot approve their own change`;
   }
   return undefined;
 }

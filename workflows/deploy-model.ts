@@ -199,6 +199,7 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
     if (supplyChain) {
       status.signature = signatureLine(supplyChain);
       status.policy = supplyChain.policy.results;
+      inbox.fourEyes = supplyChain.fourEyes;
       publish();
     }
     const scan = await scanModel({ deployment, artifact, ...limits });

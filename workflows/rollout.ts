@@ -27,6 +27,8 @@ import { type DeploymentStatus, estimateLines, type PipelineStage } from './stat
 export interface ApprovalInbox {
   pending: PendingApproval | undefined;
   decision: ApproveInput | undefined;
+  /** The environment policy's four-eyes rule, once read; undefined: production only. */
+  fourEyes?: boolean;
 }
 
 export interface RolloutContext {
@@ -176,6 +178,7 @@ export function offerApproval(
   const problem = approvalProblem(input, ctx.inbox.pending, {
     environment: ctx.deployment.environment,
     author: ctx.deployment.author,
+    fourEyes: ctx.inbox.fourEyes,
   });
   if (!problem) ctx.inbox.decision = input;
   return problem;

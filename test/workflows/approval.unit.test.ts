@@ -29,6 +29,16 @@ describe('who may approve', () => {
     }
   });
 
+  it("follows the environment policy's four-eyes rule where there is one", () => {
+    const approve = { approver: 'alice', decision: 'approve' as const };
+    expect(approvalProblem(approve, pending, { environment: 'staging', author, fourEyes: true })).toBe(
+      "in staging the commit's author (Alice Liddell <alice@example.com>) cannot approve their own change",
+    );
+    expect(
+      approvalProblem(approve, pending, { environment: 'production', author, fourEyes: false }),
+    ).toBeUndefined();
+  });
+
   it('lets the author approve outside production, and reject their own change anywhere', () => {
     expect(
       approvalProblem({ approver: 'alice', decision: 'approve' }, pending, {
