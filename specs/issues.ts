@@ -1,6 +1,7 @@
 /**
- * The schema step of the parse pipeline: runs `ModelDeploymentSchema` and turns zod issues into
- * problems a spec author can act on. Zod's default messages are written for developers
+ * The schema step of the parse pipeline: runs `ModelDeploymentSchema` (or another document's
+ * schema, e.g. an environment policy's, through `checkAgainst`) and turns zod issues into
+ * problems an author can act on. Zod's default messages are written for developers
  * ("Invalid input: expected string, received undefined"); these speak YAML ("missing required
  * field", "expected a map, got a list"). Messages written in the schema itself always win: the
  * per-parse error map below only fills in the ones it left to zod.
@@ -16,17 +17,23 @@ export interface SchemaProblem {
   at: 'value' | 'key';
 }
 
-/** The parsed spec (defaults applied), or every schema problem. */
-export type SchemaResult =
-  | { success: true; data: ModelDeployment }
-  | { success: false; problems: SchemaProblem[] };
+/** The parsed document (defaults applied), or every schema problem. */
+export type CheckResult<T> = { success: true; data: T } | { success: false; problems: SchemaProblem[] };
 
-/** Checks plain data (from YAML) against the schema. */
+/** The parsed spec (defaults applied), or every schema problem. */
+export type SchemaResult = CheckResult<ModelDeployment>;
+
+/** Checks plain data (from YAML) against the spec schema. */
 export function checkSchema(data: unknown): SchemaResult {
+  return checkAgainst(ModelDeploymentSchema, data);
+}
+
+/** Checks plain data (from YAML) against any document schema, in the spec's words. */
+export function checkAgainst<S extends z.ZodType>(schema: S, data: unknown): CheckResult<z.output<S>> {
   // Fields each map allows, by dot path, gathered while zod reports unknown keys (the final
   // issue no longer carries the schema), so an unknown key can be answered with a suggestion.
   const allowedKeys = new Map<string, string[]>();
-  const result = ModelDeploymentSchema.safeParse(data, {
+  const result = schema.safeParse(data, {
     error: (issue) => {
       if (issue.code === 'unrecognized_keys') {
         allowedKeys.set(formatPath(toFieldPath(issue.path ?? [])), shapeKeys(issue.inst));
@@ -56,6 +63,11 @@ type Problem = SchemaProblem & { suggests?: FieldPath };
 
 function toProblems(issue: z.core.$ZodIssue, allowedKeys: Map<string, string[]>): Problem[] {
   const path = toFieldPath(issue.path);
+  if (issue.code === 'invalid_key') {
+    // A record's key that breaks its pattern (e.g. a key name in a policy's trustedKeys).
+    const why = issue.issues.map((inner) => inner.message).join('; ');
+    return [{ path, message: `key "${String(path.at(-1))}" ${why}`, at: 'key' }];
+  }
   if (issue.code !== 'unrecognized_keys') return [{ path, message: issue.message, at: 'value' }];
   // One problem per key, each on its own line of the file.
   const allowed = allowedKeys.get(formatPath(path)) ?? [];

@@ -14,7 +14,8 @@ export const API_VERSION = 'modelship.dev/v1';
 /** The `kind` of a model deployment spec. */
 export const KIND = 'ModelDeployment';
 
-const dnsLabel = z
+/** A DNS label: model names, environments (also in policy files). */
+export const dnsLabel = z
   .string()
   .max(63, 'must be at most 63 characters (a DNS label)')
   .regex(
@@ -22,13 +23,15 @@ const dnsLabel = z
     'must be a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit',
   );
 
-const duration = z
+/** A duration such as 250ms or 5m (`specs/duration.ts`). */
+export const duration = z
   .string()
   .regex(DURATION_PATTERN, 'must be a duration such as 500us, 250ms, 30s, 5m, 2h or 1d');
 
 const sha256 = z.string().regex(/^[a-f0-9]{64}$/, 'must be a sha256 digest: 64 lowercase hex characters');
 
-const fraction = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
+/** A number from 0 to 1. */
+export const fraction = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
 
 /** Tensor element types, named as ONNX Runtime names them in JavaScript. */
 export const TENSOR_DTYPES = [
@@ -304,7 +307,8 @@ const Analysis = z
   })
   .describe('Limits the analysis and shadow steps judge the candidate against.');
 
-const KeyName = z
+/** The name of a signing key, as specs and policies name it. */
+export const KeyName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a key name: lowercase letters, digits, ".", "_" and "-"')
   .describe('The name of a public key the environment trusts (policies/<environment>.yaml).');

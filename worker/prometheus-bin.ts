@@ -8,9 +8,9 @@
  * service started, and only Debian's mirror is asked. The package is a static Go binary.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { TOOLS_DIR } from './temporal-cli.ts';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { findOnPath, isExecutable, TOOLS_DIR } from './temporal-cli.ts';
 
 const PROMETHEUS_DIR = join(TOOLS_DIR, 'prometheus');
 const PROJECT_BIN = join(PROMETHEUS_DIR, 'usr', 'bin', 'prometheus');
@@ -20,25 +20,14 @@ export interface PrometheusBin {
   source: 'PROMETHEUS_BIN' | 'PATH' | 'project';
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export function findPrometheus(env: NodeJS.ProcessEnv = process.env): PrometheusBin | undefined {
   if (env.PROMETHEUS_BIN) {
     if (!isExecutable(env.PROMETHEUS_BIN))
       throw new Error(`PROMETHEUS_BIN=${env.PROMETHEUS_BIN} is not executable`);
     return { path: env.PROMETHEUS_BIN, source: 'PROMETHEUS_BIN' };
   }
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, 'prometheus')))
-      return { path: join(dir, 'prometheus'), source: 'PATH' };
-  }
+  const onPath = findOnPath('prometheus', env.PATH);
+  if (onPath) return { path: onPath, source: 'PATH' };
   if (isExecutable(PROJECT_BIN)) return { path: PROJECT_BIN, source: 'project' };
   return undefined;
 }

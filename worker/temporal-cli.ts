@@ -25,7 +25,8 @@ export interface TemporalCli {
   source: TemporalCliSource;
 }
 
-function isExecutable(path: string): boolean {
+/** Whether `path` is a file this process may execute. */
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
@@ -34,7 +35,8 @@ function isExecutable(path: string): boolean {
   }
 }
 
-function findOnPath(name: string, pathEnv = process.env.PATH ?? ''): string | undefined {
+/** The first executable `name` on `PATH`, if any. */
+export function findOnPath(name: string, pathEnv = process.env.PATH ?? ''): string | undefined {
   for (const dir of pathEnv.split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, name);

@@ -7,9 +7,8 @@
  * a complete policy and the empty policy is the permissive one.
  */
 import { z } from 'zod';
-import { DURATION_PATTERN } from '../../specs/duration.ts';
 import { checkRepoPath } from '../../specs/locations.ts';
-import { API_VERSION } from '../../specs/schema.ts';
+import { API_VERSION, dnsLabel, duration, fraction, KeyName } from '../../specs/schema.ts';
 
 export { API_VERSION };
 /** The `kind` of a policy file. */
@@ -23,24 +22,8 @@ export function policyPath(environment: string): string {
 }
 
 // The same grammar as spec.rollout.environment and spec.security.signedBy, which name what a
-// policy describes: a name the spec accepts must be a name a policy accepts.
-const dnsLabel = z
-  .string()
-  .max(63, 'must be at most 63 characters (a DNS label)')
-  .regex(
-    /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/,
-    'must be a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit',
-  );
-
-const keyName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a key name: lowercase letters, digits, ".", "_" and "-"');
-
-const duration = z
-  .string()
-  .regex(DURATION_PATTERN, 'must be a duration such as 500us, 250ms, 30s, 5m, 2h or 1d');
-
-const fraction = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
+// policy describes: a name the spec accepts is a name a policy accepts.
+const keyName = KeyName;
 
 const repoPath = z
   .string()
