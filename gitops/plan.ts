@@ -19,6 +19,7 @@ import { compare, findSpecChanges, isSpecFile, type SpecChange } from './changes
 import { checkSpecAtCommit } from './check-spec.ts';
 import type { Commit, CommitReader } from './git.ts';
 import type { OfflineCheck } from './offline-checks.ts';
+import { verifiedSignersAt } from './plan-signatures.ts';
 import { specDigest } from './spec-digest.ts';
 import { declaresModelDeployment, specIdentity } from './spec-fields.ts';
 import { describeStep } from './steps.ts';
@@ -313,7 +314,11 @@ function policiesAt(reader: CommitReader, commit: string) {
       if (result.origin === 'default')
         return { verdicts: { ...base, status: 'none', results: [] }, errors: [] };
       author ??= reader.author(commit);
-      const results = evaluatePolicy(spec, result.policy, { commitAuthor: await author });
+      const signedBy = await verifiedSignersAt(reader, commit, spec.spec.model.source, result.keys);
+      const results = evaluatePolicy(spec, result.policy, {
+        commitAuthor: await author,
+        ...(signedBy ? { signedBy } : {}),
+      });
       const errors = results
         .filter((rule) => !rule.passed)
         .map((rule): SpecError => {

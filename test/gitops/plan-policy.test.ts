@@ -231,11 +231,12 @@ describe('plan with policies at head', () => {
       'policies/production.yaml:13:27  signatures.trustedKeys.release: no such file in the repository: keys/release.pub',
     ]);
 
+    // With the key committed, plan verifies the model directory itself: this one is not signed.
     const fixed = await repo.commit('commit the key');
-    const signed = specAt(await plan(from, fixed), 'specs/iris-prod.yaml');
-    expect(signed.verdict).toBe('ok');
-    expect(signed.policy?.results.find(({ rule }) => rule === 'signatures.required')?.reason).toBe(
-      'production requires signatures by release: the scan step verifies them before any traffic',
+    const unsigned = specAt(await plan(from, fixed), 'specs/iris-prod.yaml');
+    expect(unsigned.verdict).toBe('invalid');
+    expect(unsigned.policy?.results.find(({ rule }) => rule === 'signatures.required')?.reason).toBe(
+      'the model is not signed by release, which production requires (verified: none)',
     );
   });
 
