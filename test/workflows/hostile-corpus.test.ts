@@ -99,7 +99,7 @@ async function repoFor(entry: Case, model: string): Promise<string> {
   return join(repo.root, 'specs', `${model}.yaml`);
 }
 
-describe('the hostile corpus, deployed', () => {
+describe.concurrent('the hostile corpus, deployed', () => {
   it.each(all.map((entry) => [`${entry.group}/${entry.name}`, entry] as const))(
     '%s is refused at the scan with its finding, nothing deployed, the audit saying why',
     async (_, entry) => {
