@@ -8,6 +8,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // Vitest's default is one worker per core but one, which on a two-core machine runs every
+    // file in turn; most of these tests wait on servers, timers and traffic, so two share well.
+    maxWorkers: 2,
     projects: [
       {
         extends: true,
