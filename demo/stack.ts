@@ -37,28 +37,21 @@ export interface StackOptions {
 export async function startStack(options: StackOptions, cleanup: Cleanup): Promise<Stack> {
   const home = await mkdtemp(join(tmpdir(), 'modelship-demo-home-'));
   if (!options.keep) cleanup.add('MODELSHIP_HOME', () => rm(home, { recursive: true, force: true }));
-  const [port, servePort, uiPort] = await Promise.all([
-    freePort(),
+  const [servePort, uiPort] = await Promise.all([
     freePort(),
     options.ui ? freePort() : Promise.resolve(undefined),
   ]);
-  const config = loadConfig({
-    MODELSHIP_HOME: home,
-    TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
-    MODELSHIP_TASK_QUEUE: 'modelship-demo',
-    MODELSHIP_LOG_LEVEL: process.env.MODELSHIP_LOG_LEVEL,
-  });
   say(`MODELSHIP_HOME is ${home} (audit log, artifacts, bundles, logs)`);
   say(
-    `starting a Temporal dev server on ${config.temporal.address} and the data plane on 127.0.0.1:${servePort}, ` +
+    `starting a Temporal dev server (on a free port) and the data plane on 127.0.0.1:${servePort}, ` +
       'and bundling the workflow code, side by side',
   );
 
   // Started together: each takes seconds. Every one that came up is registered before a failure
   // of another is thrown, so nothing is left behind.
   const [server, dataPlane, bundle] = await Promise.allSettled([
+    // No port given: the dev server chooses a free one, and tries another if it is taken meanwhile.
     startDevServer({
-      port,
       ...(uiPort === undefined ? {} : { uiPort }),
       dbFile: join(home, 'temporal.db'),
       logFile: join(home, 'logs', 'temporal.log'),
@@ -71,6 +64,13 @@ export async function startStack(options: StackOptions, cleanup: Cleanup): Promi
   const temporal = settledValue(server);
   const serving = settledValue(dataPlane);
   const workflowBundle = settledValue(bundle);
+  const config = loadConfig({
+    MODELSHIP_HOME: home,
+    TEMPORAL_ADDRESS: temporal.address,
+    MODELSHIP_TASK_QUEUE: 'modelship-demo',
+    MODELSHIP_LOG_LEVEL: process.env.MODELSHIP_LOG_LEVEL,
+  });
+  say(`Temporal dev server on ${temporal.address}`);
   if (temporal.uiAddress) say(`Temporal Web UI at ${temporal.uiAddress} (filter: ModelName = "iris")`);
   say(`data plane (KServe V2) at ${serving.url}/v2, metrics at ${serving.url}/metrics`);
 

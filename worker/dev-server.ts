@@ -28,6 +28,8 @@ export interface DevServerOptions {
 
 export interface DevServer {
   address: string;
+  /** The frontend's port (chosen free when none was asked for); restart on it to keep the address. */
+  port: number;
   uiAddress: string | undefined;
   process: ChildProcess;
   stop(): Promise<void>;
@@ -76,7 +78,7 @@ async function waitUntilReady(
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
-      throw new Error(`temporal server start-dev exited with code ${child.exitCode} before it was ready`);
+      throw new ExitedEarly(child.exitCode);
     }
     if (await portAnswers(port)) {
       // The port opens before the frontend serves; a real RPC tells us it is usable.
@@ -99,10 +101,32 @@ async function waitUntilReady(
   );
 }
 
-/** Starts a dev server and resolves once a client can use it. */
+/** The server process ended before it served: most often a port taken between choosing and binding. */
+class ExitedEarly extends Error {
+  constructor(readonly exitCode: number) {
+    super(`temporal server start-dev exited with code ${exitCode} before it was ready`);
+  }
+}
+
+/**
+ * Starts a dev server and resolves once a client can use it. Without an explicit port, a server
+ * that exits at once is started again on another free port (twice at most): a free port can be
+ * taken by another process between the moment it is chosen and the moment the server binds it,
+ * which happens when several test files start servers at once.
+ */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  if (options.port !== undefined) return startOnce(options.port, options);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startOnce(await freePort(), options);
+    } catch (error) {
+      if (!(error instanceof ExitedEarly) || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startOnce(port: number, options: DevServerOptions): Promise<DevServer> {
   const cli = ensureTemporalCli();
-  const port = options.port ?? (await freePort());
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
   for (const flag of SEARCH_ATTRIBUTE_FLAGS) args.push('--search-attribute', flag);
   if (options.uiPort === undefined) {
@@ -141,6 +165,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   }
   return {
     address,
+    port,
     uiAddress: options.uiPort === undefined ? undefined : `http://127.0.0.1:${options.uiPort}`,
     process: child,
     stop,

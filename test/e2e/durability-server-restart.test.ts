@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditPathFor } from '../../audit/open.ts';
 import { openSqliteAuditStore } from '../../audit/sqlite-store.ts';
-import { freePort, startDevServer } from '../../worker/dev-server.ts';
+import { startDevServer } from '../../worker/dev-server.ts';
 import { statusQuery } from '../../workflows/messages.ts';
 import { RolloutStageKey } from '../../workflows/search-attributes.ts';
 import {
@@ -42,11 +42,10 @@ describe('durability: the Temporal server restarts mid-rollout', () => {
     };
 
     const home = await tempHome(teardown, 'modelship-restart-');
-    const port = await freePort();
     const dbFile = join(home, 'temporal', 'dev.db');
     const logFile = join(home, 'temporal.log');
     const [firstServer, dataPlane, bundlePath] = await Promise.all([
-      startDevServer({ port, dbFile, logFile, startTimeoutMs: 90_000 }).then((started) => {
+      startDevServer({ dbFile, logFile, startTimeoutMs: 90_000 }).then((started) => {
         teardown.add('stop the first dev server', () => started.stop());
         return started;
       }),
@@ -94,7 +93,7 @@ describe('durability: the Temporal server restarts mid-rollout', () => {
     // timer is still pending when the server comes back.
     await sleep(DOWNTIME_MS);
     expect(worker.child.exitCode).toBeNull();
-    const server = await startDevServer({ port, dbFile, logFile, startTimeoutMs: 90_000 });
+    const server = await startDevServer({ port: firstServer.port, dbFile, logFile, startTimeoutMs: 90_000 });
     teardown.add('stop the restarted dev server', () => server.stop());
     const restartedAt = Date.now();
     mark('server restarted');
