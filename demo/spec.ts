@@ -52,7 +52,7 @@ spec:
       - setWeight: 50
       # Judge the 50 % canary against stable on live traffic, reading metrics every 500 ms. The
       # judge passes only on evidence: here, the candidate's own error rate shown below 5 %
-      # (minEffect × errorRate.max) and fewer than 1 % of its requests over 50ms, which takes
+      # (minEffect × errorRate.max) and fewer than 1 % of its requests over 250ms, which takes
       # several hundred canary requests. Too short a step ends inconclusive, never passes.
       - analysis: { duration: 6s, interval: 500ms }
       - approval: { approvers: [${APPROVER}], timeout: 2m }
@@ -63,7 +63,7 @@ spec:
     minEffect: 1
     errorRate: { max: 0.05 }
     # Absolute: a ratio to stable is noise for a model that answers in microseconds.
-    latencyP99: { max: 50ms }
+    latencyP99: { max: 250ms }
     disagreement: { max: 0.1 }
 `;
 }
