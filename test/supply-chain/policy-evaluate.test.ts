@@ -191,11 +191,11 @@ rollout: { maxFirstCanaryWeight: 10, minAnalysisDuration: 10m, requiredApprovers
         passed: false,
         reason: 'the spec does not require a minimum macro F1; production requires one of at least 0.8',
       });
-      // The example spec caps p99 at 50ms: looser than the policy's 20ms.
+      // The example spec caps p99 at 250ms: looser than the policy's 20ms.
       expect(verdict(spec(), floors, 'validation.latencyP99')).toEqual({
         rule: 'validation.latencyP99',
         passed: false,
-        reason: 'declared p99 latency cap 50ms is above the production maximum of 20ms',
+        reason: 'declared p99 latency cap 250ms is above the production maximum of 20ms',
       });
     });
 
@@ -211,15 +211,15 @@ rollout: { maxFirstCanaryWeight: 10, minAnalysisDuration: 10m, requiredApprovers
         passed: false,
         reason: 'measured accuracy 0.89 is below the production minimum of 0.9',
       });
-      const p99 = policy('validation: { latencyP99: { max: 100ms } }');
-      expect(verdict(model, p99, 'validation.latencyP99', { validation: { latencyP99Ms: 120.5 } })).toEqual({
+      const p99 = policy('validation: { latencyP99: { max: 500ms } }');
+      expect(verdict(model, p99, 'validation.latencyP99', { validation: { latencyP99Ms: 620.5 } })).toEqual({
         rule: 'validation.latencyP99',
         passed: false,
-        reason: 'measured p99 latency 120.5ms is above the production maximum of 100ms',
+        reason: 'measured p99 latency 620.5ms is above the production maximum of 500ms',
       });
       expect(
         verdict(model, p99, 'validation.latencyP99', { validation: { latencyP99Ms: 0.25 } }).reason,
-      ).toBe('declared p99 latency cap 50ms is within the production maximum of 100ms; measured 250us');
+      ).toBe('declared p99 latency cap 250ms is within the production maximum of 500ms; measured 250us');
     });
   });
 

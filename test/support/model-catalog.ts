@@ -61,7 +61,7 @@ spec:
       labelColumn: label
     metrics:
       accuracy: { min: ${options.minAccuracy ?? 0.85} }
-      latencyP99: { max: 50ms }
+      latencyP99: { max: 250ms }
   rollout:
     environment: ${options.environment ?? 'staging'}
     postPromotionWindow: ${options.postPromotionWindow ?? '5m'}
