@@ -1,5 +1,8 @@
 /** `modelship scan <model.onnx…>`: the scan step's offline checks on model files in a checkout. */
+import { readFile } from 'node:fs/promises';
+import { modelTexts } from '../../activities/model-texts.ts';
 import { DEFAULT_SCAN_LIMITS, formatFinding, type ScanReport, scanModelFile } from '../../activities/scan.ts';
+import { formatSecretFinding, type SecretFinding, scanModelTexts } from '../../supply-chain/secrets/index.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
 
 const USAGE = `Usage: modelship scan <model.onnx…> [--json] [--sha256 <hex>] [--max-bytes <n>] [--max-nodes <n>]
@@ -9,8 +12,10 @@ Runs the scan step's checks without onnxruntime, walking every graph, subgraph (
 function, node, attribute and tensor: size limit, protobuf structure and tensor sizes, IR and
 opset versions the bundled onnxruntime runs, node/nesting/tensor-size limits, operator domains
 and EPContext nodes, attributes that name files, external data (paths, symlinks out of the
-model's directory, byte ranges) and duplicate metadata keys. The digest is checked only when
---sha256 is given (one file at a time). Exit code 1 when any file has an error finding.
+model's directory, byte ranges) and duplicate metadata keys; and secrets in the model's
+doc_strings and metadata (secretlint's recommended rules, shown masked). The digest is checked
+only when --sha256 is given (one file at a time). Exit code 1 when any file has an error finding
+or a secret. (Signatures are verified by the workflow and by plan, against a policy's keys.)
 
 Options:
   --json                 print one JSON report per file instead of text
@@ -20,8 +25,10 @@ Options:
   --max-graph-depth <n>  deepest subgraph nesting (default ${DEFAULT_SCAN_LIMITS.maxGraphDepth})
   --allow-domain <d>     allow an extra operator domain (repeatable); "" and ai.onnx, ai.onnx.ml always are`;
 
-/** A file's outcome: its report, or why it could not be read at all. */
-type Outcome = { file: string; report: ScanReport } | { file: string; error: string };
+/** A file's outcome: its report and the secrets in its texts, or why it could not be read at all. */
+type Outcome =
+  | { file: string; report: ScanReport; secrets: SecretFinding[] }
+  | { file: string; error: string };
 
 export const command: Command = {
   async run(argv) {
@@ -60,7 +67,9 @@ export const command: Command = {
           ...(maxGraphDepth === undefined ? {} : { maxGraphDepth }),
           ...(sha256 === undefined ? {} : { expectedSha256: sha256 }),
         });
-        outcomes.push({ file, report });
+        // The file was just read whole by the scan (within its size limit), so reading it again is bounded.
+        const secrets = report.model ? await scanModelTexts(modelTexts(await readFile(file), file)) : [];
+        outcomes.push({ file, report, secrets });
       } catch (error) {
         outcomes.push({ file, error: (error as Error).message });
       }
@@ -68,7 +77,7 @@ export const command: Command = {
 
     if (values.json) console.log(JSON.stringify(outcomes, null, 2));
     else for (const outcome of outcomes) console.log(renderText(outcome));
-    return outcomes.some((o) => 'error' in o || !o.report.passed) ? 1 : 0;
+    return outcomes.some((o) => 'error' in o || !o.report.passed || o.secrets.length > 0) ? 1 : 0;
   },
 };
 
@@ -85,8 +94,8 @@ function parseCount(option: string, value: unknown, min: 0 | 1): number | undefi
 
 function renderText(outcome: Outcome): string {
   if ('error' in outcome) return `${outcome.file}: cannot read: ${outcome.error}`;
-  const { file, report } = outcome;
-  const errors = report.findings.filter((f) => f.severity === 'error').length;
+  const { file, report, secrets } = outcome;
+  const errors = report.findings.filter((f) => f.severity === 'error').length + secrets.length;
   const warnings = report.findings.length - errors;
   const model = report.model;
   const summary = model
@@ -96,6 +105,11 @@ function renderText(outcome: Outcome): string {
           ', ',
         )}, ${model.nodeCount} nodes${model.maxGraphDepth > 0 ? `, subgraphs ${model.maxGraphDepth} deep` : ''})`
     : '';
-  const head = `${file}: ${report.passed ? 'ok' : `FAILED, ${errors} error(s)`}${warnings ? `, ${warnings} warning(s)` : ''}${summary}`;
-  return [head, ...report.findings.map((f) => `  ${f.severity} ${formatFinding(f)}`)].join('\n');
+  const passed = report.passed && secrets.length === 0;
+  const head = `${file}: ${passed ? 'ok' : `FAILED, ${errors} error(s)`}${warnings ? `, ${warnings} warning(s)` : ''}${summary}`;
+  return [
+    head,
+    ...report.findings.map((f) => `  ${f.severity} ${formatFinding(f)}`),
+    ...secrets.map((f) => `  error ${formatSecretFinding(f)}`),
+  ].join('\n');
 }

@@ -109,6 +109,19 @@ describe('modelship scan', () => {
     );
   });
 
+  it('finds a credential in the model metadata and shows it masked', async () => {
+    // The hostile corpus's case: iris with an AWS access key in metadata_props.
+    const leaky = join(REPO_ROOT, 'test/fixtures/hostile/secrets/model-key-in-metadata/model/model.onnx');
+    const { code, out } = await scan(leaky);
+    expect(code).toBe(1);
+    expect(out).toMatch(/: FAILED, \d+ error\(s\)/);
+    expect(out).toMatch(
+      / {2}error model\.onnx#metadata_props\[\w+\]:\d+:\d+ {2}secret: .*\[@secretlint\/secretlint-rule-aws\]/,
+    );
+    // Only a prefix of the key is ever shown.
+    expect(out).not.toMatch(/AKIA[0-9A-Z]{16}/);
+  });
+
   it('rejects usage mistakes', async () => {
     await expect(command.run([])).rejects.toThrow('no model files given');
     await expect(command.run(['--sha256', 'xyz', good()])).rejects.toThrow(
