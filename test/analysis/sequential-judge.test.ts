@@ -14,6 +14,7 @@ import {
 import type { AnalysisLimits, JudgeContext, Verdict } from '../../analysis/judge.ts';
 import { judgeSequential, sequentialJudge } from '../../analysis/sequential-judge.ts';
 import { emptyWindow, type VersionWindow } from '../../analysis/window.ts';
+import { mulberry32 } from '../support/seeded-random.ts';
 import { type Traffic, windowOf } from './traffic.ts';
 
 const LIMITS: AnalysisLimits = {
@@ -29,18 +30,6 @@ const context = (elapsedMs: number, durationMs = 600_000): JudgeContext => ({
   minRequests: 100,
   candidateWeight: 10,
 });
-
-/** mulberry32: a tiny seeded PRNG. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A window with only request and error counts (the error test reads nothing else). */
 function counts(requests: number, errors: number): VersionWindow {

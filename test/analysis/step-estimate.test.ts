@@ -7,19 +7,9 @@ import { judgeSequential } from '../../analysis/sequential-judge.ts';
 import { estimateStep } from '../../analysis/step-estimate.ts';
 import { emptyWindow, type VersionWindow } from '../../analysis/window.ts';
 import { ModelDeploymentSchema } from '../../specs/schema.ts';
+import { mulberry32 } from '../support/seeded-random.ts';
 
 const ANALYSIS = ModelDeploymentSchema.shape.spec.shape.analysis.parse({});
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function counts(requests: number, errors: number): VersionWindow {
   return { ...emptyWindow(), requests, errors, errorRate: requests > 0 ? errors / requests : null };

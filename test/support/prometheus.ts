@@ -5,9 +5,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../worker/dev-server.ts';
 import { ensurePrometheus } from '../../worker/prometheus-bin.ts';
 
 export interface TestPrometheus {
@@ -15,18 +15,6 @@ export interface TestPrometheus {
   /** Resolves once an instant query for `query` returns a sample satisfying `accept`. */
   waitFor(query: string, accept: (value: number) => boolean, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 async function instant(url: string, query: string): Promise<number[]> {
