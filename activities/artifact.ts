@@ -14,16 +14,10 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { fileURLToPath } from 'node:url';
-import type { DeploymentRef } from './deployment.ts';
-import {
-  cancellationSignal,
-  type FileDigest,
-  hasErrorCode,
-  isWithin,
-  sha256File,
-  writeStreamHashing,
-} from './digest.ts';
+import type { DeploymentRef } from '../domain/deployment.ts';
+import { type FileDigest, hasErrorCode, isWithin } from '../model/files.ts';
 import { domainFailure, FailureType } from './failures.ts';
+import { cancellationSignal, sha256FileHeartbeating, writeStreamHeartbeating } from './heartbeat.ts';
 
 export interface ResolveArtifactInput {
   deployment: DeploymentRef;
@@ -146,7 +140,7 @@ export function createArtifactActivities(deps: ArtifactDeps) {
 
   /** Copies the stream to a temp file in the store while hashing it. */
   function download(stream: Readable, temp: string): Promise<FileDigest> {
-    return writeStreamHashing(stream, temp, 'downloadedBytes');
+    return writeStreamHeartbeating(stream, temp, 'downloadedBytes');
   }
 
   return {
@@ -177,7 +171,7 @@ export function createArtifactActivities(deps: ArtifactDeps) {
             { source, resolved: where, expected, actual: actual.sha256, sizeBytes: actual.sizeBytes },
           );
         }
-        const existing = await sha256File(target).catch((error: unknown) => {
+        const existing = await sha256FileHeartbeating(target).catch((error: unknown) => {
           if (hasErrorCode(error, 'ENOENT')) return undefined;
           throw error;
         });

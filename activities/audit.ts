@@ -5,7 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { AuditStore } from '../audit/store.ts';
-import type { DeploymentRef } from './deployment.ts';
+import type { DeploymentRef } from '../domain/deployment.ts';
 
 export interface RecordDecisionInput {
   deployment: DeploymentRef;

@@ -8,9 +8,9 @@
  * A 4xx answer means the request itself is wrong and becomes a non-retryable
  * `DataPlaneRejected`; no answer, a 5xx or a 401 (a token being rotated) is retried.
  */
+import type { DeploymentRef } from '../domain/deployment.ts';
 import { AdminApiError, type AdminClient, type RoutingState } from '../serving/admin-client.ts';
 import type { VersionMetricsSnapshot } from '../serving/api-types.ts';
-import type { DeploymentRef } from './deployment.ts';
 import { domainFailure, FailureType } from './failures.ts';
 
 export interface DataPlaneDeps {

@@ -8,8 +8,8 @@
 import { createPublicKey } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hasErrorCode } from '../model/files.ts';
 import { generateSigningKeyPair, keyIdOf, loadPrivateKey } from '../supply-chain/signing/index.ts';
-import { hasErrorCode } from './digest.ts';
 
 export interface EvidenceKey {
   privateKeyPem: string;

@@ -12,6 +12,7 @@
  * them with `verifyStatementBundle` (`supply-chain/signing`) or any DSSE/Sigstore verifier.
  */
 import { join } from 'node:path';
+import { writeFileAtomic } from '../model/files.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
 import { bomStatement } from '../supply-chain/evidence/bom-statement.ts';
 import type { BundleFacts } from '../supply-chain/evidence/facts.ts';
@@ -20,7 +21,6 @@ import { buildProvenance } from '../supply-chain/evidence/provenance.ts';
 import { validateProvenance } from '../supply-chain/evidence/provenance-schema.ts';
 import { validateBom } from '../supply-chain/evidence/validate-bom.ts';
 import { bundleToJsonText, signStatement } from '../supply-chain/signing/index.ts';
-import { writeFileAtomic } from './digest.ts';
 import type { EvidenceKey } from './evidence-key.ts';
 
 export const BOM_FILE = 'bom.cdx.json';

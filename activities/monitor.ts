@@ -10,11 +10,11 @@ import type { Verdict } from '../analysis/judge.ts';
 import { judgeSequential } from '../analysis/sequential-judge.ts';
 import { shadowVerdict, thresholdJudge } from '../analysis/threshold-judge.ts';
 import { emptyWindow, modelWindows, type VersionCounters } from '../analysis/window.ts';
+import type { DeploymentRef } from '../domain/deployment.ts';
 import type { AdminClient } from '../serving/admin-client.ts';
 import type { AnalysisSpec } from '../specs/schema.ts';
 import { adminCounterSource, type CounterSource } from './counter-source.ts';
-import type { DeploymentRef } from './deployment.ts';
-import { heartbeat } from './digest.ts';
+import { heartbeat } from './heartbeat.ts';
 
 export interface WatchCandidateInput {
   deployment: DeploymentRef;

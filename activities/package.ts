@@ -13,16 +13,17 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
+import type { DeploymentRef } from '../domain/deployment.ts';
+import { hasErrorCode, sha256Hex, writeFileAtomic } from '../model/files.ts';
+import type { ScanReport } from '../model/scan.ts';
 import { parseSpec } from '../specs/parse.ts';
 import type { ResolvedArtifact } from './artifact.ts';
-import type { DeploymentRef } from './deployment.ts';
-import { hasErrorCode, sha256File, sha256Hex, writeFileAtomic, writeStreamHashing } from './digest.ts';
 import { EVIDENCE_FILES, type EvidenceRecord, writeEvidence } from './evidence.ts';
 import { type EvidenceKey, loadEvidenceKey } from './evidence-key.ts';
 import { domainFailure, FailureType } from './failures.ts';
-import type { ScanReport } from './scan.ts';
+import { sha256FileHeartbeating, writeStreamHeartbeating } from './heartbeat.ts';
 import type { PolicyReport, SupplyChainReport } from './supply-chain.ts';
-import type { ValidationReport } from './validate.ts';
+import type { ValidationReport } from '../model/validation-report.ts';
 
 export interface PackageModelInput {
   deployment: DeploymentRef;
@@ -98,7 +99,7 @@ export function bundleDigest(files: readonly BundleFile[], commit: string): stri
 
 /** Copies the stored model into the bundle while hashing it, so a damaged store copy cannot slip in. */
 async function copyVerified(from: string, to: string, expected: string): Promise<void> {
-  const { sha256: actual } = await writeStreamHashing(createReadStream(from), to, 'copiedBytes');
+  const { sha256: actual } = await writeStreamHeartbeating(createReadStream(from), to, 'copiedBytes');
   if (actual !== expected) {
     throw domainFailure(
       FailureType.DigestMismatch,
@@ -137,7 +138,7 @@ async function bundleProblems(
     problems.push(`holds [${entries.join(', ')}] instead of [${BUNDLE_ENTRIES.join(', ')}]`);
   }
   for (const file of expected) {
-    const actual = await sha256File(join(dir, file.path)).catch(() => undefined);
+    const actual = await sha256FileHeartbeating(join(dir, file.path)).catch(() => undefined);
     if (actual?.sha256 !== file.sha256) {
       problems.push(`${file.path} has sha256 ${actual?.sha256 ?? '(unreadable)'}, expected ${file.sha256}`);
     }

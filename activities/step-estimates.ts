@@ -5,10 +5,10 @@
  * The figures come from `analysis/step-estimate.ts`, which asks the judge itself.
  */
 import { ESTIMATE_HORIZON_MS, estimateStep } from '../analysis/step-estimate.ts';
+import type { DeploymentRef } from '../domain/deployment.ts';
 import type { AdminClient } from '../serving/admin-client.ts';
 import { parseDuration } from '../specs/duration.ts';
 import type { AnalysisSpec, Step } from '../specs/schema.ts';
-import type { DeploymentRef } from './deployment.ts';
 
 /** Counters younger than this say too little about the traffic to size steps by. */
 export const MIN_OBSERVED_SECONDS = 30;

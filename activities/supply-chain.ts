@@ -18,6 +18,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DeploymentRef } from '../domain/deployment.ts';
+import { hasErrorCode } from '../model/files.ts';
+import { modelTexts } from '../model/texts.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
 import { evaluatePolicy, type PolicyRuleResult, policyPassed } from '../supply-chain/policy/evaluate.ts';
 import { type LoadedPolicy, loadPolicy } from '../supply-chain/policy/load.ts';
@@ -32,11 +35,8 @@ import {
 } from '../supply-chain/secrets/index.ts';
 import { isSignatureFileName, verifyModelSignatures } from '../supply-chain/signing/index.ts';
 import type { ResolvedArtifact } from './artifact.ts';
-import type { DeploymentRef } from './deployment.ts';
-import { hasErrorCode } from './digest.ts';
 import { domainFailure, FailureType } from './failures.ts';
-import { modelTexts } from './model-texts.ts';
-import type { ValidationReport } from './validate.ts';
+import type { ValidationReport } from '../model/validation-report.ts';
 
 export interface SupplyChainInput {
   deployment: DeploymentRef;

@@ -14,28 +14,25 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import type { DeploymentRef } from '../domain/deployment.ts';
+import type { LatencyOptions } from '../model/feeding.ts';
+import { hasErrorCode, isWithin, sha256Hex } from '../model/files.ts';
+import { parseHoldoutCsv } from '../model/holdout.ts';
+import { DEFAULT_ISOLATION_LIMITS, type IsolationLimits, runModelIsolated } from '../model/isolation.ts';
+import { accuracy, describeMetric, f1Macro, judgeMetrics, type MetricResult } from '../model/metrics.ts';
+import { type ScanLimits, scanModelFile } from '../model/scan.ts';
+import type { InterfaceSpec } from '../model/session.ts';
+import type { ValidationReport } from '../model/validation-report.ts';
 import type { ValidationSpec } from '../specs/schema.ts';
 import type { ResolvedArtifact } from './artifact.ts';
-import type { DeploymentRef } from './deployment.ts';
-import {
-  cancellationSignal,
-  hasErrorCode,
-  heartbeat,
-  isWithin,
-  sha256Hex,
-  writeStreamHashing,
-} from './digest.ts';
-import { domainFailure, FailureType } from './failures.ts';
-import { accuracy, describeMetric, f1Macro, judgeMetrics, type MetricResult } from './metrics.ts';
-import type { LatencyOptions, LatencySummary } from './onnx/feeding.ts';
-import { parseHoldoutCsv } from './onnx/holdout.ts';
-import { DEFAULT_ISOLATION_LIMITS, type IsolationLimits, runModelIsolated } from './onnx/isolation.ts';
-import type { InterfaceSpec } from './onnx/session.ts';
-import { type ScanLimits, scanFailure, scanModelFile } from './scan.ts';
+import { asDomainFailure, domainFailure, FailureType } from './failures.ts';
+import { cancellationSignal, heartbeat, writeStreamHeartbeating } from './heartbeat.ts';
+import { scanFailure } from './scan.ts';
 
-export type { MetricResult } from './metrics.ts';
-export type { LatencyOptions, LatencySummary } from './onnx/feeding.ts';
-export type { IsolationLimits } from './onnx/isolation.ts';
+export type { LatencyOptions, LatencySummary } from '../model/feeding.ts';
+export type { IsolationLimits } from '../model/isolation.ts';
+export type { MetricResult } from '../model/metrics.ts';
+export type { ValidationReport } from '../model/validation-report.ts';
 
 export interface ValidateModelInput {
   deployment: DeploymentRef;
@@ -44,19 +41,6 @@ export interface ValidateModelInput {
   validation: ValidationSpec;
   /** The environment policy's scan limits, for the scan of the copy that gets loaded. */
   scanLimits?: Partial<ScanLimits>;
-}
-
-export interface ValidationReport {
-  /** True when every metric with a threshold passed (a failing report travels in ValidationFailed). */
-  passed: boolean;
-  /** accuracy, f1Macro, latencyP50, latencyP99, each with its threshold when the spec sets one. */
-  metrics: MetricResult[];
-  latency: LatencySummary;
-  holdoutRows: number;
-  /** sha256 of the holdout file as read: the spec does not pin it, so the report records it. */
-  holdoutSha256: string;
-  interface: { ok: true };
-  onnxruntimeVersion: string;
 }
 
 export interface ValidateDeps {
@@ -110,7 +94,7 @@ async function readHoldout(deployment: DeploymentRef, validation: ValidationSpec
  */
 async function privateCopy(artifact: ResolvedArtifact, dir: string): Promise<string> {
   const target = join(dir, 'model.onnx');
-  const copied = await writeStreamHashing(createReadStream(artifact.path), target, 'copiedBytes').catch(
+  const copied = await writeStreamHeartbeating(createReadStream(artifact.path), target, 'copiedBytes').catch(
     (error: unknown) => {
       if (!hasErrorCode(error, 'ENOENT')) throw error;
       throw domainFailure(FailureType.ArtifactNotFound, `stored artifact ${artifact.path} is missing`, {
@@ -166,7 +150,9 @@ export function createValidateActivities(deps: ValidateDeps) {
             latency: deps.latency ?? {},
           },
           { limits: isolation, onProgress: heartbeat, ...(signal ? { signal } : {}) },
-        );
+        ).catch((error: unknown) => {
+          throw asDomainFailure(error);
+        });
         const metrics = judgeMetrics(
           {
             accuracy: accuracy(holdout.data.labels, run.predictions),

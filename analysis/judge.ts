@@ -3,9 +3,10 @@
  *
  * A judge is a pure function of what the data plane counted: the monitor reads counters, builds
  * windows (`window.ts`) and asks the judge again at every read; the workflow acts on the verdict.
- * Today's judge compares against fixed limits (`threshold-judge.ts`); a sequential judge with an
- * anytime-valid error guarantee plugs into the same interface, which is why the input carries the
- * traffic share and the previous verdict (with opaque state), and why a verdict may be `pass`
+ * Two judges implement it, chosen by `spec.analysis.judge`: the sequential judge (the default,
+ * `sequential-judge.ts`), whose error guarantee holds at every read, and the threshold judge
+ * (`threshold-judge.ts`), which compares fixed limits. The sequential one is why the input carries
+ * the traffic share and the previous verdict (with opaque state), and why a verdict may be `pass`
  * before the step's time is up.
  */
 import type { AnalysisSpec } from '../specs/schema.ts';
@@ -53,7 +54,7 @@ export interface MetricVerdict {
 /** A judge's answer for one window. Plain data: it goes into the audit log and the Web UI. */
 export interface Verdict {
   outcome: Outcome;
-  /** Which judge decided (`threshold`, later `sequential`). */
+  /** Which judge decided: `sequential` (the default) or `threshold`. */
   judge: string;
   metrics: MetricVerdict[];
   /** One sentence for people: which limit broke with which numbers, or why there is no verdict. */

@@ -1,4 +1,5 @@
 /** Audit records as a person reads them: one aligned line per record. Pure. */
+import { deploymentLabel } from '../domain/deployment.ts';
 import { AuditKind, type AuditRecord } from './record.ts';
 
 /** Widest the outcome column gets; the full text is in `--json` or an export. */
@@ -43,7 +44,7 @@ export function formatRecordTable(records: readonly AuditRecord[]): string {
       record.attempt === undefined ? '' : String(record.attempt),
       record.actor,
       shorten(outcomeOf(record), OUTCOME_WIDTH),
-      `${record.model}@${record.environment}`,
+      deploymentLabel(record),
     ]),
   ];
   const widths = HEADER.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));

@@ -4,7 +4,7 @@
  * approval itself, sent through the `approve` update as a listed approver would send it.
  */
 import { type Client, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
-import { MEMO_DEPLOYMENT_KEY } from '../workflows/audit-context.ts';
+import { MEMO_DEPLOYMENT_KEY } from '../domain/deployment.ts';
 import type { DeployModel, DeployModelResult } from '../workflows/deploy-model.ts';
 import { approveUpdate, statusQuery } from '../workflows/messages.ts';
 import type { DeploymentStatus } from '../workflows/status.ts';

@@ -6,11 +6,11 @@
  * the previous commit to the new one, exactly as CI runs it after a merge.
  */
 import { describeMetric } from '../analysis/format.ts';
+import { deployModelWorkflowId } from '../domain/deployment.ts';
 import { type ApplyReport, applyChanges } from '../gitops/apply.ts';
 import { CommitReader, NULL_SHA } from '../gitops/git.ts';
 import type { LoadSummary } from '../serving/loadgen/index.ts';
 import type { DeployModelOutcome, DeployModelResult } from '../workflows/deploy-model.ts';
-import { deployModelWorkflowId } from '../workflows/ids.ts';
 import { auditVerify } from './audit-verify.ts';
 import type { Cleanup } from './cleanup.ts';
 import { type Approval, followRun } from './follow.ts';

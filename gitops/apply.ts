@@ -16,23 +16,21 @@ import {
   type WorkflowHandle,
   WorkflowNotFoundError,
 } from '@temporalio/client';
-import { startDeployment } from '../cli/start-deployment.ts';
-import { formatSpecError } from '../specs/errors.ts';
-import { MEMO_DEPLOYMENT_KEY } from '../workflows/audit-context.ts';
-import type { DeployModelInput } from '../workflows/deploy-model.ts';
-import { deployModelWorkflowId } from '../workflows/ids.ts';
-import { RETIRING_STAGE, type RetireModel } from '../workflows/retire-model.ts';
 import {
-  EnvironmentKey,
-  GitCommitKey,
-  ModelNameKey,
-  RolloutStageKey,
-} from '../workflows/search-attributes.ts';
+  type CommitAuthor,
+  type DeploymentKey,
+  deployModelWorkflowId,
+  deploymentLabel,
+} from '../domain/deployment.ts';
+import { formatSpecError } from '../specs/errors.ts';
+import type { DeployModelInput } from '../workflows/deploy-model.ts';
+import type { RetireModel } from '../workflows/retire-model.ts';
 import { type ApplyDecision, decideApply, isDeployedOutcome, type ObservedRun } from './apply-decision.ts';
 import type { CommitReader } from './git.ts';
 import { observeLatestRun } from './observe.ts';
-import { buildPlan, type DeployableSpec, type DeploymentKey, type SpecPlan } from './plan.ts';
+import { buildPlan, type DeployableSpec, type SpecPlan } from './plan.ts';
 import { summaryLine } from './plan-markdown.ts';
+import { startDeployment, startRetirement } from './start-deployment.ts';
 
 export interface ApplyInput {
   reader: CommitReader;
@@ -136,7 +134,7 @@ async function decideAndStart(context: {
   for (const target of context.deployable) {
     const deploymentInput = toDeploymentInput(target, head, context.reader.root, author);
     const { deployment } = deploymentInput;
-    const where = `${deployment.model}@${deployment.environment}`;
+    const where = deploymentLabel(deployment);
     const workflowId = deployModelWorkflowId(deployment);
     const latest = await observeLatestRun(client, workflowId);
     const decision = decideApply({ commit: head, specDigest: target.specDigest }, latest);
@@ -201,7 +199,7 @@ async function retireRemoved(context: {
   let failed = false;
   for (const spec of context.specs) {
     const { model, environment } = spec.deployment;
-    const where = `${model}@${environment}`;
+    const where = deploymentLabel(spec.deployment);
     const workflowId = deployModelWorkflowId(spec.deployment);
     const latest = await describeLatest(client, workflowId);
     if (latest?.type === 'RetireModel' && (latest.status === 'RUNNING' || latest.status === 'COMPLETED')) {
@@ -261,39 +259,12 @@ async function describeLatest(
   }
 }
 
-/** Starts RetireModel with the memo and search attributes DeployModel runs have. */
-export function startRetirement(
-  client: Client,
-  taskQueue: string,
-  deployment: DeployModelInput['deployment'],
-): Promise<WorkflowHandle<typeof RetireModel>> {
-  return client.workflow.start<typeof RetireModel>('RetireModel', {
-    taskQueue,
-    workflowId: deployModelWorkflowId(deployment),
-    args: [{ deployment }],
-    memo: {
-      [MEMO_DEPLOYMENT_KEY]: {
-        model: deployment.model,
-        environment: deployment.environment,
-        commit: deployment.commit,
-      },
-    },
-    typedSearchAttributes: [
-      { key: ModelNameKey, value: deployment.model },
-      { key: EnvironmentKey, value: deployment.environment },
-      { key: GitCommitKey, value: deployment.commit },
-      { key: RolloutStageKey, value: RETIRING_STAGE },
-    ],
-    staticSummary: `Retire ${deployment.model} from ${deployment.environment}: ${deployment.specPath} removed at ${deployment.commit.slice(0, 12)}`,
-  });
-}
-
 /** DeployModel's input for a spec at `head`: the parsed spec and its text as committed there. */
 export function toDeploymentInput(
   target: DeployableSpec,
   head: string,
   repoRoot: string,
-  author?: { name: string; email: string },
+  author?: CommitAuthor,
 ): DeployModelInput {
   return {
     spec: target.spec,

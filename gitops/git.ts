@@ -66,10 +66,34 @@ export class CommitReader {
     try {
       return (await this.git.revparse(['--verify', '--end-of-options', `${ref}^{commit}`])).trim();
     } catch {
-      throw new GitError(
-        `unknown commit "${ref}" in ${this.root} (fetch full history: git fetch --unshallow, or actions/checkout with fetch-depth: 0)`,
-      );
+      throw new GitError(`unknown commit "${ref}" in ${this.root} (${await this.unknownRefHint(ref)})`);
     }
+  }
+
+  /**
+   * What to do about a ref that does not resolve. Only a shallow clone lacks history that exists,
+   * so only then is fetching more the answer; `HEAD~1` on a repository's first commit has no
+   * commit to name at all, and the null sha is how to say "nothing before".
+   */
+  private async unknownRefHint(ref: string): Promise<string> {
+    const shallow = await this.git
+      .revparse(['--is-shallow-repository'])
+      .then((answer) => answer.trim() === 'true')
+      .catch(() => false);
+    if (shallow) {
+      return 'this clone is shallow: fetch full history with git fetch --unshallow, or actions/checkout with fetch-depth: 0';
+    }
+    const parentOf = /^(.+?)(?:~\d*|\^\d*)+$/.exec(ref)?.[1];
+    if (parentOf !== undefined) {
+      const known = await this.git
+        .revparse(['--verify', '--end-of-options', `${parentOf}^{commit}`])
+        .then(() => true)
+        .catch(() => false);
+      if (known) {
+        return `${parentOf} has no such ancestor; to plan a first commit against nothing, give the null sha ${NULL_SHA} as base`;
+      }
+    }
+    return 'no such commit, branch or tag in this repository';
   }
 
   /** Paths changed between two commits; renames are detected so they can be reported as such. */

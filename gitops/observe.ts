@@ -5,13 +5,12 @@
  */
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
-import { MEMO_DEPLOYMENT_KEY } from '../workflows/audit-context.ts';
+import { MEMO_DEPLOYMENT_KEY } from '../domain/deployment.ts';
+import { DeploymentMemoSchema } from '../domain/deployment-run.ts';
 import type { ObservedRun } from './apply-decision.ts';
 
-const MemoSchema = z.object({
-  commit: z.string().optional(),
-  specDigest: z.string().optional(),
-});
+// Only what the decision needs, each optional: runs started by older versions lack the digest.
+const MemoSchema = DeploymentMemoSchema.pick({ commit: true, specDigest: true }).partial();
 
 // Loose on purpose: only what the decision and its message need, whatever else the result holds.
 const ResultSchema = z.object({

@@ -6,8 +6,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sha256Hex } from '../activities/digest.ts';
-import { DEFAULT_SCAN_LIMITS, formatFinding, scanModelFile } from '../activities/scan.ts';
+import { sha256Hex } from '../model/files.ts';
+import { DEFAULT_SCAN_LIMITS, formatFinding, scanModelFile } from '../model/scan.ts';
 import { normalizeRepoPath } from '../specs/locations.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
 import type { CommitReader } from './git.ts';

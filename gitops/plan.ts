@@ -9,6 +9,7 @@
  * an error of the spec, so `apply` refuses it like any other.
  */
 
+import { type DeploymentKey, deployModelWorkflowId } from '../domain/deployment.ts';
 import { formatPath, type SpecError } from '../specs/errors.ts';
 import { parseSpec } from '../specs/parse.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
@@ -23,12 +24,6 @@ import { verifiedSignersAt } from './plan-signatures.ts';
 import { specDigest } from './spec-digest.ts';
 import { declaresModelDeployment, specIdentity } from './spec-fields.ts';
 import { describeStep } from './steps.ts';
-
-/** A model in an environment: what one DeployModel workflow id stands for. */
-export interface DeploymentKey {
-  model: string;
-  environment: string;
-}
 
 /**
  * `ok`: `apply` would roll it out; `invalid`: schema, rule or offline-check errors (apply starts
@@ -359,5 +354,5 @@ function keyOf(spec: ModelDeployment): DeploymentKey {
 }
 
 function keyString(key: DeploymentKey): string {
-  return `${key.environment}/${key.model}`;
+  return deployModelWorkflowId(key);
 }

@@ -4,6 +4,7 @@
  * spec with a typo is still a spec, and its removal still retires something).
  */
 import { isMap, isScalar, parseDocument } from 'yaml';
+import type { DeploymentKey } from '../domain/deployment.ts';
 import { normalizeRepoPath } from '../specs/locations.ts';
 
 /** The text when it declares `kind: ModelDeployment`, else undefined. */
@@ -44,7 +45,7 @@ export function specReferences(text: string): { model?: string; holdout?: string
 }
 
 /** `metadata.name` and `spec.rollout.environment`, when the YAML has both as strings. */
-export function specIdentity(text: string): { model: string; environment: string } | undefined {
+export function specIdentity(text: string): DeploymentKey | undefined {
   const data = loose(text);
   const model = at(data, ['metadata', 'name']);
   const environment = at(data, ['spec', 'rollout', 'environment']);

@@ -5,10 +5,11 @@
  * has been retired (taken out of routing) and its last in-flight request, or queued shadow copy,
  * has finished.
  */
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { type InferenceSession, Tensor } from 'onnxruntime-node';
 import type { ServableBundle } from './bundle.ts';
 import { type InputElementType, inputElementType, type KServeDatatype, kserveDatatype } from './dtypes.ts';
 import type { VersionMetrics } from './metrics.ts';
+import { createInferenceSession } from './onnx-env.ts';
 
 /** An input as the request path checks it. */
 export interface InputPlan {
@@ -106,7 +107,7 @@ export class ModelVersion {
     const label = `model "${model}" version "${name}" (${bundle.modelPath})`;
     let session: InferenceSession;
     try {
-      session = await InferenceSession.create(bundle.modelPath, {
+      session = await createInferenceSession(bundle.modelPath, {
         executionProviders: ['cpu'],
         // Fatal only: a run that fails is answered with a 500 and counted, and onnxruntime would
         // otherwise also print it to stderr, once per failing request.

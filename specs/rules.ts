@@ -6,7 +6,6 @@
  * No I/O here (this module may end up in the workflow bundle): whether a file exists is asked
  * through `RuleContext.fileExists`, which the caller provides.
  */
-import { parseDuration } from './duration.ts';
 import type { FieldPath } from './errors.ts';
 import { checkModelSource, checkRepoPath } from './locations.ts';
 import type { ModelDeployment, Step } from './schema.ts';
@@ -167,7 +166,7 @@ export function analysisLimitsGiven({ spec }: ModelDeployment): RuleProblem[] {
 /** An analysis reads metrics more than once before it decides. */
 export function analysisIntervalShorterThanDuration({ spec }: ModelDeployment): RuleProblem[] {
   return spec.rollout.steps.flatMap((step, index) => {
-    if (step.type !== 'analysis' || parseDuration(step.interval) < parseDuration(step.duration)) return [];
+    if (step.type !== 'analysis' || step.intervalMs < step.durationMs) return [];
     return [
       {
         path: [...STEPS, index, 'analysis', 'interval'],
@@ -180,22 +179,22 @@ export function analysisIntervalShorterThanDuration({ spec }: ModelDeployment): 
 /** Durations that gate a step are above zero: a 0s approval timeout rejects before anyone can look. */
 export function durationsPositive({ spec }: ModelDeployment): RuleProblem[] {
   return spec.rollout.steps.flatMap((step, index) =>
-    gatingDurations(step).flatMap(([field, value]) =>
-      parseDuration(value) > 0
+    gatingDurations(step).flatMap(([field, ms]) =>
+      ms > 0
         ? []
         : [{ path: [...STEPS, index, step.type, field], message: 'must be longer than 0' }],
     ),
   );
 }
 
-function gatingDurations(step: Step): [field: string, value: string][] {
+function gatingDurations(step: Step): [field: string, ms: number][] {
   switch (step.type) {
     case 'shadow':
     case 'pause':
     case 'analysis':
-      return [['duration', step.duration]];
+      return [['duration', step.durationMs]];
     case 'approval':
-      return [['timeout', step.timeout]];
+      return [['timeout', step.timeoutMs]];
     case 'setWeight':
       return [];
   }

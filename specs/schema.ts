@@ -7,7 +7,7 @@
  * and runs the semantic rules the schema alone cannot express.
  */
 import { z } from 'zod';
-import { DURATION_PATTERN } from './duration.ts';
+import { DURATION_PATTERN, parseDuration } from './duration.ts';
 
 /** The `apiVersion` every spec of this language declares. */
 export const API_VERSION = 'modelship.dev/v1';
@@ -23,7 +23,12 @@ export const dnsLabel = z
     'must be a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit',
   );
 
-/** A duration such as 250ms or 5m (`specs/duration.ts`). */
+/**
+ * A duration such as 250ms or 5m (`specs/duration.ts`). Each object holding one also gets its
+ * value in milliseconds beside it (`duration` → `durationMs`), added by a transform: the spec is
+ * parsed once, and workflows read numbers, never the text (`normaliseDurations` in
+ * `specs/durations-ms.ts` does the same for specs parsed before the fields existed).
+ */
 export const duration = z
   .string()
   .regex(DURATION_PATTERN, 'must be a duration such as 500us, 250ms, 30s, 5m, 2h or 1d');
@@ -92,7 +97,9 @@ const Interface = z
   .describe('The contract callers rely on; the model is checked against it before it gets traffic.');
 
 const MinThreshold = z.strictObject({ min: fraction.describe('Lowest acceptable value.') });
-const MaxLatency = z.strictObject({ max: duration.describe('Highest acceptable latency.') });
+const MaxLatency = z
+  .strictObject({ max: duration.describe('Highest acceptable latency.') })
+  .transform((limit) => ({ ...limit, maxMs: parseDuration(limit.max) }));
 
 const Validation = z
   .strictObject({
@@ -133,6 +140,7 @@ const SetWeightStep = z
 
 const PauseStep = z
   .strictObject({ duration: duration.describe('How long to hold before the next step.') })
+  .transform((step) => ({ ...step, durationMs: parseDuration(step.duration) }))
   .describe('Hold at the current weight for a fixed time (a durable timer).');
 
 const AnalysisStep = z
@@ -140,6 +148,11 @@ const AnalysisStep = z
     duration: duration.describe('How long to watch live traffic before deciding.'),
     interval: duration.default('10s').describe('How often metrics are read from the data plane.'),
   })
+  .transform((step) => ({
+    ...step,
+    durationMs: parseDuration(step.duration),
+    intervalMs: parseDuration(step.interval),
+  }))
   .describe('Judge the candidate against stable on live metrics (spec.analysis limits).');
 
 const ApprovalStep = z
@@ -151,6 +164,7 @@ const ApprovalStep = z
     timeout: duration.default('24h').describe('Without a decision by then, the step counts as rejected.'),
     description: z.string().optional().describe('What the approver is asked to check.'),
   })
+  .transform((step) => ({ ...step, timeoutMs: parseDuration(step.timeout) }))
   .describe('Wait for a listed person to approve (Temporal update `approve`).');
 
 const ShadowStep = z
@@ -160,6 +174,7 @@ const ShadowStep = z
       .default(0.98)
       .describe('Lowest share of mirrored requests whose answer matches stable.'),
   })
+  .transform((step) => ({ ...step, durationMs: parseDuration(step.duration) }))
   .describe(
     'Mirror live traffic to the candidate off the request path; its answers are compared, never returned.',
   );
@@ -234,6 +249,7 @@ const Rollout = z
       .default('5m')
       .describe('How long the previous stable version stays loaded after a promotion, for a fast rollback.'),
   })
+  .transform((rollout) => ({ ...rollout, postPromotionWindowMs: parseDuration(rollout.postPromotionWindow) }))
   .describe('How the candidate reaches full traffic.');
 
 const RelativeLimit = z.number().positive('must be a positive ratio');
@@ -296,6 +312,10 @@ const Analysis = z
         max: duration.optional().describe('Highest acceptable candidate p99 latency.'),
         maxRatioToStable: RelativeLimit.optional().describe('Highest acceptable candidate/stable p99 ratio.'),
       })
+      .transform(({ max, ...limit }) => ({
+        ...limit,
+        ...(max === undefined ? {} : { max, maxMs: parseDuration(max) }),
+      }))
       .default({ maxRatioToStable: 1.5 })
       .describe('Limits on tail latency.'),
     disagreement: z

@@ -16,7 +16,7 @@ import type {
 } from '@temporalio/worker';
 import { digestOf } from '../audit/record.ts';
 import type { AuditStore } from '../audit/store.ts';
-import { AUDIT_CONTEXT_HEADER, type AuditContext } from '../workflows/audit-context.ts';
+import { AUDIT_CONTEXT_HEADER, type AuditContext } from '../domain/deployment.ts';
 
 /** Activities that write the audit log themselves; wrapping them would only add noise. */
 const SELF_AUDITED = new Set(['recordDecision']);

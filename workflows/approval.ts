@@ -3,7 +3,7 @@
  * validator and the `approve` signal's handler (signals cannot be refused, so a bad one is
  * ignored and audited instead).
  */
-import type { CommitAuthor } from '../activities/deployment.ts';
+import type { CommitAuthor } from '../domain/deployment.ts';
 
 /** What `modelship approve` (or any client) sends, as the update's or the signal's one argument. */
 export interface ApproveInput {

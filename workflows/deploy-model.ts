@@ -24,7 +24,7 @@ import {
 } from '@temporalio/workflow';
 import type { DeploymentRef } from '../activities/deployment.ts';
 import { isDomainFailureType } from '../activities/failure-types.ts';
-import type { ScanLimits } from '../activities/scan.ts';
+import type { ScanLimits } from '../model/scan.ts';
 import type { SupplyChainReport } from '../activities/supply-chain.ts';
 import type { Verdict } from '../analysis/judge.ts';
 import type { ModelDeployment } from '../specs/schema.ts';

@@ -11,7 +11,7 @@ import {
   type WorkflowOutboundCallsInterceptor,
   workflowInfo,
 } from '@temporalio/workflow';
-import { AUDIT_CONTEXT_HEADER, type AuditContext, MEMO_DEPLOYMENT_KEY } from './audit-context.ts';
+import { AUDIT_CONTEXT_HEADER, type AuditContext, MEMO_DEPLOYMENT_KEY } from '../domain/deployment.ts';
 
 function currentAuditContext(): AuditContext {
   const memo = workflowInfo().memo?.[MEMO_DEPLOYMENT_KEY] as Partial<AuditContext> | undefined;

@@ -9,7 +9,7 @@
  * starts this. Retiring is idempotent on the data plane, so a retried or repeated run is safe.
  */
 import { upsertSearchAttributes } from '@temporalio/workflow';
-import type { DeploymentRef } from '../activities/deployment.ts';
+import type { DeploymentRef } from '../domain/deployment.ts';
 import { dataPlane, recordDecision } from './activity-proxies.ts';
 import { RolloutStageKey } from './search-attributes.ts';
 

@@ -4,10 +4,10 @@
  * the tests use, so the bench serves exactly what a rollout would.
  */
 import { createArtifactActivities } from '../../activities/artifact.ts';
-import type { DeploymentRef } from '../../activities/deployment.ts';
 import { createPackageActivities } from '../../activities/package.ts';
 import { createScanActivities } from '../../activities/scan.ts';
 import { createValidateActivities } from '../../activities/validate.ts';
+import type { DeploymentRef } from '../../domain/deployment.ts';
 import { formatSpecError, parseSpec } from '../../specs/parse.ts';
 import { committedDigest, exampleSpecYaml } from '../../test/support/model-catalog.ts';
 import { REPO_ROOT } from '../../test/support/paths.ts';

@@ -8,6 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { openAuditStore } from '../../audit/open.ts';
+import { startDeployment } from '../../gitops/start-deployment.ts';
 import { runLoad } from '../../serving/loadgen/index.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient, connectWorker } from '../../worker/connection.ts';
@@ -18,7 +19,7 @@ import { PROJECT_ROOT } from '../../worker/temporal-cli.ts';
 import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
 import type { DeployModel } from '../../workflows/deploy-model.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
-import { loadDeploymentInput, startDeployment } from '../start-deployment.ts';
+import { loadDeploymentInput } from '../start-deployment.ts';
 
 const USAGE = `Usage: modelship dev [--port 7233] [--ui-port PORT+1000] [--serve-port 8000] [--specs DIR] [--once]
 

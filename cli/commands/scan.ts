@@ -1,7 +1,7 @@
 /** `modelship scan <model.onnx…>`: the scan step's offline checks on model files in a checkout. */
 import { readFile } from 'node:fs/promises';
-import { modelTexts } from '../../activities/model-texts.ts';
-import { DEFAULT_SCAN_LIMITS, formatFinding, type ScanReport, scanModelFile } from '../../activities/scan.ts';
+import { DEFAULT_SCAN_LIMITS, formatFinding, type ScanReport, scanModelFile } from '../../model/scan.ts';
+import { modelTexts } from '../../model/texts.ts';
 import { formatSecretFinding, type SecretFinding, scanModelTexts } from '../../supply-chain/secrets/index.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
 

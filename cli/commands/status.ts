@@ -1,5 +1,6 @@
 /** `modelship status`: every rollout (latest run per model and environment), as the Web UI shows it. */
 import type { Client } from '@temporalio/client';
+import { deploymentLabel, parseDeployModelWorkflowId } from '../../domain/deployment.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient as connect } from '../../worker/connection.ts';
 import type { DeployModel, DeployModelResult } from '../../workflows/deploy-model.ts';
@@ -31,7 +32,8 @@ async function describeRun(
   type: string,
 ): Promise<StatusRow> {
   const handle = client.workflow.getHandle<typeof DeployModel>(workflowId, runId);
-  const base = { deployment: workflowId.replace(/^deploy\//, ''), state: state.toLowerCase() };
+  const key = parseDeployModelWorkflowId(workflowId);
+  const base = { deployment: key ? deploymentLabel(key) : workflowId, state: state.toLowerCase() };
   // A retirement is short and has no status query: its stage comes from the search attribute.
   if (state === 'RUNNING' && type === 'RetireModel') {
     return { ...base, stage: '', commit: '', traffic: '', note: 'retiring from the data plane' };

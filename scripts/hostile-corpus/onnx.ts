@@ -9,7 +9,7 @@
  */
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ScanCheckName } from '../../activities/onnx/checks.ts';
+import type { ScanCheckName } from '../../model/checks.ts';
 import {
   AttributeType,
   encodeModel,
@@ -18,7 +18,7 @@ import {
   type NodeProto,
   type ProtoInit,
   type TensorProto,
-} from '../../activities/onnx/proto.ts';
+} from '../../model/proto.ts';
 
 /** What a corpus runner reads: the scan must fail `check` with a finding containing `finding`. */
 export interface OnnxCase {

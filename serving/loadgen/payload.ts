@@ -4,7 +4,7 @@
  * time sending requests rather than serialising them.
  */
 import { readFile } from 'node:fs/promises';
-import { parseHoldoutCsv } from '../../activities/onnx/holdout.ts';
+import { parseHoldoutCsv } from '../../model/holdout.ts';
 
 /** The rows to cycle through: encoded bodies and the true class of each. */
 export interface LoadPayloads {

@@ -7,9 +7,10 @@
  * Pure: everything, the timestamp included, comes from the input, and `serialNumber` is derived
  * from the bundle digest, so a retry of the package step writes the same bytes.
  */
-import type { MetricResult } from '../../activities/metrics.ts';
-import type { ScanReport } from '../../activities/scan.ts';
-import type { ValidationReport } from '../../activities/validate.ts';
+
+import type { ValidationReport } from '../../model/validation-report.ts';
+import type { MetricResult } from '../../model/metrics.ts';
+import type { ScanReport } from '../../model/scan.ts';
 import type { TensorSpec } from '../../specs/schema.ts';
 import {
   type CdxBom,

@@ -198,7 +198,7 @@ export type EnvironmentPolicyInput = z.input<typeof EnvironmentPolicySchema>;
 export type EnvironmentPolicy = z.output<typeof EnvironmentPolicySchema>;
 /**
  * The scan step's limits, as the policy states them (absent fields keep the scan's defaults);
- * the fields are those of `ScanLimits` in `activities/onnx/limits.ts`.
+ * the fields are those of `ScanLimits` in `model/limits.ts`.
  */
 export type ScanPolicy = EnvironmentPolicy['scan'];
 

@@ -1,7 +1,7 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatFinding, type ScanReport, scanModelFile } from '../../activities/scan.ts';
+import { formatFinding, type ScanReport, scanModelFile } from '../../model/scan.ts';
 import { buildOnnxCases, ONNX_CASES, type OnnxCase } from '../../scripts/hostile-corpus/onnx.ts';
 import { catalog, REPO_ROOT, tempDir } from './support.ts';
 

@@ -1,4 +1,4 @@
-/** Small hand-built ONNX models for scan tests, encoded with our own schema (`activities/onnx/proto.ts`). */
+/** Small hand-built ONNX models for scan tests, encoded with our own schema (`model/proto.ts`). */
 import {
   encodeModel,
   type GraphProto,
@@ -6,7 +6,7 @@ import {
   type NodeProto,
   type ProtoInit,
   type TensorProto,
-} from '../../activities/onnx/proto.ts';
+} from '../../model/proto.ts';
 
 const FLOAT = 1;
 const ATTRIBUTE_GRAPH = 5;

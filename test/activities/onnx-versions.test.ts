@@ -6,8 +6,8 @@ import {
   BUNDLED_ONNXRUNTIME_VERSION,
   MAX_IR_VERSION,
   MAX_OPSET_VERSIONS,
-} from '../../activities/onnx/runtime-support.ts';
-import { scanModelFile } from '../../activities/scan.ts';
+} from '../../model/runtime-support.ts';
+import { scanModelFile } from '../../model/scan.ts';
 import { model } from './onnx-fixtures.ts';
 import { REPO_ROOT, tempDir } from './support.ts';
 

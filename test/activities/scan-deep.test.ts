@@ -1,8 +1,8 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AttributeType, type NodeProto, type ProtoInit } from '../../activities/onnx/proto.ts';
-import { type ScanReport, scanModelFile } from '../../activities/scan.ts';
+import { AttributeType, type NodeProto, type ProtoInit } from '../../model/proto.ts';
+import { type ScanReport, scanModelFile } from '../../model/scan.ts';
 import { externalTensor, graph, ifNode, model } from './onnx-fixtures.ts';
 import { tempDir } from './support.ts';
 

@@ -5,7 +5,8 @@ import { InferenceSession } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArtifactActivities } from '../../activities/artifact.ts';
 import { FailureType } from '../../activities/failures.ts';
-import { createScanActivities, type ScanReport, scanModelFile } from '../../activities/scan.ts';
+import { createScanActivities } from '../../activities/scan.ts';
+import { type ScanReport, scanModelFile } from '../../model/scan.ts';
 import { constantWithExternal, customNode, externalTensor, graph, ifNode, model } from './onnx-fixtures.ts';
 import {
   catalog,

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { expect } from 'vitest';
-import type { DeploymentRef } from '../../activities/deployment.ts';
 import type { FailureType } from '../../activities/failures.ts';
+import type { DeploymentRef } from '../../domain/deployment.ts';
 import type { TensorSpec } from '../../specs/schema.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));

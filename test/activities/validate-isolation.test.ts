@@ -4,10 +4,11 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArtifactActivities, type ResolvedArtifact } from '../../activities/artifact.ts';
 import { FailureType } from '../../activities/failures.ts';
-import { parseHoldoutCsv } from '../../activities/onnx/holdout.ts';
-import { memoryBound, runModelIsolated } from '../../activities/onnx/isolation.ts';
-import { encodeModel } from '../../activities/onnx/proto.ts';
 import { createValidateActivities, type ValidateDeps } from '../../activities/validate.ts';
+import { ModelError, ModelErrorKind } from '../../model/errors.ts';
+import { parseHoldoutCsv } from '../../model/holdout.ts';
+import { memoryBound, runModelIsolated } from '../../model/isolation.ts';
+import { encodeModel } from '../../model/proto.ts';
 import type { ValidationSpec } from '../../specs/schema.ts';
 import { hangingModel, memoryHungryModel } from './onnx-fixtures.ts';
 import { deploymentRef, expectDomainFailure, REPO_ROOT, tempDir } from './support.ts';
@@ -115,8 +116,14 @@ describe('validation runs onnxruntime in a limited child process', () => {
         memoryBound: 'rss-watchdog',
       },
     );
-    const failure = await expectDomainFailure(run, FailureType.ModelUnloadable);
-    expect(failure.message).toBe(
+    // The library itself throws a plain typed error; the activity turns it into a domain failure.
+    const failure = await run.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(ModelError);
+    expect((failure as ModelError).kind).toBe(ModelErrorKind.ModelUnloadable);
+    expect((failure as ModelError).message).toBe(
       'model "watchdog" made onnxruntime use more than 2048 MiB while running the holdout through it; its process was killed',
     );
   }, 70_000);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArtifactActivities, type ResolvedArtifact } from '../../activities/artifact.ts';
 import { FailureType } from '../../activities/failures.ts';
 import { createValidateActivities, type ValidationReport } from '../../activities/validate.ts';
+import { parseDuration } from '../../specs/duration.ts';
 import type { ValidationSpec } from '../../specs/schema.ts';
 import { unknownOperatorModel } from './onnx-fixtures.ts';
 import {
@@ -28,8 +29,8 @@ function realisticValidation(name: DatasetName, metrics?: ValidationSpec['metric
     metrics: metrics ?? {
       accuracy: { min: 0.85 },
       f1Macro: { min: 0.85 },
-      latencyP50: { max: '20ms' },
-      latencyP99: { max: '100ms' },
+      latencyP50: { max: '20ms', maxMs: 20 },
+      latencyP99: { max: '100ms', maxMs: 100 },
     },
   };
 }
@@ -152,7 +153,10 @@ describe('validateModel', () => {
     const baseline = await validate('iris', 'v1');
     // Ten times the baseline's own median: machine-independent, and bad-slow is ~100x slower.
     const budget = `${Math.max(0.05, baseline.latency.p50Ms * 10).toFixed(3)}ms`;
-    const validation = realisticValidation('iris', { accuracy: { min: 0.85 }, latencyP50: { max: budget } });
+    const validation = realisticValidation('iris', {
+      accuracy: { min: 0.85 },
+      latencyP50: { max: budget, maxMs: parseDuration(budget) },
+    });
     expect((await validate('iris', 'v1', validation)).passed).toBe(true);
     const failure = await expectDomainFailure(
       validate('iris', 'bad-slow', validation),

@@ -16,10 +16,10 @@ import {
 } from '../../workflows/rollout-plan.ts';
 
 const STEPS: Step[] = [
-  { type: 'shadow', duration: '10m', minAgreement: 0.98 },
+  { type: 'shadow', duration: '10m', durationMs: 600_000, minAgreement: 0.98 },
   { type: 'setWeight', weight: 10 },
-  { type: 'analysis', duration: '5m', interval: '15s' },
-  { type: 'approval', approvers: ['alice'], timeout: '8h' },
+  { type: 'analysis', duration: '5m', durationMs: 300_000, interval: '15s', intervalMs: 15_000 },
+  { type: 'approval', approvers: ['alice'], timeout: '8h', timeoutMs: 28_800_000 },
   { type: 'setWeight', weight: 100 },
 ];
 

@@ -144,10 +144,10 @@ describe('findSpecChanges', () => {
     expect(await changes('deploy')).toEqual([{ change: 'added', path: 'deploy/iris.yaml' }]);
   });
 
-  it('names an unknown ref and how to fix a shallow clone', async () => {
+  it('names an unknown ref (unknown-ref.test.ts covers the hints)', async () => {
     const reader = await readerOf(repo);
     await expect(findSpecChanges({ reader, base: 'no-such-ref', head: 'HEAD' })).rejects.toThrow(
-      /unknown commit "no-such-ref" .*fetch-depth: 0/,
+      /unknown commit "no-such-ref" .*no such commit, branch or tag/,
     );
   });
 });

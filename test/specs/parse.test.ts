@@ -50,10 +50,10 @@ describe('parseSpec', () => {
     const result = parseSpec(text);
     if (!result.ok) throw new Error(result.errors.map(formatSpecError).join('\n'));
     expect(result.spec.spec.rollout.steps).toEqual([
-      { type: 'shadow', duration: '5m', minAgreement: 0.98 },
+      { type: 'shadow', duration: '5m', durationMs: 300_000, minAgreement: 0.98 },
       { type: 'setWeight', weight: 50 },
-      { type: 'analysis', duration: '5m', interval: '10s' },
-      { type: 'approval', approvers: ['bob'], timeout: '24h' },
+      { type: 'analysis', duration: '5m', durationMs: 300_000, interval: '10s', intervalMs: 10_000 },
+      { type: 'approval', approvers: ['bob'], timeout: '24h', timeoutMs: 86_400_000 },
       { type: 'setWeight', weight: 100 },
     ]);
   });

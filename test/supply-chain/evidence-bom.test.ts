@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BundleFile, bundleDigest } from '../../activities/package.ts';
-import { scanModelFile } from '../../activities/scan.ts';
 import { createValidateActivities } from '../../activities/validate.ts';
+import { scanModelFile } from '../../model/scan.ts';
 import { parseSpec } from '../../specs/parse.ts';
 import type { ModelDeployment } from '../../specs/schema.ts';
 import { bomStatement } from '../../supply-chain/evidence/bom-statement.ts';
@@ -63,7 +63,10 @@ async function realInput(): Promise<ModelBomInput> {
       interface: spec.spec.interface,
       // The example's millisecond latency limits are for a quiet machine; a loaded CI runner
       // must not turn this test red, and the BOM reports whatever thresholds it is given.
-      validation: { ...spec.spec.validation, metrics: { accuracy: { min: 0.8 }, latencyP99: { max: '2s' } } },
+      validation: {
+        ...spec.spec.validation,
+        metrics: { accuracy: { min: 0.8 }, latencyP99: { max: '2s', maxMs: 2000 } },
+      },
     });
     return {
       model: spec.metadata.name,

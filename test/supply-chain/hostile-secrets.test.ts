@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { decodeModel } from '../../activities/onnx/proto.ts';
+import { decodeModel } from '../../model/proto.ts';
 import { buildSecretCases, FAKE_CREDENTIALS } from '../../scripts/hostile-corpus/secrets.ts';
 import { parseSpec } from '../../specs/parse.ts';
 import {

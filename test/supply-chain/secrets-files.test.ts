@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeModel } from '../../activities/onnx/proto.ts';
+import { decodeModel } from '../../model/proto.ts';
 import { FAKE_CREDENTIALS } from '../../scripts/hostile-corpus/secrets.ts';
 import {
   collectTextFiles,

@@ -7,10 +7,10 @@
 import { spawn } from 'node:child_process';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { MEMO_DEPLOYMENT_KEY } from '../../domain/deployment.ts';
 import { type ApplyReport, applyChanges } from '../../gitops/apply.ts';
 import { CommitReader } from '../../gitops/git.ts';
 import { specDigest } from '../../gitops/spec-digest.ts';
-import { MEMO_DEPLOYMENT_KEY } from '../../workflows/audit-context.ts';
 import { RolloutStageKey } from '../../workflows/search-attributes.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';

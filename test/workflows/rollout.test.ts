@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { type Client, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AuditStore } from '../../audit/store.ts';
-import { loadDeploymentInput, startDeployment } from '../../cli/start-deployment.ts';
+import { loadDeploymentInput } from '../../cli/start-deployment.ts';
+import { startDeployment } from '../../gitops/start-deployment.ts';
 import { createAdminClient } from '../../serving/admin-client.ts';
 import { runLoad } from '../../serving/loadgen/index.ts';
 import type { DeployModel } from '../../workflows/deploy-model.ts';
@@ -147,7 +148,7 @@ describe('staged rollout', () => {
       const status = await modelship(['status']);
       expect(status.code).toBe(0);
       expect(status.stdout).toMatch(
-        /staging\/iris-promote\s+running\s+awaiting-approval\s+\w{12}\s+\w{12} 50% \/ \w{12} 50%\s+waiting for approval by alice/,
+        /iris-promote@staging\s+running\s+awaiting-approval\s+\w{12}\s+\w{12} 50% \/ \w{12} 50%\s+waiting for approval by alice/,
       );
       expect(status.stdout).toMatch(/iris-promote: step 2 pass: /);
       // The analysis step was sized before traffic moved; the estimate says what it rests on.

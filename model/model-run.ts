@@ -9,8 +9,8 @@
  * to the parent by type, message and details.
  */
 import type { InferenceSession } from 'onnxruntime-node';
-import type { ValidationSpec } from '../../specs/schema.ts';
-import { domainFailure, FailureType } from '../failures.ts';
+import type { ValidationSpec } from '../specs/schema.ts';
+import { ModelError, ModelErrorKind } from './errors.ts';
 import {
   type FeedPlan,
   type LatencyOptions,
@@ -64,16 +64,16 @@ async function predictHoldout(
     const rows = Math.min(feed.batchSize, data.rows - start);
     // A model that loads but cannot run on well-formed input will not run any better on a retry.
     const result = await session.run(feed.feeds(start, rows), [output]).catch((error: unknown) => {
-      throw domainFailure(
-        FailureType.ModelUnloadable,
+      throw new ModelError(
+        ModelErrorKind.ModelUnloadable,
         `the model fails to run on holdout rows ${start + 1}-${start + rows}: ${(error as Error).message}`,
         { error: (error as Error).message },
       );
     });
     const tensor = result[output];
     if (!tensor || tensor.size !== rows) {
-      throw domainFailure(
-        FailureType.ModelUnloadable,
+      throw new ModelError(
+        ModelErrorKind.ModelUnloadable,
         `output "${output}" has ${tensor?.size ?? 0} values for a batch of ${rows} rows; expected one class per row`,
       );
     }
@@ -95,8 +95,8 @@ export async function runModel(
     const signature = signatureOf(session);
     const mismatches = interfaceMismatches(signature, request.interface);
     if (mismatches.length > 0) {
-      throw domainFailure(
-        FailureType.InterfaceMismatch,
+      throw new ModelError(
+        ModelErrorKind.InterfaceMismatch,
         `model ${request.label} does not match spec.interface: ${mismatches.join('; ')}`,
         { mismatches, model: signature, spec: request.interface },
       );

@@ -6,14 +6,14 @@
  *   parent → child  run { request }            one ModelRunRequest; the child serves exactly one
  *   child → parent  progress { details }       heartbeat material: loading, holdout rows, latency runs
  *   child → parent  result { result }          the ModelRunResult
- *   child → parent  failure { type, message, details }   a domain failure, re-raised by the parent
+ *   child → parent  failure { type, message, details }   a ModelError, re-raised by the parent
  *   child → parent  error { message }          anything else (a bug, not the model's fault)
  *
  * What the child sends is parsed with zod: the parent trusts nothing a process running a hostile
  * model says beyond this shape.
  */
 import { z } from 'zod';
-import { FailureType } from '../failure-types.ts';
+import { ModelErrorKind } from './errors.ts';
 import type { ModelRunRequest } from './model-run.ts';
 
 export type ParentMessage = { kind: 'run'; request: ModelRunRequest };
@@ -39,7 +39,7 @@ export const ChildMessage = z.discriminatedUnion('kind', [
   }),
   z.object({
     kind: z.literal('failure'),
-    type: z.enum(FailureType),
+    type: z.enum(ModelErrorKind),
     message: z.string(),
     details: z.unknown(),
   }),

@@ -25,7 +25,7 @@ import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { domainFailure, FailureType } from '../failures.ts';
+import { ModelError, ModelErrorKind } from './errors.ts';
 import type { ProgressReporter } from './feeding.ts';
 import type { ModelRunRequest, ModelRunResult } from './model-run.ts';
 import { ChildMessage, type ParentMessage } from './run-protocol.ts';
@@ -246,7 +246,7 @@ export async function runModelIsolated(
           settle({ result: message.result });
           return;
         case 'failure':
-          settle({ error: domainFailure(message.type, message.message, message.details) });
+          settle({ error: new ModelError(message.type, message.message, message.details) });
           return;
         case 'error':
           settle({ error: new Error(`validation process error: ${message.message}`) });
@@ -318,21 +318,21 @@ function deathFailure(facts: {
   }
   const details = { phase, limits, exit: facts.exitSignal ?? facts.code, output: facts.output() };
   if (killedFor === 'timeout') {
-    return domainFailure(
-      FailureType.ModelUnloadable,
+    return new ModelError(
+      ModelErrorKind.ModelUnloadable,
       `model ${request.label} did not finish validation within ${limits.timeoutMs / 1000} s: onnxruntime was still ${during(phase)} when its process was killed`,
       details,
     );
   }
   if (killedFor === 'memory') {
-    return domainFailure(
-      FailureType.ModelUnloadable,
+    return new ModelError(
+      ModelErrorKind.ModelUnloadable,
       `model ${request.label} made onnxruntime use more than ${memory} while ${during(phase)}; its process was killed`,
       details,
     );
   }
-  return domainFailure(
-    FailureType.ModelUnloadable,
+  return new ModelError(
+    ModelErrorKind.ModelUnloadable,
     `onnxruntime's process died (${how}) with model ${request.label} while ${during(phase)}, under a ${memory} memory limit${printed ? `: ${printed}` : ''}`,
     details,
   );

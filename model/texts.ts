@@ -11,7 +11,7 @@ import {
   type GraphProto,
   type NodeProto,
   type TensorProto,
-} from './onnx/proto.ts';
+} from './proto.ts';
 
 export interface ModelText {
   location: string;

@@ -3,9 +3,10 @@
  * so external-data paths resolve against the model's directory and not the worker's working
  * directory), reading the model's signature, and comparing it with `spec.interface`.
  */
-import { env, InferenceSession } from 'onnxruntime-node';
-import type { ModelDeployment, TensorSpec } from '../../specs/schema.ts';
-import { domainFailure, FailureType } from '../failures.ts';
+import { env, type InferenceSession } from 'onnxruntime-node';
+import { createInferenceSession } from '../serving/onnx-env.ts';
+import type { ModelDeployment, TensorSpec } from '../specs/schema.ts';
+import { ModelError, ModelErrorKind } from './errors.ts';
 
 /** One input or output as the model declares it; `-1` stands for a symbolic or unknown dimension. */
 export interface TensorSignature {
@@ -30,14 +31,14 @@ export function onnxruntimeVersion(): string {
 /** Loads a model from its file path; any failure is the model's fault and raised as ModelUnloadable. */
 export async function loadSession(path: string, label: string): Promise<InferenceSession> {
   try {
-    return await InferenceSession.create(path, {
+    return await createInferenceSession(path, {
       executionProviders: ['cpu'],
       // Warnings (e.g. unused initializers) go to the worker's stderr otherwise, once per load.
       logSeverityLevel: 3,
     });
   } catch (error) {
-    throw domainFailure(
-      FailureType.ModelUnloadable,
+    throw new ModelError(
+      ModelErrorKind.ModelUnloadable,
       `onnxruntime ${onnxruntimeVersion()} cannot load ${label}: ${(error as Error).message}`,
       { path, error: (error as Error).message },
     );

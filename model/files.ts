@@ -1,6 +1,7 @@
 /**
- * Primitives the artifact-handling activities share: sha256 digests of files and bytes, atomic
- * file writes, path containment, and a heartbeat that is safe outside an activity.
+ * File primitives the model library and the activities share: sha256 digests of files and bytes,
+ * atomic file writes, path containment. Long operations report progress through an optional
+ * callback, so an activity can heartbeat while the library stays free of Temporal.
  *
  * Every write here goes to a temporary name in the target's own directory and is then renamed,
  * because a rename within one file system is atomic: a crash leaves either the old state or the
@@ -12,7 +13,6 @@ import { chmod, open, rename, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Context } from '@temporalio/activity';
 
 /** A sha256 digest as lowercase hex, plus the number of bytes it covers. */
 export interface FileDigest {
@@ -20,20 +20,36 @@ export interface FileDigest {
   sizeBytes: number;
 }
 
+/** Called now and then during a long read or write, with a small progress object. */
+export type OnProgress = (details: Record<string, number>) => void;
+
+const PROGRESS_BYTES = 16 << 20;
+
+/** Reports progress when a byte stream crosses a 16 MiB boundary between `before` and `after`. */
+function progressAt(
+  before: number,
+  after: number,
+  onProgress: OnProgress | undefined,
+  details: Record<string, number>,
+) {
+  if (onProgress && Math.floor(before / PROGRESS_BYTES) !== Math.floor(after / PROGRESS_BYTES))
+    onProgress(details);
+}
+
 /** sha256 of in-memory bytes or UTF-8 text, as lowercase hex. */
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Streams a file through sha256 (heartbeating on large files); rejects with the fs error, e.g. ENOENT. */
-export async function sha256File(path: string): Promise<FileDigest> {
+/** Streams a file through sha256; rejects with the fs error, e.g. ENOENT. */
+export async function sha256File(path: string, onProgress?: OnProgress): Promise<FileDigest> {
   const hash = createHash('sha256');
   let sizeBytes = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
     const bytes = chunk as Buffer;
     hash.update(bytes);
     sizeBytes += bytes.length;
-    heartbeatOnProgress(sizeBytes - bytes.length, sizeBytes, { hashedBytes: sizeBytes });
+    progressAt(sizeBytes - bytes.length, sizeBytes, onProgress, { hashedBytes: sizeBytes });
   }
   return { sha256: hash.digest('hex'), sizeBytes };
 }
@@ -76,53 +92,15 @@ export function hasErrorCode(error: unknown, ...codes: string[]): boolean {
 }
 
 /**
- * The running activity's context, or undefined when the code runs outside an activity (unit
- * tests, the `modelship scan` CLI) so that the same functions work everywhere.
- */
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Records a heartbeat when running inside an activity, and throws the cancellation if the
- * workflow cancelled us: cancellation only reaches activities through heartbeats, so long loops
- * call this to stay both alive and stoppable. A no-op outside an activity.
- */
-export function heartbeat(details?: unknown): void {
-  const context = activityContext();
-  if (!context) return;
-  context.heartbeat(details);
-  if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
-}
-
-/** The activity's cancellation signal (for fetch), or undefined outside an activity. */
-export function cancellationSignal(): AbortSignal | undefined {
-  return activityContext()?.cancellationSignal;
-}
-
-const HEARTBEAT_BYTES = 16 << 20;
-
-/**
- * Heartbeats when a byte stream crosses a 16 MiB boundary between `before` and `after`, so
- * hashing or copying a large model stays alive without a heartbeat per chunk.
- */
-export function heartbeatOnProgress(before: number, after: number, details: unknown): void {
-  if (Math.floor(before / HEARTBEAT_BYTES) !== Math.floor(after / HEARTBEAT_BYTES)) heartbeat(details);
-}
-
-/**
- * Writes `source` to a new file at `to` (never overwriting: `wx`) while hashing it, and
- * heartbeats as bytes flow so a long copy of a large model does not look like a stuck worker.
+ * Writes `source` to a new file at `to` (never overwriting: `wx`) while hashing it, reporting
+ * progress as bytes flow (an activity heartbeats on it, so a long copy does not look stuck).
  * `progressKey` names the byte count in the heartbeat details (e.g. `downloadedBytes`).
  */
 export async function writeStreamHashing(
   source: Readable,
   to: string,
   progressKey: string,
+  onProgress?: OnProgress,
 ): Promise<FileDigest> {
   const hash = createHash('sha256');
   let sizeBytes = 0;
@@ -130,7 +108,7 @@ export async function writeStreamHashing(
     transform(chunk: Buffer, _encoding, done) {
       hash.update(chunk);
       sizeBytes += chunk.length;
-      heartbeatOnProgress(sizeBytes - chunk.length, sizeBytes, { [progressKey]: sizeBytes });
+      progressAt(sizeBytes - chunk.length, sizeBytes, onProgress, { [progressKey]: sizeBytes });
       done(null, chunk);
     },
   });

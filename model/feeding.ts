@@ -6,10 +6,10 @@
  * (the model may be fine, the validation setup is not).
  */
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
-import type { ValidationSpec } from '../../specs/schema.ts';
-import { domainFailure, FailureType } from '../failures.ts';
-import { percentile } from '../metrics.ts';
+import type { ValidationSpec } from '../specs/schema.ts';
+import { ModelError, ModelErrorKind } from './errors.ts';
 import type { HoldoutData } from './holdout.ts';
+import { percentile } from './metrics.ts';
 import type { InterfaceSpec, ModelSignature } from './session.ts';
 
 /** How to build feeds for a model from holdout rows. */
@@ -24,7 +24,7 @@ export interface FeedPlan {
 const CLASS_DTYPES = new Set(['int64', 'int32', 'int16', 'int8', 'uint8', 'uint16', 'uint32', 'uint64']);
 
 function invalid(message: string, details?: unknown): never {
-  throw domainFailure(FailureType.InvalidSpec, message, details);
+  throw new ModelError(ModelErrorKind.InvalidSpec, message, details);
 }
 
 /** Checks that the holdout can drive this interface and returns how to feed it. */
@@ -51,8 +51,8 @@ export function planFeeding(
     );
   }
   if (featureDim !== -1 && featureDim !== width) {
-    throw domainFailure(
-      FailureType.InvalidHoldout,
+    throw new ModelError(
+      ModelErrorKind.InvalidHoldout,
       `${validation.holdout.path} has ${width} feature columns (${data.featureNames.join(', ')}); input "${input.name}" takes ${featureDim}`,
     );
   }

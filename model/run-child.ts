@@ -4,8 +4,7 @@
  * runs it (`model-run.ts`), sends the result or the failure, and exits. Memory and time limits
  * are imposed from outside; nothing here can lift them.
  */
-import { ApplicationFailure } from '@temporalio/common';
-import { isDomainFailureType } from '../failure-types.ts';
+import { ModelError } from './errors.ts';
 import { runModel } from './model-run.ts';
 import type { ChildMessage, ParentMessage } from './run-protocol.ts';
 
@@ -20,10 +19,10 @@ function send(message: ChildMessage): Promise<void> {
   });
 }
 
-/** A failure as the parent needs it: domain failures keep their type, the rest are errors. */
+/** A failure as the parent needs it: model errors keep their kind, the rest are errors. */
 function describeFailure(error: unknown): ChildMessage {
-  if (error instanceof ApplicationFailure && isDomainFailureType(error.type)) {
-    return { kind: 'failure', type: error.type, message: error.message, details: error.details?.[0] };
+  if (error instanceof ModelError) {
+    return { kind: 'failure', type: error.kind, message: error.message, details: error.details };
   }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
   return { kind: 'error', message };

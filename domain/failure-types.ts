@@ -1,0 +1,48 @@
+/**
+ * The closed list of domain failure types: pure constants with no imports, so the workflow
+ * bundle may import this one file from `activities/` as a value (it lists them as
+ * non-retryable). Everything else in `activities/` reaches workflows as types only.
+ *
+ * A domain failure means retrying cannot help (the bytes are wrong, the model misses its
+ * thresholds). Anything else an activity throws is infrastructure trouble and is retried.
+ */
+export const FailureType = {
+  /** The spec does not parse or breaks a rule. */
+  InvalidSpec: 'InvalidSpec',
+  /** The model file (or another referenced file) does not exist where the spec says. */
+  ArtifactNotFound: 'ArtifactNotFound',
+  /** The bytes found do not match the digest pinned in the spec. */
+  DigestMismatch: 'DigestMismatch',
+  /** The artifact source uses a scheme modelship cannot fetch. */
+  UnsupportedSource: 'UnsupportedSource',
+  /** The holdout CSV cannot be read as the model's input (bad rows, missing label column, wrong width). */
+  InvalidHoldout: 'InvalidHoldout',
+  /** The model's inputs or outputs differ from `spec.interface`. */
+  InterfaceMismatch: 'InterfaceMismatch',
+  /** The model runs but misses a metric threshold of `spec.validation`. */
+  ValidationFailed: 'ValidationFailed',
+  /** The model cannot be loaded or run at all. */
+  ModelUnloadable: 'ModelUnloadable',
+  /** A security or structure check of the scan step failed. */
+  ScanFailed: 'ScanFailed',
+  /** The model directory's signatures are missing, invalid, untrusted or do not match its files. */
+  SignatureInvalid: 'SignatureInvalid',
+  /** A credential was found in the spec, the model's metadata or a file next to the model. */
+  SecretFound: 'SecretFound',
+  /** The environment's policy refuses the deployment, or cannot be read. */
+  PolicyViolation: 'PolicyViolation',
+  /** The data plane refused a change as invalid (bad bundle, version name taken by other bytes). */
+  DataPlaneRejected: 'DataPlaneRejected',
+  /** Packaging found an existing bundle with other content under the same digest. */
+  BundleConflict: 'BundleConflict',
+} as const;
+
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+/** Every domain failure type; the workflow's retry policies list these as non-retryable. */
+export const DOMAIN_FAILURE_TYPES: FailureType[] = Object.values(FailureType);
+
+/** True when `type` (an `ApplicationFailure.type`) is one of ours. */
+export function isDomainFailureType(type: string | undefined | null): type is FailureType {
+  return type !== undefined && type !== null && (DOMAIN_FAILURE_TYPES as string[]).includes(type);
+}

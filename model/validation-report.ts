@@ -1,0 +1,19 @@
+/**
+ * What validating a model on its holdout found: the report the validate step returns, the bundle
+ * manifest records and the evidence (CycloneDX model card) describes.
+ */
+import type { LatencySummary } from './feeding.ts';
+import type { MetricResult } from './metrics.ts';
+
+export interface ValidationReport {
+  /** True when every metric with a threshold passed (a failing report travels in ValidationFailed). */
+  passed: boolean;
+  /** accuracy, f1Macro, latencyP50, latencyP99, each with its threshold when the spec sets one. */
+  metrics: MetricResult[];
+  latency: LatencySummary;
+  holdoutRows: number;
+  /** sha256 of the holdout file as read: the spec does not pin it, so the report records it. */
+  holdoutSha256: string;
+  interface: { ok: true };
+  onnxruntimeVersion: string;
+}
