@@ -12,6 +12,14 @@
  * them with `verifyStatementBundle` (`supply-chain/signing`) or any DSSE/Sigstore verifier.
  */
 import { join } from 'node:path';
+import {
+  BOM_FILE,
+  BOM_SIGNATURE_FILE,
+  EVIDENCE_FILES,
+  type EvidenceRecord,
+  PROVENANCE_FILE,
+  PROVENANCE_SIGNATURE_FILE,
+} from '../domain/bundle-format.ts';
 import { writeFileAtomic } from '../model/files.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
 import { bomStatement } from '../supply-chain/evidence/bom-statement.ts';
@@ -22,17 +30,6 @@ import { validateProvenance } from '../supply-chain/evidence/provenance-schema.t
 import { validateBom } from '../supply-chain/evidence/validate-bom.ts';
 import { bundleToJsonText, signStatement } from '../supply-chain/signing/index.ts';
 import type { EvidenceKey } from './evidence-key.ts';
-
-export const BOM_FILE = 'bom.cdx.json';
-export const BOM_SIGNATURE_FILE = 'bom.sigstore.json';
-export const PROVENANCE_FILE = 'provenance.json';
-export const PROVENANCE_SIGNATURE_FILE = 'provenance.sigstore.json';
-export const EVIDENCE_FILES = [
-  BOM_FILE,
-  BOM_SIGNATURE_FILE,
-  PROVENANCE_FILE,
-  PROVENANCE_SIGNATURE_FILE,
-] as const;
 
 export interface EvidenceInput {
   facts: BundleFacts;
@@ -45,16 +42,6 @@ export interface EvidenceInput {
   /** The manifest's `createdAt`: both documents carry the bundle's time, not the clock's. */
   createdAt: string;
   startedOn: string;
-}
-
-export interface EvidenceRecord {
-  files: string[];
-  /** Why there is no provenance, when there is none (a spec deployed from a modified working tree). */
-  provenanceOmitted?: string;
-  /** Key id of the evidence key (sha256 of its public key PEM, as model signing names keys). */
-  signedBy: string;
-  cyclonedx: '1.6';
-  slsa: 'https://slsa.dev/provenance/v1';
 }
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;

@@ -13,12 +13,24 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
+import {
+  BUNDLE_FILES,
+  BUNDLE_MANIFEST_SCHEMA_VERSION,
+  type BundleFile,
+  type BundleManifest,
+  MANIFEST_FILE,
+  MODEL_FILE,
+  parseBundleManifest,
+  parseLooseBundleManifest,
+  REQUIRED_BUNDLE_FILES,
+  SPEC_FILE,
+} from '../domain/bundle-format.ts';
 import type { DeploymentRef } from '../domain/deployment.ts';
 import { hasErrorCode, sha256Hex, writeFileAtomic } from '../model/files.ts';
 import type { ScanReport } from '../model/scan.ts';
 import { parseSpec } from '../specs/parse.ts';
 import type { ResolvedArtifact } from './artifact.ts';
-import { EVIDENCE_FILES, type EvidenceRecord, writeEvidence } from './evidence.ts';
+import { writeEvidence } from './evidence.ts';
 import { type EvidenceKey, loadEvidenceKey } from './evidence-key.ts';
 import { domainFailure, FailureType } from './failures.ts';
 import { sha256FileHeartbeating, writeStreamHeartbeating } from './heartbeat.ts';
@@ -38,14 +50,6 @@ export interface PackageModelInput {
   policy?: PolicyReport;
 }
 
-/** A content file of a bundle. */
-export interface BundleFile {
-  /** Path inside the bundle directory. */
-  path: string;
-  sha256: string;
-  sizeBytes: number;
-}
-
 export interface ModelBundle {
   /** sha256 over the content listing; also the bundle's directory name. */
   digest: string;
@@ -56,40 +60,10 @@ export interface ModelBundle {
   files: BundleFile[];
 }
 
-export const BUNDLE_MANIFEST_SCHEMA_VERSION = 2;
-export const MODEL_FILE = 'model.onnx';
-export const SPEC_FILE = 'spec.yaml';
-export const MANIFEST_FILE = 'manifest.json';
-const REQUIRED_ENTRIES = [MANIFEST_FILE, MODEL_FILE, SPEC_FILE];
-const BUNDLE_ENTRIES = [...REQUIRED_ENTRIES, ...EVIDENCE_FILES].sort();
-
 /** modelship's own version, for the evidence (the tool that made the bundle). */
 const MODELSHIP_VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
-
-/** What `manifest.json` holds. */
-export interface BundleManifest {
-  schemaVersion: typeof BUNDLE_MANIFEST_SCHEMA_VERSION;
-  digest: string;
-  model: string;
-  environment: string;
-  spec: { commit: string; path: string };
-  artifact: { source: string; sha256: string; sizeBytes: number };
-  files: BundleFile[];
-  validation: ValidationReport;
-  scan: ScanReport;
-  /** Signature verification and secret scan (null in bundles of runs from before them). */
-  supplyChain: SupplyChainReport | null;
-  /** The environment policy's verdicts (null in bundles of runs from before them). */
-  policy: PolicyReport | null;
-  onnxruntimeVersion: string;
-  /** Rule-set versions of the scanners that judged the model. */
-  scanners: Record<string, string>;
-  /** The signed CycloneDX description and SLSA provenance written beside the manifest. */
-  evidence: EvidenceRecord;
-  createdAt: string;
-}
 
 /** The bundle digest: sha256 of the sorted `path\tsha256\n` lines of the content files, then `commit\t<sha>\n`. */
 export function bundleDigest(files: readonly BundleFile[], commit: string): string {
@@ -132,10 +106,10 @@ async function bundleProblems(
     },
   );
   // Evidence files are optional (no provenance for an uncommitted spec); nothing else may be there.
-  const unexpected = entries.some((entry) => !BUNDLE_ENTRIES.includes(entry));
-  const missing = REQUIRED_ENTRIES.some((entry) => !entries.includes(entry));
+  const unexpected = entries.some((entry) => !BUNDLE_FILES.includes(entry));
+  const missing = REQUIRED_BUNDLE_FILES.some((entry) => !entries.includes(entry));
   if (unexpected || missing) {
-    problems.push(`holds [${entries.join(', ')}] instead of [${BUNDLE_ENTRIES.join(', ')}]`);
+    problems.push(`holds [${entries.join(', ')}] instead of [${BUNDLE_FILES.join(', ')}]`);
   }
   for (const file of expected) {
     const actual = await sha256FileHeartbeating(join(dir, file.path)).catch(() => undefined);
@@ -143,10 +117,11 @@ async function bundleProblems(
       problems.push(`${file.path} has sha256 ${actual?.sha256 ?? '(unreadable)'}, expected ${file.sha256}`);
     }
   }
+  // Loose: a bundle packaged by an earlier version is reused as long as it names this digest.
   const manifest = await readFile(join(dir, MANIFEST_FILE), 'utf8')
-    .then((text) => JSON.parse(text) as Partial<BundleManifest>)
+    .then((text) => parseLooseBundleManifest(JSON.parse(text)))
     .catch(() => undefined);
-  if (manifest?.digest !== digest)
+  if (!manifest?.ok || manifest.manifest.digest !== digest)
     problems.push(`${MANIFEST_FILE} is missing, unreadable or names another digest`);
   return problems;
 }
@@ -270,6 +245,12 @@ export function createPackageActivities(deps: { home: string; evidenceKey?: () =
           evidence,
           createdAt,
         };
+        const checked = parseBundleManifest(manifest);
+        if (!checked.ok) {
+          throw new Error(
+            `the bundle manifest does not validate (a modelship bug): ${checked.errors.join('; ')}`,
+          );
+        }
         await writeFileAtomic(join(temp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
         try {
           await rename(temp, target);

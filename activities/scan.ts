@@ -5,7 +5,9 @@
 
 import type { DeploymentRef } from '../domain/deployment.ts';
 import { hasErrorCode } from '../model/files.ts';
-import { formatFinding, type ScanLimits, type ScanReport, scanModelFile } from '../model/scan.ts';
+import { formatFinding, type ScanLimits, type ScanReport } from '../model/scan.ts';
+import { evaluateShipGates, gateVerdict, localModelFiles } from '../supply-chain/gates/evaluate.ts';
+import { loadedDefaultPolicy } from '../supply-chain/policy/load.ts';
 import type { ResolvedArtifact } from './artifact.ts';
 import { domainFailure, FailureType } from './failures.ts';
 import { heartbeat } from './heartbeat.ts';
@@ -22,14 +24,21 @@ export interface ScanModelInput {
 /** Builds the scan activities; `limits` override `DEFAULT_SCAN_LIMITS`. */
 export function createScanActivities(deps: { home: string; limits?: Partial<ScanLimits> }) {
   return {
-    /** Scans the stored artifact; any error finding throws `ScanFailed` with the report as details. */
+    /**
+     * The digest and scan gates of `evaluateShipGates` on the stored artifact, heartbeating as it
+     * goes. The policy's limits come in `limits` (the workflow has them from `verifySupplyChain`),
+     * so the policy itself is not read again. Any error finding throws `ScanFailed` with the
+     * report as details.
+     */
     async scanModel(input: ScanModelInput): Promise<ScanReport> {
-      const { artifact } = input;
-      const report = await scanModelFile(artifact.path, {
-        ...deps.limits,
-        ...input.limits,
-        ...(input.modelDir ? { modelDir: input.modelDir } : {}),
+      const { artifact, deployment } = input;
+      const report = await evaluateShipGates({
+        policy: loadedDefaultPolicy(deployment.environment),
+        files: localModelFiles({ modelFile: artifact.path, modelDir: input.modelDir ?? null }),
+        source: artifact.source,
         expectedSha256: artifact.sha256,
+        baseLimits: { ...deps.limits, ...input.limits },
+        gates: ['digest', 'scan'],
         onProgress: heartbeat,
       }).catch((error: unknown) => {
         if (!hasErrorCode(error, 'ENOENT')) throw error;
@@ -37,8 +46,12 @@ export function createScanActivities(deps: { home: string; limits?: Partial<Scan
           path: artifact.path,
         });
       });
-      if (!report.passed) throw scanFailure(artifact, report);
-      return report;
+      const scan = report.scan;
+      if (scan === null) throw new Error('the scan gate did not run');
+      // A digest finding is part of the report's errors: the stored bytes are not the pinned ones.
+      const failed = ['digest', 'scan'] as const;
+      if (failed.some((gate) => gateVerdict(report, gate).status === 'failed')) throw scanFailure(artifact, scan);
+      return scan;
     },
   };
 }

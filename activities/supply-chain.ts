@@ -15,28 +15,35 @@
  * The policy and its keys are read from the repository checkout the deployment names (like the
  * model files): `policies/<environment>.yaml`, the same file `plan` judged at the head commit.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DeploymentRef } from '../domain/deployment.ts';
 import { hasErrorCode } from '../model/files.ts';
-import { modelTexts } from '../model/texts.ts';
+import type { ScanLimits, ScanReport } from '../model/scan.ts';
+import type { ValidationReport } from '../model/validation-report.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
+import {
+  evaluateShipGates,
+  GATE_FAILURE_TYPE,
+  type GateReport,
+  type GateVerdict,
+  gateVerdict,
+  localModelFiles,
+  type ShipGateInput,
+  type ShipGateName,
+  type SignatureSummary,
+} from '../supply-chain/gates/evaluate.ts';
 import { evaluatePolicy, type PolicyRuleResult, policyPassed } from '../supply-chain/policy/evaluate.ts';
 import { type LoadedPolicy, loadPolicy } from '../supply-chain/policy/load.ts';
 import type { ScanPolicy } from '../supply-chain/policy/schema.ts';
-import {
-  formatSecretFinding,
-  type SecretFinding,
-  scanDirectoryForSecrets,
-  scanModelTexts,
-  scanTextsForSecrets,
-  secretScannerVersions,
-} from '../supply-chain/secrets/index.ts';
-import { isSignatureFileName, verifyModelSignatures } from '../supply-chain/signing/index.ts';
+import { type SecretFinding, secretScannerVersions } from '../supply-chain/secrets/index.ts';
 import type { ResolvedArtifact } from './artifact.ts';
 import { domainFailure, FailureType } from './failures.ts';
-import type { ValidationReport } from '../model/validation-report.ts';
+import { heartbeat } from './heartbeat.ts';
+import { scanFailure } from './scan.ts';
+
+export type { SignatureSummary };
 
 export interface SupplyChainInput {
   deployment: DeploymentRef;
@@ -44,27 +51,6 @@ export interface SupplyChainInput {
   spec: ModelDeployment;
   /** The spec file's text exactly as committed. */
   specText: string;
-}
-
-export interface SignatureSummary {
-  /** Keys that had to sign: the spec's `security.signedBy` and the policy's `signatures.required`. */
-  required: string[];
-  /** Keys whose signature verified over every file of the model directory. */
-  verifiedKeys: string[];
-  /** The model directory checked; null for an https:// model (no directory to check). */
-  modelDir: string | null;
-  rootDigest: string | null;
-  files: { path: string; sha256: string; sizeBytes: number }[];
-  signatures: {
-    path: string;
-    keyName: string | null;
-    keyId: string | null;
-    valid: boolean;
-    reason: string;
-  }[];
-  /** `unsigned` when there is no signature and none is required. */
-  status: 'verified' | 'unsigned' | 'failed';
-  findings: { severity: 'error' | 'warning'; message: string; location?: string }[];
 }
 
 export interface SupplyChainReport {
@@ -102,8 +88,9 @@ export function modelDirectory(deployment: DeploymentRef, source: string): strin
   return dirname(isAbsolute(source) ? source : join(deployment.repoRoot, source));
 }
 
-async function readPolicy(deployment: DeploymentRef): Promise<Extract<LoadedPolicy, { ok: true }>> {
-  const loaded = await loadPolicy(
+/** `policies/<environment>.yaml` and its key files, read from the deployment's checkout. */
+function loadCheckoutPolicy(deployment: DeploymentRef): Promise<LoadedPolicy> {
+  return loadPolicy(
     {
       readFile: async (path) => {
         try {
@@ -116,6 +103,10 @@ async function readPolicy(deployment: DeploymentRef): Promise<Extract<LoadedPoli
     },
     deployment.environment,
   );
+}
+
+async function readPolicy(deployment: DeploymentRef): Promise<Extract<LoadedPolicy, { ok: true }>> {
+  const loaded = await loadCheckoutPolicy(deployment);
   if (!loaded.ok) {
     const errors = loaded.errors.map(
       (error) => `${error.file}:${error.line}:${error.column}  ${error.message}`,
@@ -128,75 +119,6 @@ async function readPolicy(deployment: DeploymentRef): Promise<Extract<LoadedPoli
   return loaded;
 }
 
-async function hasSignatureFiles(dir: string): Promise<boolean> {
-  try {
-    return (await readdir(dir)).some(isSignatureFileName);
-  } catch (error) {
-    if (hasErrorCode(error, 'ENOENT')) return false;
-    throw error;
-  }
-}
-
-async function verifySignatures(
-  modelDir: string | null,
-  keys: Record<string, string>,
-  required: string[],
-): Promise<SignatureSummary> {
-  const empty = { modelDir, rootDigest: null, files: [], signatures: [], verifiedKeys: [], required };
-  if (modelDir === null) {
-    if (required.length === 0) return { ...empty, status: 'unsigned', findings: [] };
-    return {
-      ...empty,
-      status: 'failed',
-      findings: [
-        {
-          severity: 'error',
-          message: `signatures by ${required.join(', ')} are required, but an https:// model has no directory to verify: commit the model and its model.sig, or serve it from a file:// path`,
-        },
-      ],
-    };
-  }
-  if (required.length === 0 && !(await hasSignatureFiles(modelDir))) {
-    return {
-      ...empty,
-      status: 'unsigned',
-      findings: [
-        { severity: 'warning', message: 'the model directory is not signed (no signature is required)' },
-      ],
-    };
-  }
-  const report = await verifyModelSignatures({ modelDir, trustedKeys: keys, requiredKeys: required });
-  return {
-    required,
-    verifiedKeys: report.verifiedKeys,
-    modelDir: report.modelDir,
-    rootDigest: report.rootDigest || null,
-    files: report.files.map(({ path, sha256, sizeBytes }) => ({ path, sha256, sizeBytes })),
-    signatures: report.signatures,
-    status: report.passed ? 'verified' : 'failed',
-    findings: report.findings,
-  };
-}
-
-async function scanSecrets(input: SupplyChainInput, modelDir: string | null): Promise<SecretFinding[]> {
-  const findings = await scanTextsForSecrets([{ path: input.deployment.specPath, text: input.specText }]);
-  const bytes = await readFile(input.artifact.path);
-  findings.push(...(await scanModelTexts(modelTexts(bytes, input.artifact.source))));
-  if (modelDir !== null) {
-    // Paths relative to the repository, so a finding names the file a person would open.
-    const prefix = modelDir.startsWith(input.deployment.repoRoot)
-      ? modelDir.slice(input.deployment.repoRoot.length).replace(/^\/+/, '')
-      : modelDir;
-    for (const finding of await scanDirectoryForSecrets(modelDir).catch((error: unknown) => {
-      if (hasErrorCode(error, 'ENOENT')) return [];
-      throw error;
-    })) {
-      findings.push({ ...finding, path: prefix ? `${prefix}/${finding.path}` : finding.path });
-    }
-  }
-  return findings;
-}
-
 function policyFailure(file: string, results: readonly PolicyRuleResult[], details: unknown) {
   const failed = results.filter((result) => !result.passed);
   return domainFailure(
@@ -206,57 +128,136 @@ function policyFailure(file: string, results: readonly PolicyRuleResult[], detai
   );
 }
 
-export function createSupplyChainActivities() {
+/**
+ * The gates as the worker runs them: the policy and keys from the checkout, the model file from
+ * the artifact store (its digest verified when it was stored), its directory from the checkout.
+ */
+async function workerGates(
+  input: SupplyChainInput,
+  gates: readonly ShipGateName[],
+  baseLimits: Partial<ScanLimits> = {},
+): Promise<{ report: GateReport; modelDir: string | null }> {
+  const { deployment, spec, artifact } = input;
+  const modelDir = modelDirectory(deployment, spec.spec.model.source);
+  const gateInput: ShipGateInput = {
+    spec: { spec, text: input.specText, path: deployment.specPath },
+    policy: await loadCheckoutPolicy(deployment),
+    files: localModelFiles({
+      modelFile: artifact.path,
+      modelDir,
+      // Findings name files as a person finds them in the repository.
+      ...(modelDir === null ? {} : { dirLabel: repositoryPath(deployment.repoRoot, modelDir) }),
+    }),
+    source: artifact.source,
+    expectedSha256: artifact.sha256,
+    baseLimits,
+    ...(deployment.author ? { commitAuthor: deployment.author } : {}),
+    gates,
+    onProgress: heartbeat,
+  };
+  return { report: await evaluateShipGates(gateInput), modelDir };
+}
+
+function repositoryPath(repoRoot: string, dir: string): string {
+  const path = relative(repoRoot, dir).split('\\').join('/');
+  return path.startsWith('..') || isAbsolute(path) ? dir : path;
+}
+
+/**
+ * The first failed gate of `order` as its domain failure; a policy file that cannot be used
+ * comes first (nothing else was judged by it), as does a model over the size limit (never read).
+ */
+export function gateFailure(
+  report: GateReport,
+  order: readonly ShipGateName[],
+  artifact: Pick<ResolvedArtifact, 'source' | 'sha256'>,
+  details: unknown,
+) {
+  const policy = gateVerdict(report, 'policy');
+  const preempting: GateVerdict[] =
+    report.policy.results.length === 0 && policy.status === 'failed' ? [policy] : [];
+  if (report.scan && report.scan.model === null && report.scan.sha256 === null) {
+    preempting.push(gateVerdict(report, 'scan'));
+  }
+  const failed = [...preempting, ...order.map((gate) => gateVerdict(report, gate))].find(
+    (verdict) => verdict.status === 'failed',
+  );
+  if (failed === undefined) return undefined;
+  if (failed.gate === 'scan' && report.scan) return scanFailure(artifact, report.scan);
+  return domainFailure(
+    GATE_FAILURE_TYPE[failed.gate],
+    failed.findings.length > 0 ? `${failed.detail}:\n${failed.findings.join('\n')}` : failed.detail,
+    details,
+  );
+}
+
+function supplyChainReport(report: GateReport, modelDir: string | null, signature: SignatureSummary) {
   return {
+    policy: report.policy,
+    modelDir,
+    fourEyes: report.fourEyes,
+    signature,
+    secrets: { findings: report.secrets },
+    scanners: { ...secretScannerVersions() },
+    scanLimits: report.scanPolicy,
+  } satisfies SupplyChainReport;
+}
+
+/** The signature summary of a model whose signatures were not checked (too large, or no policy). */
+function uncheckedSignatures(modelDir: string | null): SignatureSummary {
+  return {
+    required: [],
+    verifiedKeys: [],
+    modelDir,
+    rootDigest: null,
+    files: [],
+    signatures: [],
+    status: 'failed',
+    findings: [{ severity: 'error', message: 'not checked' }],
+  };
+}
+
+/** What `checkShipGates` returns: what `verifySupplyChain` and `scanModel` return, from one evaluation. */
+export interface ShipGatesResult {
+  supplyChain: SupplyChainReport;
+  scan: ScanReport;
+}
+
+export function createSupplyChainActivities(deps: { limits?: Partial<ScanLimits> } = {}) {
+  return {
+    /**
+     * The gates before the structure scan: signatures, secrets, the policy's rules on the
+     * declared spec. A model over the policy's size limit is refused here (ScanFailed) unread.
+     */
     async verifySupplyChain(input: SupplyChainInput): Promise<SupplyChainReport> {
-      const { deployment, spec } = input;
-      const policy = await readPolicy(deployment);
-      const required = [
-        ...new Set([...spec.spec.security.signedBy, ...policy.policy.signatures.required]),
-      ].sort();
-      const modelDir = modelDirectory(deployment, spec.spec.model.source);
-      const untrusted = required.filter((name) => policy.keys[name] === undefined);
-      const signature = await verifySignatures(modelDir, policy.keys, required);
-      if (untrusted.length > 0) {
-        signature.status = 'failed';
-        signature.findings.unshift({
-          severity: 'error',
-          message: `${untrusted.join(', ')} must sign, but ${policy.file} does not trust ${untrusted.length === 1 ? 'that key' : 'those keys'} (signatures.trustedKeys)`,
-        });
-      }
-      const secrets = await scanSecrets(input, modelDir);
-      const results = evaluatePolicy(spec, policy.policy, {
-        signedBy: signature.verifiedKeys,
-        ...(deployment.author ? { commitAuthor: deployment.author } : {}),
+      const { report, modelDir } = await workerGates(input, ['secrets', 'signatures', 'policy'], deps.limits);
+      const signature = report.signature ?? uncheckedSignatures(modelDir);
+      const supplyChain = supplyChainReport(report, modelDir, signature);
+      const failure = gateFailure(report, ['signatures', 'secrets', 'policy'], input.artifact, {
+        report: supplyChain,
       });
-      const report: SupplyChainReport = {
-        policy: { file: policy.file, origin: policy.origin, results },
-        modelDir,
-        fourEyes: policy.policy.rollout.fourEyes,
-        signature,
-        secrets: { findings: secrets },
-        scanners: { ...secretScannerVersions() },
-        scanLimits: policy.policy.scan,
-      };
-      if (signature.status === 'failed') {
-        const lines = signature.findings
-          .filter((finding) => finding.severity === 'error')
-          .map((finding) => `${finding.location ? `${finding.location}: ` : ''}${finding.message}`);
-        throw domainFailure(
-          FailureType.SignatureInvalid,
-          `signature check failed for ${modelDir ?? spec.spec.model.source}:\n${lines.join('\n')}`,
-          { report },
-        );
-      }
-      if (secrets.length > 0) {
-        throw domainFailure(
-          FailureType.SecretFound,
-          `${secrets.length} secret${secrets.length === 1 ? '' : 's'} found (shown masked):\n${secrets.map(formatSecretFinding).join('\n')}`,
-          { report },
-        );
-      }
-      if (!policyPassed(results)) throw policyFailure(policy.file, results, { report });
-      return report;
+      if (failure) throw failure;
+      return supplyChain;
+    },
+
+    /**
+     * Every gate at once (digest, scan with the policy's limits, secrets, signatures, policy):
+     * the same evaluation `plan` runs at the head commit. Refuses with the first failed gate, in
+     * the order the two older activities did: signatures, secrets, policy, digest, scan.
+     */
+    async checkShipGates(input: SupplyChainInput): Promise<ShipGatesResult> {
+      const { report, modelDir } = await workerGates(input, ['digest', 'scan', 'secrets', 'signatures', 'policy'], deps.limits);
+      const signature = report.signature ?? uncheckedSignatures(modelDir);
+      const supplyChain = supplyChainReport(report, modelDir, signature);
+      const failure = gateFailure(
+        report,
+        ['signatures', 'secrets', 'policy', 'digest', 'scan'],
+        input.artifact,
+        { report: supplyChain },
+      );
+      if (failure) throw failure;
+      if (report.scan === null) throw new Error('the scan gate did not run');
+      return { supplyChain, scan: report.scan };
     },
 
     async checkPolicy(input: CheckPolicyInput): Promise<PolicyReport> {

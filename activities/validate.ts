@@ -19,7 +19,7 @@ import type { LatencyOptions } from '../model/feeding.ts';
 import { hasErrorCode, isWithin, sha256Hex } from '../model/files.ts';
 import { parseHoldoutCsv } from '../model/holdout.ts';
 import { DEFAULT_ISOLATION_LIMITS, type IsolationLimits, runModelIsolated } from '../model/isolation.ts';
-import { accuracy, describeMetric, f1Macro, judgeMetrics, type MetricResult } from '../model/metrics.ts';
+import { accuracy, describeMetric, f1Macro, judgeMetrics } from '../model/metrics.ts';
 import { type ScanLimits, scanModelFile } from '../model/scan.ts';
 import type { InterfaceSpec } from '../model/session.ts';
 import type { ValidationReport } from '../model/validation-report.ts';

@@ -85,7 +85,7 @@ export const AUDIT_CONTEXT_HEADER = 'modelship-audit-context';
 
 /**
  * Memo key under which the starter puts the deployment (`DeploymentMemo` in
- * `deployment-run.ts`); the workflow interceptor reads the {@link AuditContext} from it and
+ * `run-start.ts`); the workflow interceptor reads the {@link AuditContext} from it and
  * `apply` reads the commit and spec digest of the latest run.
  */
 export const MEMO_DEPLOYMENT_KEY = 'deployment';

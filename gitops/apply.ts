@@ -3,7 +3,8 @@
  * All or nothing on validity: one invalid spec (the plan's verdict) and nothing starts. Then,
  * spec by spec, the latest run of its workflow id decides (see `apply-decision.ts`): skip what
  * is already rolling out or deployed, refuse a spec whose version was rolled back, supersede a
- * rollout of another commit (it rolls back first), start the rest. Applying the same head twice
+ * rollout of another commit (cancelled: it rolls back, unless it had already promoted; see
+ * `cancel-effect.ts`), start the rest. Applying the same head twice
  * starts nothing new.
  *
  * A removed spec whose model and environment no spec at head declares (the plan's `retire`)
@@ -16,6 +17,7 @@ import {
   type WorkflowHandle,
   WorkflowNotFoundError,
 } from '@temporalio/client';
+import { followRun, lostConnectionLine } from '../cli/follow-run.ts';
 import {
   type CommitAuthor,
   type DeploymentKey,
@@ -23,10 +25,12 @@ import {
   deploymentLabel,
 } from '../domain/deployment.ts';
 import { formatSpecError } from '../specs/errors.ts';
-import type { DeployModelInput } from '../workflows/deploy-model.ts';
+import type { DeployModel, DeployModelInput } from '../workflows/deploy-model.ts';
+import { statusQuery } from '../workflows/messages.ts';
 import type { RetireModel } from '../workflows/retire-model.ts';
 import { type ApplyDecision, decideApply, isDeployedOutcome, type ObservedRun } from './apply-decision.ts';
 import type { CommitReader } from './git.ts';
+import { cancelEffect } from './cancel-effect.ts';
 import { observeLatestRun } from './observe.ts';
 import { buildPlan, type DeployableSpec, type SpecPlan } from './plan.ts';
 import { summaryLine } from './plan-markdown.ts';
@@ -45,6 +49,10 @@ export interface ApplyInput {
   taskQueue: string;
   /** Wait for each started run's result (default true). */
   wait?: boolean;
+  /** While waiting, how often the `status` query is read (default 1s). */
+  pollMs?: number;
+  /** While waiting, how long Temporal may not answer before apply gives up on it (default 20s). */
+  lostAfterMs?: number;
   /** Progress lines; default stdout. */
   out?: (line: string) => void;
   /** Spec errors and failures; default stderr. */
@@ -101,9 +109,28 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyReport> {
   }
 
   if (input.wait ?? true) {
+    // One after another: the lines of two rollouts would interleave, and each waits on people anyway.
     for (const { where, handle, kind } of started) {
       try {
-        const result = await handle.result();
+        let result: { outcome: string; summary: string };
+        if (kind === 'deploy') {
+          const end = await followRun({
+            handle: handle as WorkflowHandle<typeof DeployModel>,
+            where: `apply: ${where}`,
+            say: out,
+            ...(input.pollMs === undefined ? {} : { pollMs: input.pollMs }),
+            ...(input.lostAfterMs === undefined ? {} : { lostAfterMs: input.lostAfterMs }),
+          });
+          if (end.kind !== 'closed') {
+            // Not "failed": the run may well have finished; only this watch of it ended.
+            if (end.kind === 'lost') err(lostConnectionLine('apply', where, handle.workflowId, end));
+            failed = true;
+            continue;
+          }
+          result = await end.result;
+        } else {
+          result = await handle.result();
+        }
         out(`apply: ${where}: ${result.outcome}: ${result.summary}`);
         const ok = kind === 'retire' ? result.outcome === 'retired' : isDeployedOutcome(result.outcome);
         if (!ok) failed = true;
@@ -147,7 +174,7 @@ async function decideAndStart(context: {
     }
     if (decision.action === 'supersede' && latest) {
       out(
-        `apply: ${where}: superseding the rollout of ${commitOf(latest)} (run ${latest.runId}); it rolls back first`,
+        `apply: ${where}: superseding the rollout of ${commitOf(latest)} (run ${latest.runId}); ${cancelEffect(await stageOf(client, workflowId, latest.runId))}`,
       );
       const closed = await supersede(client, workflowId, latest.runId);
       out(`apply: ${where}: previous rollout closed: ${closedText(closed)}`);
@@ -215,7 +242,9 @@ async function retireRemoved(context: {
     let supersedes: string | undefined;
     if (latest?.status === 'RUNNING') {
       supersedes = latest.runId;
-      out(`apply: ${where}: cancelling the rollout in progress (run ${latest.runId}); it rolls back first`);
+      out(
+        `apply: ${where}: cancelling the run in progress (run ${latest.runId}); ${cancelEffect(await stageOf(client, workflowId, latest.runId))}`,
+      );
       const closed = await supersede(client, workflowId, latest.runId);
       out(`apply: ${where}: previous rollout closed: ${closedText(closed)}`);
     }
@@ -279,6 +308,15 @@ export function toDeploymentInput(
       ...(author ? { author } : {}),
     },
   };
+}
+
+/** The stage a running DeployModel reports; undefined when it cannot say (e.g. not started yet). */
+async function stageOf(client: Client, workflowId: string, runId: string): Promise<string | undefined> {
+  return client.workflow
+    .getHandle<typeof DeployModel>(workflowId, runId)
+    .query(statusQuery)
+    .then((status) => status.stage)
+    .catch(() => undefined);
 }
 
 /**

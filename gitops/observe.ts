@@ -6,7 +6,7 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { MEMO_DEPLOYMENT_KEY } from '../domain/deployment.ts';
-import { DeploymentMemoSchema } from '../domain/deployment-run.ts';
+import { DeploymentMemoSchema } from '../domain/run-start.ts';
 import type { ObservedRun } from './apply-decision.ts';
 
 // Only what the decision needs, each optional: runs started by older versions lack the digest.

@@ -1,12 +1,12 @@
 /**
  * Starting DeployModel and RetireModel through a Temporal client, for every starter (`deploy`,
- * `dev`, `apply`): the id, memo and summary come from `domain/deployment-run.ts`, the typed
+ * `dev`, `apply`): the id, memo and summary come from `domain/run-start.ts`, the typed
  * search attributes from `workflows/search-attributes.ts`, so a run reads the same in the Web UI
  * and in the audit log whoever started it.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { DeploymentRef } from '../domain/deployment.ts';
-import { deployModelStart, type RunStart, retireModelStart } from '../domain/deployment-run.ts';
+import { deployModelStart, type RunStart, retireModelStart } from '../domain/run-start.ts';
 import type { DeployModel, DeployModelInput } from '../workflows/deploy-model.ts';
 import { RETIRING_STAGE, type RetireModel } from '../workflows/retire-model.ts';
 import {

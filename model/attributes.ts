@@ -5,7 +5,7 @@
  * a kernel, a custom operator or a future onnxruntime feature to read or write outside the
  * bundle. Refused wherever it appears: nodes of every graph and subgraph, and function defaults.
  */
-import type { ScanFinding } from './checks.ts';
+import type { ScanFinding } from './findings.ts';
 import { type ModelContents, qualifiedOp } from './walk.ts';
 
 /** Attribute names that say "this is a file": `path`, `model_path`, `cache_file`, `ep_cache_context`, ... */

@@ -6,33 +6,11 @@
  * `external-data.ts`.
  */
 import { isExternal } from './external-data.ts';
+import type { ScanCheckName, ScanFinding } from './findings.ts';
 import type { ModelProto, StringStringEntry } from './proto.ts';
 import { MIN_IR_VERSION } from './runtime-support.ts';
 import { dataTypeName, dimsText, isKnownDataType, tensorByteSize } from './tensor-size.ts';
 import { functionLabel, type ModelContents } from './walk.ts';
-
-/** The checks a scan runs, in order. */
-export const SCAN_CHECKS = [
-  'size',
-  'digest',
-  'structure',
-  'versions',
-  'limits',
-  'operators',
-  'attributes',
-  'external-data',
-  'metadata',
-] as const;
-export type ScanCheckName = (typeof SCAN_CHECKS)[number];
-
-export interface ScanFinding {
-  check: ScanCheckName;
-  /** `error` fails the scan; `warning` is reported and recorded but lets the model through. */
-  severity: 'error' | 'warning';
-  message: string;
-  /** Where in the model, e.g. `graph:main/node:If_0/then_branch/node:Evil_3`. */
-  location?: string;
-}
 
 /**
  * Structural sanity: fields every loadable model has, and tensor headers that make sense

@@ -9,8 +9,8 @@
 import { realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isAbsolute as isAbsolutePosix, normalize } from 'node:path/posix';
-import type { ScanFinding } from './checks.ts';
 import { hasErrorCode, isWithin } from './files.ts';
+import type { ScanFinding } from './findings.ts';
 import { DATA_LOCATION_EXTERNAL, type TensorProto } from './proto.ts';
 import { dataTypeName, dimsText, STRING_DATA_TYPE, tensorByteSize } from './tensor-size.ts';
 import type { ModelContents, TensorSite } from './walk.ts';

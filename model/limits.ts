@@ -4,8 +4,9 @@
  *
  * Limits are a plain data object so that a deployment environment's policy file can carry them.
  */
-import type { ScanFinding } from './checks.ts';
+
 import { isExternal } from './external-data.ts';
+import type { ScanFinding } from './findings.ts';
 import { DEFAULT_ALLOWED_DOMAINS } from './operators.ts';
 import { dataTypeName, denseByteSize, dimsText, tensorByteSize } from './tensor-size.ts';
 import type { ModelContents } from './walk.ts';

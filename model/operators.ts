@@ -3,7 +3,7 @@
  * node type that carries a precompiled execution-provider blob (inline, or in a file it names)
  * which onnxruntime hands to hardware-vendor code instead of running ONNX operators.
  */
-import type { ScanFinding } from './checks.ts';
+import type { ScanFinding } from './findings.ts';
 import type { ModelProto } from './proto.ts';
 import { type ModelContents, qualifiedOp } from './walk.ts';
 

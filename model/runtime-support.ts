@@ -18,7 +18,7 @@
  * `BUNDLED_ONNXRUNTIME_VERSION`, so an upgrade cannot silently change what the scan lets
  * through.
  */
-import type { ScanFinding } from './checks.ts';
+import type { ScanFinding } from './findings.ts';
 import type { ModelProto } from './proto.ts';
 import { functionLabel } from './walk.ts';
 

@@ -9,16 +9,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { checkAttributes } from './attributes.ts';
-import {
-  capFindings,
-  checkMetadata,
-  checkStructure,
-  SCAN_CHECKS,
-  type ScanCheckName,
-  type ScanFinding,
-} from './checks.ts';
+import { capFindings, checkMetadata, checkStructure } from './checks.ts';
 import { checkExternalData, checkExternalDataFiles, externalTensors } from './external-data.ts';
 import { type OnProgress, sha256Hex } from './files.ts';
+import { SCAN_CHECKS, type ScanCheckName, type ScanFinding } from './findings.ts';
 import { checkLimits, DEFAULT_SCAN_LIMITS, type ScanLimits } from './limits.ts';
 import { checkOperators } from './operators.ts';
 import { decodeModel, type ModelProto, type OperatorSetId } from './proto.ts';
@@ -26,7 +20,7 @@ import { checkVersions, MAX_IR_VERSION } from './runtime-support.ts';
 import { tensorByteSize } from './tensor-size.ts';
 import { type ModelContents, walkModel } from './walk.ts';
 
-export type { ScanCheckName, ScanFinding } from './checks.ts';
+export type { ScanCheckName, ScanFinding } from './findings.ts';
 export { DEFAULT_SCAN_LIMITS, type ScanLimits } from './limits.ts';
 
 export interface ScanCheckResult {

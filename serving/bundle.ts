@@ -1,6 +1,6 @@
 /**
- * Reading a packaged bundle (`activities/package.ts` writes it): `model.onnx`, `spec.yaml` and
- * `manifest.json` in one directory. The server takes from it what serving needs: the model's file
+ * Reading a packaged bundle (`activities/package.ts` writes it, `domain/bundle-format.ts` says
+ * what is in it): `model.onnx`, `spec.yaml` and `manifest.json` in one directory. The server takes from it what serving needs: the model's file
  * path (onnxruntime loads from the path, never from a Buffer, so external-data paths resolve
  * against the bundle), the bundle digest, the model name and the output holding the predicted
  * class. When the manifest lists file digests, the files are checked against them, so a bundle
@@ -10,15 +10,15 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import {
+  type LooseBundleManifest,
+  MANIFEST_FILE,
+  MODEL_FILE,
+  parseLooseBundleManifest,
+  SPEC_FILE,
+} from '../domain/bundle-format.ts';
 import { formatSpecError, parseSpec } from '../specs/parse.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
-
-// The same names as `activities/package.ts`; repeated rather than imported so the data plane does
-// not load the activity code (and the Temporal SDK behind it) at start-up.
-const MODEL_FILE = 'model.onnx';
-const SPEC_FILE = 'spec.yaml';
-const MANIFEST_FILE = 'manifest.json';
 
 /** What the server needs from a bundle directory. */
 export interface ServableBundle {
@@ -40,14 +40,6 @@ export class BundleError extends Error {
   override readonly name = 'BundleError';
 }
 
-// Loose on purpose: the manifest carries validation and scan reports the server does not read.
-const ManifestSchema = z.object({
-  digest: z.string().min(1, 'must be a non-empty string'),
-  files: z
-    .array(z.object({ path: z.string().min(1), sha256: z.string().regex(/^[a-f0-9]{64}$/) }))
-    .optional(),
-});
-
 async function readText(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
@@ -62,7 +54,11 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function readManifest(dir: string): Promise<z.output<typeof ManifestSchema>> {
+/**
+ * The manifest, parsed loosely on purpose: the server reads only the digest and the file digests,
+ * and must serve bundles packaged by earlier versions and bundles made by hand (tests, benchmarks).
+ */
+async function readManifest(dir: string): Promise<LooseBundleManifest> {
   const path = join(dir, MANIFEST_FILE);
   let json: unknown;
   try {
@@ -71,14 +67,9 @@ async function readManifest(dir: string): Promise<z.output<typeof ManifestSchema
     if (error instanceof BundleError) throw error;
     throw new BundleError(`${path} is not valid JSON: ${(error as Error).message}`);
   }
-  const parsed = ManifestSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
-    );
-    throw new BundleError(`${path} is not a bundle manifest: ${problems.join('; ')}`);
-  }
-  return parsed.data;
+  const parsed = parseLooseBundleManifest(json);
+  if (!parsed.ok) throw new BundleError(`${path} is not a bundle manifest: ${parsed.errors.join('; ')}`);
+  return parsed.manifest;
 }
 
 /** Reads and checks a bundle directory; throws BundleError naming the file and the problem. */

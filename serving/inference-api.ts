@@ -8,6 +8,7 @@
  * infer response, errors included, names the version that answered in `x-modelship-version`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ROUTE_KEY_HEADER, VERSION_HEADER } from './headers.ts';
 import { decodePathPart, HttpError, readBody, sendError, sendJson } from './http.ts';
 import { parseInferRequest } from './infer-request.ts';
 import { encodeInferResponse, nonFiniteOutput } from './infer-response.ts';
@@ -24,11 +25,6 @@ export interface InferenceContext {
   /** Record per-request metrics (counters, latency, predictions). */
   metrics: boolean;
 }
-
-/** The response header naming the version that answered; on a request, it pins that version. */
-export const VERSION_HEADER = 'x-modelship-version';
-/** A request header making routing sticky: the same key gets the same version at a given weight. */
-export const ROUTE_KEY_HEADER = 'x-modelship-route-key';
 
 const singleHeader = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 

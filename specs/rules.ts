@@ -180,9 +180,7 @@ export function analysisIntervalShorterThanDuration({ spec }: ModelDeployment): 
 export function durationsPositive({ spec }: ModelDeployment): RuleProblem[] {
   return spec.rollout.steps.flatMap((step, index) =>
     gatingDurations(step).flatMap(([field, ms]) =>
-      ms > 0
-        ? []
-        : [{ path: [...STEPS, index, step.type, field], message: 'must be longer than 0' }],
+      ms > 0 ? [] : [{ path: [...STEPS, index, step.type, field], message: 'must be longer than 0' }],
     ),
   );
 }

@@ -23,6 +23,17 @@ export type { CommitAuthor };
 
 const MAX_COMMENT = 2000;
 
+/** The input an approver pastes, e.g. into the Web UI's "Send an Update" dialog. */
+const EXAMPLE = '{"approver":"alice","decision":"approve"}';
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'no input';
+  if (value === null) return 'null';
+  if (value === '') return 'an empty string';
+  if (Array.isArray(value)) return 'a list';
+  return `a ${typeof value}`;
+}
+
 function sameIdentity(approver: string, author: CommitAuthor): boolean {
   const who = approver.trim().toLowerCase();
   const email = author.email.toLowerCase();
@@ -35,10 +46,16 @@ function sameIdentity(approver: string, author: CommitAuthor): boolean {
 
 /** Parses an untrusted message into an {@link ApproveInput}, or says what is wrong with it. */
 export function parseApproveInput(value: unknown): ApproveInput | string {
-  if (typeof value !== 'object' || value === null) return 'expected { approver, decision, comment }';
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return `expected one JSON object such as ${EXAMPLE}, got ${describeValue(value)}`;
+  }
   const { approver, decision, comment } = value as Record<string, unknown>;
-  if (typeof approver !== 'string' || approver.trim() === '') return 'approver: must name who approves';
-  if (decision !== 'approve' && decision !== 'reject') return 'decision: must be "approve" or "reject"';
+  if (typeof approver !== 'string' || approver.trim() === '') {
+    return `approver: must name who approves, as in ${EXAMPLE}`;
+  }
+  if (decision !== 'approve' && decision !== 'reject') {
+    return `decision: must be "approve" or "reject", as in ${EXAMPLE}`;
+  }
   if (comment !== undefined && (typeof comment !== 'string' || comment.length > MAX_COMMENT)) {
     return `comment: must be text of at most ${MAX_COMMENT} characters`;
   }

@@ -14,19 +14,19 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  allHandlersFinished,
   CancellationScope,
+  condition,
   isCancellation,
   patched,
-  setCurrentDetails,
-  setHandler,
   sleep,
-  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { DeploymentRef } from '../activities/deployment.ts';
 import { isDomainFailureType } from '../activities/failure-types.ts';
-import type { ScanLimits } from '../model/scan.ts';
 import type { SupplyChainReport } from '../activities/supply-chain.ts';
 import type { Verdict } from '../analysis/judge.ts';
+import type { ScanLimits } from '../model/scan.ts';
+import { normaliseDurations } from '../specs/durations-ms.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
 import {
   checkPolicy,
@@ -39,11 +39,11 @@ import {
   validateModel,
   verifySupplyChain,
 } from './activity-proxies.ts';
-import { parseApproveInput } from './approval.ts';
-import { approveSignal, approveUpdate, statusQuery } from './messages.ts';
-import { type ApprovalInbox, offerApproval, type RolloutContext, runRollout } from './rollout.ts';
-import { RolloutStageKey } from './search-attributes.ts';
-import { type DeploymentStatus, type PipelineStage, renderDetails, signatureLine } from './status.ts';
+import { DeploymentRun } from './deployment-run.ts';
+import type { PipelineStage } from './deployment-state.ts';
+import { statusQuery } from './messages.ts';
+import { type RolloutContext, rollBack, runRollout } from './rollout.ts';
+import { signatureLine } from './status.ts';
 
 export { statusQuery };
 
@@ -99,16 +99,18 @@ function domainFailureOf(error: unknown): ApplicationFailure | undefined {
 }
 
 export async function DeployModel(input: DeployModelInput): Promise<DeployModelResult> {
+  // Specs started by an older CLI carry durations as text only; from here on, milliseconds.
+  const spec = normaliseDurations(input.spec);
+  const run = new DeploymentRun(input.deployment, spec.spec.model.source);
+  run.register();
+  const result = await deploy(run, { ...input, spec });
+  // An approval refusal still being audited finishes before the run closes.
+  await condition(allHandlersFinished);
+  return result;
+}
+
+async function deploy(run: DeploymentRun, input: DeployModelInput): Promise<DeployModelResult> {
   const { deployment, spec } = input;
-  const status: DeploymentStatus = {
-    model: deployment.model,
-    environment: deployment.environment,
-    commit: deployment.commit,
-    stage: 'resolving',
-    history: [],
-    approvals: [],
-  };
-  const inbox: ApprovalInbox = { pending: undefined, decision: undefined };
   const where = `${deployment.model}@${deployment.environment}`;
   const base = {
     model: deployment.model,
@@ -116,60 +118,7 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
     commit: deployment.commit,
     ...(input.specDigest ? { specDigest: input.specDigest } : {}),
   };
-
-  setHandler(statusQuery, () => status);
-  setHandler(
-    approveUpdate,
-    (message) => {
-      const parsed = parseApproveInput(message);
-      if (typeof parsed === 'string') throw new Error(parsed);
-      const stepIndex = inbox.pending?.stepIndex ?? -1;
-      offerApproval({ inbox, deployment }, parsed);
-      return { approver: parsed.approver, decision: parsed.decision, stepIndex };
-    },
-    {
-      // Runs before the update is accepted: a refused approver leaves no trace in the history.
-      validator: (message) => {
-        const parsed = parseApproveInput(message);
-        if (typeof parsed === 'string') throw new Error(parsed);
-        const problem = offerApproval({ inbox: { ...inbox }, deployment }, parsed);
-        if (problem) throw new Error(problem);
-      },
-    },
-  );
-  const refusedSignals: { approver: string; problem: string }[] = [];
-  setHandler(approveSignal, (message) => {
-    const parsed = parseApproveInput(message);
-    const problem = typeof parsed === 'string' ? parsed : offerApproval({ inbox, deployment }, parsed);
-    if (problem) {
-      const approver = typeof parsed === 'string' ? 'unknown' : parsed.approver;
-      refusedSignals.push({ approver, problem });
-      status.approvals.push({
-        stepIndex: inbox.pending?.stepIndex ?? -1,
-        approver,
-        decision: 'refused',
-        at: new Date().toISOString(),
-      });
-    }
-  });
-
-  const publish = () => setCurrentDetails(renderDetails(status));
-  const enter = async (stage: PipelineStage): Promise<void> => {
-    status.stage = stage;
-    status.history.push({ stage, at: new Date().toISOString() });
-    upsertSearchAttributes([{ key: RolloutStageKey, value: stage }]);
-    publish();
-    // Refused approval signals cannot be answered; the audit log is where they show.
-    for (const refused of refusedSignals.splice(0)) {
-      await recordDecision({
-        deployment,
-        decision: 'approval.refused',
-        actor: refused.approver,
-        details: refused,
-      });
-    }
-    await recordDecision({ deployment, decision: 'stage.entered', details: { stage } });
-  };
+  const enter = (stage: PipelineStage) => run.enter(stage);
 
   let bundle: { digest: string; path: string };
   let loaded: { version: string; stable: string | null };
@@ -181,7 +130,7 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
       source: spec.spec.model.source,
       sha256: spec.spec.model.sha256,
     });
-    status.artifact = { sha256: artifact.sha256, sizeBytes: artifact.sizeBytes };
+    run.record({ artifact: { sha256: artifact.sha256, sizeBytes: artifact.sizeBytes } });
 
     await enter('scanning');
     // Signatures, secrets and the environment's policy come first: a tampered or unsigned model
@@ -197,13 +146,14 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
         }
       : {};
     if (supplyChain) {
-      status.signature = signatureLine(supplyChain);
-      status.policy = supplyChain.policy.results;
-      inbox.fourEyes = supplyChain.fourEyes;
-      publish();
+      run.record({
+        signature: signatureLine(supplyChain),
+        policy: supplyChain.policy.results,
+        ...(supplyChain.fourEyes === undefined ? {} : { fourEyes: supplyChain.fourEyes }),
+      });
     }
     const scan = await scanModel({ deployment, artifact, ...limits });
-    status.scanFindings = scan.findings.length;
+    run.record({ scanFindings: scan.findings.length });
 
     await enter('validating');
     const validation = await validateModel({
@@ -214,11 +164,11 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
       ...(supplyChain ? { scanLimits: scanLimitsOf(supplyChain.scanLimits) } : {}),
     });
     metrics = validation.metrics.map(({ name, value, passed }) => ({ name, value, passed }));
-    status.validation = metrics;
+    run.record({ validation: metrics });
 
     // The policy judges what is now known: verified signers, measured metrics, the commit's author.
     const policy = supplyChain ? await checkPolicy({ deployment, spec, supplyChain, validation }) : undefined;
-    if (policy) status.policy = policy.results;
+    if (policy) run.record({ policy: policy.results });
 
     await enter('packaging');
     const packaged = await packageModel({
@@ -231,12 +181,12 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
       ...(policy ? { policy } : {}),
     });
     bundle = { digest: packaged.digest, path: packaged.path };
-    status.bundle = bundle;
+    run.record({ bundle });
 
     await enter('loading');
     const result = await dataPlaneLoad.loadIntoDataPlane({ deployment, bundle });
     loaded = { version: result.version, stable: result.routing.stable };
-    status.dataPlane = loaded;
+    run.record({ dataPlane: loaded });
     if (result.becameStable) {
       await enter('serving');
       const summary = `${where} serving version ${result.version} to all traffic (bundle ${bundle.digest.slice(0, 12)}, commit ${deployment.commit.slice(0, 12)})`;
@@ -250,8 +200,8 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
   } catch (error) {
     const failure = domainFailureOf(error);
     if (!failure) throw error;
-    const rejection = { step: status.stage, type: failure.type ?? 'Unknown', message: failure.message };
-    status.rejection = rejection;
+    const rejection = { step: run.state.stage, type: failure.type ?? 'Unknown', message: failure.message };
+    run.record({ rejection });
     await enter('rejected');
     const summary = `${where} rejected at ${rejection.step}: ${failure.message}`;
     await recordDecision({ deployment, decision: 'deployment.rejected', details: { ...rejection, summary } });
@@ -260,7 +210,7 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
       outcome: 'rejected',
       summary,
       rejection,
-      ...(status.validation ? { validation: { metrics: status.validation } } : {}),
+      ...(run.state.validation ? { validation: { metrics: run.state.validation } } : {}),
     };
   }
 
@@ -268,7 +218,7 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
   const candidate = loaded.version;
   if (stable === null)
     throw ApplicationFailure.nonRetryable(`the data plane has no stable version of ${deployment.model}`);
-  const ctx: RolloutContext = { deployment, spec, stable, candidate, status, inbox, enter, publish };
+  const ctx: RolloutContext = { deployment, spec, stable, candidate, run };
 
   let end: Awaited<ReturnType<typeof runRollout>>;
   try {
@@ -314,7 +264,7 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
   });
   // The previous stable stays warm for a fast manual rollback, then is released.
   try {
-    await sleep(spec.spec.rollout.postPromotionWindow);
+    await sleep(spec.spec.rollout.postPromotionWindowMs);
     await dataPlane.unloadFromDataPlane({ deployment, version: stable });
   } catch (error) {
     // Cancelled during the window (a newer commit): the promotion stands; the newer run decides.
@@ -328,28 +278,4 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
     dataPlane: { version: candidate, stable: candidate },
     validation: { metrics },
   };
-}
-
-/** Stable back to 100 %, candidate drained and unloaded, the reason audited. Safe to repeat. */
-async function rollBack(ctx: RolloutContext, reason: string, verdict?: Verdict): Promise<void> {
-  const { deployment, stable, candidate, status } = ctx;
-  await ctx.enter('rolling-back');
-  await dataPlane.rollbackCandidate({ deployment, reason, toVersion: stable });
-  await dataPlane.unloadFromDataPlane({ deployment, version: candidate });
-  status.rollback = { reason, at: new Date().toISOString() };
-  if (status.rollout) {
-    status.rollout.canaryWeight = 0;
-    status.rollout.shadow = false;
-  }
-  await ctx.enter('rolled-back');
-  await recordDecision({
-    deployment,
-    decision: 'deployment.rolled-back',
-    details: {
-      reason,
-      stable,
-      candidate,
-      ...(verdict ? { metrics: verdict.metrics, judge: verdict.judge } : {}),
-    },
-  });
 }

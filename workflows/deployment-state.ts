@@ -5,7 +5,6 @@
  * `details.ts`) are pure functions of it. Pure types and constructors, no Temporal.
  */
 import type { AnalysisEstimate } from '../activities/step-estimates.ts';
-import type { Verdict } from '../analysis/judge.ts';
 import type { Step } from '../specs/schema.ts';
 import type { PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
 import type { ApproveInput, PendingApproval } from './approval.ts';
@@ -36,7 +35,12 @@ export const PIPELINE_STAGES = [
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
 
 /** The stages that end a run: its outcome. */
-export const FINAL_STAGES = ['serving', 'promoted', 'rolled-back', 'rejected'] as const satisfies PipelineStage[];
+export const FINAL_STAGES = [
+  'serving',
+  'promoted',
+  'rolled-back',
+  'rejected',
+] as const satisfies PipelineStage[];
 
 /** One approval decision, as the audit log also has it. */
 export interface ApprovalRecord {

@@ -15,7 +15,6 @@
  * a rollback always carries a reason a person can act on, with the numbers that caused it.
  */
 import type { Verdict } from '../analysis/judge.ts';
-import { parseDuration } from '../specs/duration.ts';
 import type { Step, StepKind } from '../specs/schema.ts';
 
 /** Extensions of one inconclusive step before the rollout gives up on it. */
@@ -198,6 +197,6 @@ function decideBlocked(
     extension: progress.extensions,
     maxExtensions,
     canaryWeight: progress.canaryWeight,
-    watchMs: parseDuration(step.duration) * (progress.extensions + 1),
+    watchMs: step.durationMs * (progress.extensions + 1),
   };
 }

@@ -1,68 +1,36 @@
 /**
  * The staged rollout of a candidate next to a stable version: the loop that asks the pure
  * planner (`rollout-plan.ts`) what to do next, does it through activities, and records what
- * happened. It never decides by itself; it ends with `promote` or `rollback` as planned, and
- * the caller carries out a rollback in a non-cancellable scope.
+ * happened in the run's state (`DeploymentRun`). It never decides by itself; it ends with
+ * `promote` or `rollback` as planned, and the caller carries out a rollback in a
+ * non-cancellable scope. Durations come from the parsed spec in milliseconds: nothing here
+ * parses text.
  */
-import { condition, patched, sleep } from '@temporalio/workflow';
+import { patched, sleep } from '@temporalio/workflow';
 import type { DeploymentRef } from '../activities/deployment.ts';
 import type { WatchCandidateResult, WatchStart } from '../activities/monitor.ts';
 import type { AnalysisEstimate } from '../activities/step-estimates.ts';
 import type { Verdict } from '../analysis/judge.ts';
 import { verdictLine } from '../analysis/report.ts';
-import { parseDuration } from '../specs/duration.ts';
-import type { ModelDeployment, Step } from '../specs/schema.ts';
+import type { ModelDeployment } from '../specs/schema.ts';
 import { dataPlane, estimateAnalysisSteps, recordDecision, watchCandidate } from './activity-proxies.ts';
-import { type ApproveInput, approvalProblem, type PendingApproval } from './approval.ts';
-import {
-  initialProgress,
-  planNextStep,
-  type RolloutProgress,
-  recordStepResult,
-  type WatchStep,
-} from './rollout-plan.ts';
-import { type DeploymentStatus, estimateLines, type PipelineStage } from './status.ts';
-
-/** Approval messages land here (from the update or the signal) for the loop to pick up. */
-export interface ApprovalInbox {
-  pending: PendingApproval | undefined;
-  decision: ApproveInput | undefined;
-  /** The environment policy's four-eyes rule, once read; undefined: production only. */
-  fourEyes?: boolean;
-}
+import type { DeploymentRun } from './deployment-run.ts';
+import { initialRollout, type RolloutState } from './deployment-state.ts';
+import { planNextStep, recordStepResult, type WatchStep } from './rollout-plan.ts';
+import { estimateLines } from './status.ts';
 
 export interface RolloutContext {
   deployment: DeploymentRef;
   spec: ModelDeployment;
   stable: string;
   candidate: string;
-  status: DeploymentStatus;
-  inbox: ApprovalInbox;
-  /** Moves to a stage: search attribute, current details and an audited decision. */
-  enter(stage: PipelineStage): Promise<void>;
-  /** Refreshes the current details after a change that is not a stage. */
-  publish(): void;
+  /** The run's state and handlers; the only place the rollout writes what happened. */
+  run: DeploymentRun;
 }
 
 export type RolloutEnd =
   | { outcome: 'promoted' }
   | { outcome: 'rolled-back'; reason: string; verdict?: Verdict };
-
-/** How a step reads in the status and the Web UI. */
-export function describeStep(step: Step): string {
-  switch (step.type) {
-    case 'shadow':
-      return `shadow ${step.duration} (agreement ≥ ${step.minAgreement})`;
-    case 'setWeight':
-      return `setWeight ${step.weight}%`;
-    case 'pause':
-      return `pause ${step.duration}`;
-    case 'analysis':
-      return `analysis ${step.duration}`;
-    case 'approval':
-      return `approval by ${step.approvers.join(' or ')}`;
-  }
-}
 
 /** Reads during a shadow step (it has no `interval` of its own): often enough to fail early. */
 function shadowInterval(durationMs: number): number {
@@ -76,7 +44,7 @@ async function watch(
   durationMs: number,
   resume: WatchStart | undefined,
 ): Promise<WatchCandidateResult> {
-  const { deployment, spec, stable, candidate } = ctx;
+  const { deployment, spec, stable, candidate, run } = ctx;
   const common = {
     deployment,
     stable,
@@ -87,10 +55,9 @@ async function watch(
     ...(resume ? { resume } : {}),
   };
   if (step.type === 'shadow') {
-    await ctx.enter('shadow');
+    await run.enter('shadow');
     await dataPlane.mirrorToCandidate({ deployment, version: candidate });
-    ctx.status.rollout = { ...(ctx.status.rollout ?? emptyRollout(ctx)), shadow: true };
-    ctx.publish();
+    run.updateRollout({ shadow: true });
     try {
       return await watchCandidate({
         ...common,
@@ -101,87 +68,27 @@ async function watch(
     } finally {
       // Stop mirroring even when the watch failed; a rollback clears it again, harmlessly.
       await dataPlane.stopMirroring({ deployment });
-      ctx.status.rollout = { ...(ctx.status.rollout ?? emptyRollout(ctx)), shadow: false };
+      run.updateRollout({ shadow: false });
     }
   }
-  await ctx.enter('analysis');
-  return watchCandidate({ ...common, mode: 'analysis', intervalMs: parseDuration(step.interval) });
+  await run.enter('analysis');
+  return watchCandidate({ ...common, mode: 'analysis', intervalMs: step.intervalMs });
 }
 
-function emptyRollout(ctx: RolloutContext): NonNullable<DeploymentStatus['rollout']> {
+/** What a shadow step measured, kept for people after later steps ran. */
+function shadowAgreementOf(
+  step: WatchStep,
+  index: number,
+  verdict: Verdict,
+): RolloutState['shadowAgreement'] | undefined {
+  if (step.type !== 'shadow') return undefined;
+  const metric = verdict.metrics.find((m) => m.name === 'agreement');
   return {
-    steps: ctx.spec.spec.rollout.steps.map(describeStep),
-    stepIndex: 0,
-    canaryWeight: 0,
-    shadow: false,
-    extensions: 0,
-  };
-}
-
-async function awaitApproval(ctx: RolloutContext, step: Extract<Step, { type: 'approval' }>, index: number) {
-  const { status, inbox } = ctx;
-  inbox.decision = undefined;
-  inbox.pending = {
     stepIndex: index,
-    approvers: step.approvers,
-    ...(step.description ? { description: step.description } : {}),
+    agreement: metric?.candidate ?? null,
+    minAgreement: step.minAgreement,
+    ...(metric?.evidence ? { evidence: metric.evidence } : {}),
   };
-  status.waitingFor = {
-    stepIndex: index,
-    approvers: step.approvers,
-    until: new Date(Date.now() + parseDuration(step.timeout)).toISOString(),
-    ...(step.description ? { description: step.description } : {}),
-  };
-  await ctx.enter('awaiting-approval');
-  // Read through a function: the handlers set the decision behind the type checker's back.
-  const received = (): ApproveInput | undefined => inbox.decision;
-  const decided = await condition(() => received() !== undefined, parseDuration(step.timeout));
-  const decision = received();
-  inbox.pending = undefined;
-  inbox.decision = undefined;
-  delete status.waitingFor;
-  const at = new Date().toISOString();
-  if (!decided || !decision) {
-    status.approvals.push({ stepIndex: index, approver: 'nobody', decision: 'timeout', at });
-    await recordDecision({
-      deployment: ctx.deployment,
-      decision: 'approval.timed-out',
-      details: { step: index + 1, timeout: step.timeout, approvers: step.approvers },
-    });
-    return { decision: 'timeout' as const };
-  }
-  status.approvals.push({
-    stepIndex: index,
-    approver: decision.approver,
-    decision: decision.decision,
-    at,
-    ...(decision.comment ? { comment: decision.comment } : {}),
-  });
-  await recordDecision({
-    deployment: ctx.deployment,
-    decision: decision.decision === 'approve' ? 'approval.approved' : 'approval.rejected',
-    actor: decision.approver,
-    details: { step: index + 1, ...(decision.comment ? { comment: decision.comment } : {}) },
-  });
-  return {
-    decision: decision.decision,
-    approver: decision.approver,
-    ...(decision.comment ? { comment: decision.comment } : {}),
-  };
-}
-
-/** Accepts an approval message if the step it targets allows its sender; returns why not otherwise. */
-export function offerApproval(
-  ctx: Pick<RolloutContext, 'inbox' | 'deployment'>,
-  input: ApproveInput,
-): string | undefined {
-  const problem = approvalProblem(input, ctx.inbox.pending, {
-    environment: ctx.deployment.environment,
-    author: ctx.deployment.author,
-    fourEyes: ctx.inbox.fourEyes,
-  });
-  if (!problem) ctx.inbox.decision = input;
-  return problem;
 }
 
 /**
@@ -190,7 +97,7 @@ export function offerApproval(
  * estimate that cannot be made (data plane unreachable) is recorded as such and the rollout goes on.
  */
 async function estimateSteps(ctx: RolloutContext): Promise<void> {
-  const { deployment, spec, stable, status } = ctx;
+  const { deployment, spec, stable, run } = ctx;
   const steps = spec.spec.rollout.steps;
   if (!steps.some((step) => step.type === 'analysis')) return;
   let estimate: AnalysisEstimate;
@@ -204,8 +111,7 @@ async function estimateSteps(ctx: RolloutContext): Promise<void> {
     });
     return;
   }
-  if (status.rollout) status.rollout.estimates = estimate;
-  ctx.publish();
+  run.updateRollout({ estimates: estimate });
   await recordDecision({
     deployment,
     decision: 'rollout.estimated',
@@ -215,23 +121,19 @@ async function estimateSteps(ctx: RolloutContext): Promise<void> {
 
 /** Runs the spec's steps against the data plane until the planner says promote or roll back. */
 export async function runRollout(ctx: RolloutContext): Promise<RolloutEnd> {
-  const { deployment, spec, candidate, status } = ctx;
+  const { deployment, spec, candidate, run } = ctx;
   const steps = spec.spec.rollout.steps;
-  status.rollout = emptyRollout(ctx);
+  run.startRollout(initialRollout(steps));
   // Added after rollouts had run: histories from before it have no estimate activity to replay.
   if (patched('analysis-step-estimates')) await estimateSteps(ctx);
-  let progress: RolloutProgress = initialProgress();
   let watchStart: WatchStart | undefined;
   const planOptions = { maxExtensions: spec.spec.analysis.maxExtensions };
   for (;;) {
+    const progress = run.rollout.progress;
     const action = planNextStep(steps, progress, planOptions);
-    const rollout = status.rollout;
-    if ('index' in action) rollout.stepIndex = action.index;
-    rollout.extensions = progress.extensions;
     switch (action.kind) {
       case 'promote':
-        rollout.stepIndex = steps.length;
-        await ctx.enter('promoting');
+        await run.enter('promoting');
         await dataPlane.promoteCandidate({ deployment, version: candidate });
         return { outcome: 'promoted' };
       case 'rollback':
@@ -240,24 +142,25 @@ export async function runRollout(ctx: RolloutContext): Promise<RolloutEnd> {
           reason: action.reason,
           ...(action.verdict ? { verdict: action.verdict } : {}),
         };
-      case 'setWeight':
-        await ctx.enter('canary');
-        await dataPlane.setCandidateWeight({ deployment, version: candidate, weight: action.step.weight });
-        rollout.canaryWeight = action.step.weight;
-        progress = recordStepResult(progress, {
-          index: action.index,
-          type: 'setWeight',
-          weight: action.step.weight,
+      case 'setWeight': {
+        await run.enter('canary');
+        const { weight } = action.step;
+        await dataPlane.setCandidateWeight({ deployment, version: candidate, weight });
+        run.updateRollout({
+          progress: recordStepResult(progress, { index: action.index, type: 'setWeight', weight }),
         });
         break;
+      }
       case 'pause':
-        await ctx.enter('paused');
-        await sleep(action.step.duration);
-        progress = recordStepResult(progress, { index: action.index, type: 'pause' });
+        await run.enter('paused');
+        await sleep(action.step.durationMs);
+        run.updateRollout({ progress: recordStepResult(progress, { index: action.index, type: 'pause' }) });
         break;
       case 'approval': {
-        const approval = await awaitApproval(ctx, action.step, action.index);
-        progress = recordStepResult(progress, { index: action.index, type: 'approval', approval });
+        const approval = await run.awaitApproval(action.step, action.index);
+        run.updateRollout({
+          progress: recordStepResult(progress, { index: action.index, type: 'approval', approval }),
+        });
         break;
       }
       case 'shadow':
@@ -265,7 +168,7 @@ export async function runRollout(ctx: RolloutContext): Promise<RolloutEnd> {
       case 'extend': {
         const step: WatchStep = action.step;
         const extending = action.kind === 'extend';
-        const durationMs = extending ? action.watchMs : parseDuration(step.duration);
+        const durationMs = extending ? action.watchMs : step.durationMs;
         const result = await watch(
           ctx,
           step,
@@ -274,25 +177,44 @@ export async function runRollout(ctx: RolloutContext): Promise<RolloutEnd> {
           extending ? watchStart : undefined,
         );
         watchStart = result.start;
-        status.lastVerdict = { stepIndex: action.index, verdict: result.verdict };
+        const { verdict } = result;
+        const shadowAgreement = shadowAgreementOf(step, action.index, verdict);
+        run.updateRollout({
+          progress: recordStepResult(progress, { index: action.index, type: step.type, verdict }),
+          ...(shadowAgreement ? { shadowAgreement } : {}),
+        });
         await recordDecision({
           deployment,
-          decision: `${step.type}.${result.verdict.outcome}`,
+          decision: `${step.type}.${verdict.outcome}`,
           details: {
             step: action.index + 1,
-            summary: verdictLine(result.verdict),
-            metrics: result.verdict.metrics,
+            summary: verdictLine(verdict),
+            metrics: verdict.metrics,
             ...(extending ? { extension: action.extension } : {}),
           },
-        });
-        progress = recordStepResult(progress, {
-          index: action.index,
-          type: step.type,
-          verdict: result.verdict,
         });
         break;
       }
     }
-    ctx.publish();
   }
+}
+
+/** Stable back to 100 %, candidate drained and unloaded, the reason audited. Safe to repeat. */
+export async function rollBack(ctx: RolloutContext, reason: string, verdict?: Verdict): Promise<void> {
+  const { deployment, stable, candidate, run } = ctx;
+  await run.enter('rolling-back');
+  await dataPlane.rollbackCandidate({ deployment, reason, toVersion: stable });
+  await dataPlane.unloadFromDataPlane({ deployment, version: candidate });
+  run.rolledBack(reason);
+  await run.enter('rolled-back');
+  await recordDecision({
+    deployment,
+    decision: 'deployment.rolled-back',
+    details: {
+      reason,
+      stable,
+      candidate,
+      ...(verdict ? { metrics: verdict.metrics, judge: verdict.judge } : {}),
+    },
+  });
 }

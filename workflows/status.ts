@@ -1,51 +1,24 @@
 /**
- * What a running DeployModel exposes about itself: the `status` query's shape and the markdown
- * shown as "current details" in the Temporal Web UI. Pure, so it is unit-tested without Temporal.
+ * What a running DeployModel exposes about itself through the `status` query: a pure function of
+ * the run's one state object (`deployment-state.ts`), so it is unit-tested without Temporal. The
+ * Web UI's "current details" markdown is derived from the same state in `details.ts`.
  */
 import type { AnalysisEstimate } from '../activities/step-estimates.ts';
 import type { SupplyChainReport } from '../activities/supply-chain.ts';
 import type { Verdict } from '../analysis/judge.ts';
-import { verdictMarkdown } from '../analysis/report.ts';
 import { formatDuration } from '../specs/duration.ts';
+import type { Step } from '../specs/schema.ts';
 import type { PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
+import type { ApprovalRecord, DeploymentState, PipelineStage } from './deployment-state.ts';
 
-/**
- * Stages, in order; also the `RolloutStage` search attribute. `serving`, `promoted`,
- * `rolled-back` and `rejected` end a run.
- */
-export const PIPELINE_STAGES = [
-  'resolving',
-  'scanning',
-  'validating',
-  'packaging',
-  'loading',
-  'shadow',
-  'canary',
-  'paused',
-  'analysis',
-  'awaiting-approval',
-  'promoting',
-  'promoted',
-  'rolling-back',
-  'serving',
-  'rolled-back',
-  'rejected',
-] as const;
-export type PipelineStage = (typeof PIPELINE_STAGES)[number];
-
-/** One approval decision, as the audit log also has it. */
-export interface ApprovalRecord {
-  stepIndex: number;
-  approver: string;
-  decision: 'approve' | 'reject' | 'timeout' | 'refused';
-  comment?: string;
-  at: string;
-}
+export { type ApprovalRecord, PIPELINE_STAGES, type PipelineStage } from './deployment-state.ts';
 
 export interface DeploymentStatus {
   model: string;
   environment: string;
   commit: string;
+  /** Where the model comes from, as the spec names it (e.g. `models/iris/v2/model.onnx`). */
+  modelSource: string;
   stage: PipelineStage;
   history: { stage: PipelineStage; at: string }[];
   artifact?: { sha256: string; sizeBytes: number };
@@ -68,6 +41,8 @@ export interface DeploymentStatus {
     extensions: number;
     /** How long each analysis step needs, estimated before traffic moved. */
     estimates?: AnalysisEstimate;
+    /** The agreement the last shadow step measured (a fraction), against its minimum. */
+    shadowAgreement?: { stepIndex: number; agreement: number | null; minAgreement: number };
   };
   lastVerdict?: { stepIndex: number; verdict: Verdict };
   waitingFor?: { stepIndex: number; approvers: string[]; until: string; description?: string };
@@ -76,30 +51,77 @@ export interface DeploymentStatus {
   rejection?: { step: PipelineStage; type: string; message: string };
 }
 
-function formatMetric(name: string, value: number): string {
-  if (name.startsWith('latency')) return `${value.toFixed(3)} ms`;
-  return value.toFixed(4);
+/** How a step reads in the status and the Web UI, e.g. `setWeight 10%`, `pause 500us`. */
+export function describeStep(step: Step): string {
+  switch (step.type) {
+    case 'shadow':
+      return `shadow ${step.duration} (agreement ≥ ${step.minAgreement})`;
+    case 'setWeight':
+      return `setWeight ${step.weight}%`;
+    case 'pause':
+      return `pause ${step.duration}`;
+    case 'analysis':
+      return `analysis ${step.duration}`;
+    case 'approval':
+      return `approval by ${step.approvers.join(' or ')}`;
+  }
 }
 
-function rolloutLines(status: DeploymentStatus): string[] {
-  const rollout = status.rollout;
-  if (!rollout) return [];
-  const steps = rollout.steps
-    .map((step, index) => {
-      const mark = index < rollout.stepIndex ? '✓' : index === rollout.stepIndex ? '▶' : '·';
-      return `${mark} ${index + 1}. ${step}`;
-    })
-    .join('<br>');
-  const candidate = status.dataPlane?.version ?? '?';
-  const stable = status.dataPlane?.stable ?? 'none';
-  return [
-    '',
-    `**Traffic:** stable \`${stable}\` ${100 - rollout.canaryWeight}% · candidate \`${candidate}\` ${rollout.canaryWeight}%${rollout.shadow ? ' · shadow on' : ''}`,
-    `**Steps:**<br>${steps}`,
-    ...(rollout.estimates
-      ? ['', `**Step estimates:**<br>${estimateLines(rollout.estimates).join('<br>')}`]
-      : []),
-  ];
+/** The `status` query's answer, derived from the run's state. */
+export function statusOf(state: DeploymentState): DeploymentStatus {
+  const { rollout, pending } = state;
+  const progress = rollout?.progress;
+  const lastVerdict = progress?.lastVerdict;
+  return {
+    model: state.model,
+    environment: state.environment,
+    commit: state.commit,
+    modelSource: state.modelSource,
+    stage: state.stage,
+    history: state.history.map((entry) => ({ ...entry })),
+    approvals: state.approvals.map((entry) => ({ ...entry })),
+    ...(state.artifact ? { artifact: state.artifact } : {}),
+    ...(state.validation ? { validation: state.validation } : {}),
+    ...(state.scanFindings !== undefined ? { scanFindings: state.scanFindings } : {}),
+    ...(state.signature ? { signature: state.signature } : {}),
+    ...(state.policy ? { policy: state.policy } : {}),
+    ...(state.bundle ? { bundle: state.bundle } : {}),
+    ...(state.dataPlane ? { dataPlane: state.dataPlane } : {}),
+    ...(rollout && progress
+      ? {
+          rollout: {
+            steps: rollout.steps.map(describeStep),
+            stepIndex: progress.nextStepIndex,
+            canaryWeight: progress.canaryWeight,
+            shadow: rollout.shadow,
+            extensions: progress.extensions,
+            ...(rollout.estimates ? { estimates: rollout.estimates } : {}),
+            ...(rollout.shadowAgreement
+              ? {
+                  shadowAgreement: {
+                    stepIndex: rollout.shadowAgreement.stepIndex,
+                    agreement: rollout.shadowAgreement.agreement,
+                    minAgreement: rollout.shadowAgreement.minAgreement,
+                  },
+                }
+              : {}),
+          },
+        }
+      : {}),
+    ...(lastVerdict ? { lastVerdict: { stepIndex: lastVerdict.index, verdict: lastVerdict.verdict } } : {}),
+    ...(pending
+      ? {
+          waitingFor: {
+            stepIndex: pending.stepIndex,
+            approvers: pending.approvers,
+            until: pending.until,
+            ...(pending.description ? { description: pending.description } : {}),
+          },
+        }
+      : {}),
+    ...(state.rollback ? { rollback: state.rollback } : {}),
+    ...(state.rejection ? { rejection: state.rejection } : {}),
+  };
 }
 
 /**
@@ -132,68 +154,4 @@ export function signatureLine(report: SupplyChainReport): string {
   const root = signature.rootDigest ? `, root ${signature.rootDigest.slice(0, 12)}…` : '';
   const files = `${signature.files.length} file${signature.files.length === 1 ? '' : 's'}`;
   return `verified: ${signature.verifiedKeys.join(', ')} (${files}${root})`;
-}
-
-/** Markdown for the Web UI's current details: stage first, then what is known so far. */
-export function renderDetails(status: DeploymentStatus): string {
-  const lines = [
-    `**${status.model}** → \`${status.environment}\` at \`${status.commit.slice(0, 12)}\``,
-    '',
-    `**Stage:** ${status.stage}`,
-  ];
-  if (status.waitingFor) {
-    lines.push(
-      '',
-      `**Waiting for approval** of step ${status.waitingFor.stepIndex + 1} by one of: ${status.waitingFor.approvers.join(', ')} (until ${status.waitingFor.until})`,
-      `\`npx modelship approve ${status.model} --env ${status.environment} --as <name>\``,
-    );
-  }
-  lines.push(...rolloutLines(status));
-  if (status.lastVerdict) {
-    const { stepIndex, verdict } = status.lastVerdict;
-    lines.push(
-      '',
-      `**Last verdict** (step ${stepIndex + 1}): ${verdict.outcome}: ${verdict.reason}`,
-      '',
-      verdictMarkdown(verdict),
-    );
-  }
-  if (status.rollback) lines.push('', `**Rolled back:** ${status.rollback.reason}`);
-  if (status.artifact) {
-    lines.push(
-      '',
-      `**Artifact:** sha256 \`${status.artifact.sha256.slice(0, 16)}…\` (${status.artifact.sizeBytes} bytes)`,
-    );
-  }
-  if (status.validation && status.validation.length > 0) {
-    lines.push('', '| metric | value | verdict |', '| --- | --- | --- |');
-    for (const metric of status.validation) {
-      lines.push(
-        `| ${metric.name} | ${formatMetric(metric.name, metric.value)} | ${metric.passed ? 'pass' : 'FAIL'} |`,
-      );
-    }
-  }
-  if (status.signature) lines.push('', `**Signature:** ${status.signature}`);
-  if (status.scanFindings !== undefined) lines.push('', `**Scan:** ${status.scanFindings} finding(s)`);
-  if (status.policy && status.policy.length > 0) {
-    lines.push('', '| policy rule | verdict | reason |', '| --- | --- | --- |');
-    for (const result of status.policy) {
-      lines.push(
-        `| ${result.rule} | ${result.passed ? 'pass' : 'FAIL'} | ${result.reason.replace(/\|/g, '\\|')} |`,
-      );
-    }
-  }
-  if (status.bundle) lines.push(`**Bundle:** \`${status.bundle.digest.slice(0, 16)}…\``);
-  if (status.dataPlane && !status.rollout) {
-    lines.push(
-      `**Data plane:** version \`${status.dataPlane.version}\`, stable \`${status.dataPlane.stable ?? 'none'}\``,
-    );
-  }
-  if (status.rejection) {
-    lines.push(
-      '',
-      `**Rejected at ${status.rejection.step}** (${status.rejection.type}): ${status.rejection.message}`,
-    );
-  }
-  return lines.join('\n');
 }

@@ -9,7 +9,7 @@
  */
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ScanCheckName } from '../../model/checks.ts';
+import type { ScanCheckName } from '../../model/findings.ts';
 import {
   AttributeType,
   encodeModel,

@@ -5,6 +5,7 @@
  * that a benchmark's client spends less CPU per request than the servers it measures.
  */
 import net from 'node:net';
+import { VERSION_HEADER } from '../headers.ts';
 import {
   type InferReply,
   inferUrl,
@@ -13,7 +14,6 @@ import {
   TransportError,
   type TransportOptions,
   toTransportError,
-  VERSION_HEADER,
 } from './transport.ts';
 
 const HEAD_END = Buffer.from('\r\n\r\n');

@@ -4,6 +4,7 @@
  * the client with `process.hrtime.bigint()`, and reads which version answered and what it
  * predicted. It always stops by itself: after a duration, a number of requests, or an abort.
  */
+import { ROUTE_KEY_HEADER, VERSION_HEADER } from '../headers.ts';
 import { Bounds, closedLoop, type Issue, openLoop, type ScheduleReport } from './drivers.ts';
 import { loadHoldoutPayloads } from './payload.ts';
 import { predictionOf } from './prediction.ts';
@@ -13,12 +14,10 @@ import {
   createFetchTransport,
   createHttpTransport,
   type RequestHeaders,
-  ROUTE_KEY_HEADER,
   type Transport,
   TransportKind,
   type TransportOptions,
   toTransportError,
-  VERSION_HEADER,
 } from './transport.ts';
 
 /** Fixed rate (open loop) or fixed number of callers (closed loop). */

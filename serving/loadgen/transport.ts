@@ -13,6 +13,7 @@
  * with `raw`; `http` needs about as much CPU per request as the floor server itself.
  */
 import http from 'node:http';
+import { VERSION_HEADER } from '../headers.ts';
 
 /** What came back for one request. */
 export interface InferReply {
@@ -55,9 +56,6 @@ export interface TransportOptions {
   /** Upper bound on open connections; the caller never has more requests in flight. */
   maxConnections: number;
 }
-
-export const VERSION_HEADER = 'x-modelship-version';
-export const ROUTE_KEY_HEADER = 'x-modelship-route-key';
 
 /** The infer endpoint's URL for a base URL and model (a base path, if any, is kept). */
 export function inferUrl(base: string, model: string): URL {

@@ -4,7 +4,7 @@
  * other modelship attestation (`signStatement` takes statements only) and a verifier can tell
  * which bundle files it is about.
  */
-import type { BundleFile } from '../../activities/package.ts';
+import type { BundleFile } from '../../domain/bundle-format.ts';
 import type { CdxBom } from './cyclonedx.ts';
 import { bundleSubjects, IN_TOTO_STATEMENT_TYPE } from './facts.ts';
 

@@ -3,7 +3,7 @@
  * the SLSA provenance) state. Plain data, so the package step can pass what it already holds and
  * a workflow can carry it between activities.
  */
-import type { BundleFile } from '../../activities/package.ts';
+import type { BundleFile } from '../../domain/bundle-format.ts';
 import type { ProvenanceSpec } from '../../specs/schema.ts';
 
 /** The `_type` of every in-toto Statement v1. */

@@ -99,9 +99,7 @@ export async function loadPolicy(reader: PolicyFileReader, environment: string):
   }
   const file = policyPath(environment);
   const text = await reader.readFile(file);
-  if (text === undefined) {
-    return { ok: true, origin: 'default', file, policy: defaultPolicy(environment), keys: {} };
-  }
+  if (text === undefined) return loadedDefaultPolicy(environment);
   const parsed = parsePolicy(text, { file, environment });
   if (!parsed.ok) return { ok: false, file, errors: parsed.errors };
 
@@ -129,6 +127,17 @@ export async function loadPolicy(reader: PolicyFileReader, environment: string):
   }
   if (errors.length > 0) return { ok: false, file, errors: errors.sort(compareSpecErrors) };
   return { ok: true, origin: 'file', file, policy: parsed.policy, keys };
+}
+
+/** The default policy of `environment`, as `loadPolicy` returns it when there is no policy file. */
+export function loadedDefaultPolicy(environment: string): Extract<LoadedPolicy, { ok: true }> {
+  return {
+    ok: true,
+    origin: 'default',
+    file: policyPath(environment),
+    policy: defaultPolicy(environment),
+    keys: {},
+  };
 }
 
 /** What is wrong with a trusted key file's text, or `undefined` for a PEM public key. */

@@ -4,13 +4,10 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createArtifactActivities, type ResolvedArtifact } from '../../activities/artifact.ts';
 import { FailureType } from '../../activities/failures.ts';
-import {
-  type BundleManifest,
-  createPackageActivities,
-  type PackageModelInput,
-} from '../../activities/package.ts';
+import { createPackageActivities, type PackageModelInput } from '../../activities/package.ts';
 import { createScanActivities } from '../../activities/scan.ts';
 import { createValidateActivities } from '../../activities/validate.ts';
+import { type BundleManifest, parseBundleManifest } from '../../domain/bundle-format.ts';
 import { validateBom } from '../../supply-chain/evidence/validate-bom.ts';
 import { verifyStatementBundle } from '../../supply-chain/signing/index.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';
@@ -128,6 +125,48 @@ describe('packageModel', () => {
         slsa: 'https://slsa.dev/provenance/v1',
       },
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+    });
+  });
+
+  it('writes a manifest the bundle format accepts, and the format refuses a tampered copy of it', async () => {
+    const bundle = await createPackageActivities({ home: home.path }).packageModel(input);
+    const written = JSON.parse(await readFile(bundle.manifestPath, 'utf8')) as BundleManifest;
+    expect(parseBundleManifest(written)).toEqual({ ok: true, manifest: written });
+
+    const tampered = (change: (manifest: BundleManifest) => void) => {
+      const copy = structuredClone(written);
+      change(copy);
+      return parseBundleManifest(copy);
+    };
+    expect(
+      tampered((m) => {
+        m.files = m.files.map((file) =>
+          file.path === 'model.onnx' ? { ...file, sha256: 'f'.repeat(64) } : file,
+        );
+      }),
+    ).toEqual({ ok: false, errors: [`files.0.sha256: must equal artifact.sha256 (${artifact.sha256})`] });
+    expect(
+      tampered((m) => {
+        m.files = [...m.files, { path: '../../backdoor.py', sha256: 'a'.repeat(64), sizeBytes: 1 }];
+      }),
+    ).toEqual({
+      ok: false,
+      errors: [
+        'files.2.path: must be a file name inside the bundle, without directories',
+        'files: must list exactly model.onnx, spec.yaml, sorted; lists [model.onnx, spec.yaml, ../../backdoor.py]',
+      ],
+    });
+    expect(
+      tampered((m) => {
+        m.digest = 'not a digest';
+        m.schemaVersion = 3 as 2;
+      }),
+    ).toEqual({
+      ok: false,
+      errors: [
+        'schemaVersion: Invalid input: expected 2',
+        'digest: must be a sha256: 64 lowercase hex digits',
+      ],
     });
   });
 

@@ -1,5 +1,5 @@
 /**
- * A verdict as people see it: the table in the Web UI's current details, and the one line in
+ * A verdict as people see it: plain words in the Web UI's current details, and the one line in
  * logs, the audit log and rollback reasons.
  */
 import { describe, expect, it } from 'vitest';
@@ -16,15 +16,17 @@ const failing = judgeThresholds({
 });
 
 describe('verdict reports', () => {
-  it('render a short markdown table: metric, stable, candidate, limit, verdict', () => {
+  it('lead with plain words, one line per metric, the numbers below; no pipe tables', () => {
     expect(verdictMarkdown(failing)).toMatchInlineSnapshot(`
-      "**fail** (threshold judge): errorRate 0.12 > 0.01 (candidate 12/100 requests, stable 0/900)
+      "**fail: the candidate is worse than allowed on errors**<br>
+      • errors: canary 12 % against stable 0 % (allowed ≤ 0.01): **worse than allowed**<br>
+      • p99 latency: canary 2.49ms against stable 2.49ms (allowed ≤ 1.5× stable): fine, enough evidence<br>
+      • predicted classes against stable: canary 0 % (allowed ≤ 0.05): fine, enough evidence
 
-      | metric | stable | candidate | interval | limit | verdict |
-      | --- | --- | --- | --- | --- | --- |
-      | errorRate | 0 | 0.12 | — | ≤ 0.01 | **fail** |
-      | latencyP99 | 2.49ms | 2.49ms | — | ≤ 1.5× stable | pass |
-      | disagreement (distribution) | — | 0 | — | ≤ 0.05 | pass |"
+      Numbers (threshold judge):<br>
+      • errorRate: candidate 12/100 requests, stable 0/900<br>
+      • latencyP99: timed requests: candidate 100, stable 900<br>
+      • disagreement (distribution): class distance 0.0067 − sampling noise 0.059; 100 vs 900 rows"
     `);
   });
 
@@ -41,12 +43,16 @@ describe('verdict reports', () => {
       limits: { errorRate: { max: 0.01 }, latencyP99: { max: '10ms' }, disagreement: { max: 0.05 } },
       context: { elapsedMs: 60_000, durationMs: 300_000, minRequests: 100, candidateWeight: 10 },
     });
+    const markdown = verdictMarkdown(early);
+    expect(markdown).toContain(
+      '• errors: canary 0 % against stable 0 % (allowed ≤ 0.01): no problem seen, not enough evidence yet',
+    );
+    expect(markdown).not.toContain('fine, enough evidence');
+  });
 
-    expect(verdictMarkdown(early).split('\n').slice(4)).toEqual([
-      '| errorRate | 0 | 0 | — | ≤ 0.01 | not judged |',
-      '| latencyP99 | 2.49ms | 2.49ms | — | ≤ 10ms | not judged |',
-      '| disagreement | — | — | — | ≤ 0.05 | not judged |',
-    ]);
+  it('print the reason once: not again when the metrics already carry it', () => {
+    const markdown = verdictMarkdown(failing);
+    expect(markdown.split('12/100 requests').length - 1).toBe(1);
   });
 });
 
@@ -68,6 +74,10 @@ describe('intervals in reports', () => {
         },
       ],
     });
-    expect(markdown).toContain('| errorRate | 0.0081 | 0.146 | ratio 2.3–∞ | ≤ 1× stable | **fail** |');
+    expect(markdown).toContain('**fail: the candidate is worse than allowed on errors**');
+    expect(markdown).toContain(
+      '• errors: canary 14.6 % against stable 0.81 % (allowed ≤ 1× stable): **worse than allowed**',
+    );
+    expect(markdown).toContain('• errorRate: no counts; ratio 2.3–∞');
   });
 });

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { VERSION_HEADER } from '../../serving/headers.ts';
 
 /** How to answer request number `n` (0-based, in arrival order). */
 export interface StubAnswer {
@@ -60,7 +61,7 @@ export async function startStubServer(answer: (request: StubRequest) => StubAnsw
       const send = () => {
         inFlight -= 1;
         const headers: Record<string, string> = { 'content-type': 'application/json' };
-        if (reply.version !== undefined) headers['x-modelship-version'] = reply.version;
+        if (reply.version !== undefined) headers[VERSION_HEADER] = reply.version;
         if (reply.chunked) {
           res.writeHead(status, headers);
           res.write(body.slice(0, 10));

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type BundleFile, bundleDigest } from '../../activities/package.ts';
+import { bundleDigest } from '../../activities/package.ts';
+import type { BundleFile } from '../../domain/bundle-format.ts';
 import {
   buildProvenance,
   DEFAULT_BUILDER_ID,

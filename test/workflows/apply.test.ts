@@ -52,6 +52,7 @@ async function apply(
     connect: async () => client,
     taskQueue,
     wait,
+    pollMs: 200,
     out: (line) => out.push(line),
     err: (line) => err.push(line),
   });
@@ -196,8 +197,11 @@ describe.sequential('modelship apply', () => {
     const superseding = await apply(held, quicker);
     expect(superseding.decisions.map(({ decision }) => decision)).toEqual([{ action: 'supersede' }]);
     expect(superseding.out).toContain(
-      `apply: ${MODEL}@staging: superseding the rollout of ${held.slice(0, 12)} (run ${heldRun}); it rolls back first`,
+      `apply: ${MODEL}@staging: superseding the rollout of ${held.slice(0, 12)} (run ${heldRun}); it rolls back first (it was at paused): stable gets all traffic again, the candidate is unloaded`,
     );
+    // While it waits, apply tells each stage as the new rollout reaches it.
+    expect(superseding.out).toContain(`apply: ${MODEL}@staging: canary: step 1/3 (setWeight 10%)`);
+    expect(superseding.out).toContain(`apply: ${MODEL}@staging: promoted`);
     expect(superseding.out.join('\n')).toMatch(
       /previous rollout closed: rolled-back: the rollout was cancelled/,
     );
@@ -215,6 +219,18 @@ describe.sequential('modelship apply', () => {
     const unapproved = await repo.commit('iris back to v1, needs alice');
     const rolledBack = await apply(held, unapproved);
     expect(rolledBack.out.at(-1)).toMatch(new RegExp(`^apply: ${MODEL}@staging: rolled-back: `));
+    // Who must approve, and how, while it waited; then what became of it.
+    expect(rolledBack.out).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^apply: ${MODEL}@staging: step 2: waiting until \\S+ for an approval by alice$`),
+      ),
+    );
+    expect(rolledBack.out).toContain(
+      `apply: ${MODEL}@staging:   as alice: npx modelship approve ${MODEL} --env staging --as alice (or in the Web UI: Send an Update named approve with input {"approver":"alice","decision":"approve"})`,
+    );
+    expect(rolledBack.out).toContain(
+      `apply: ${MODEL}@staging: step 2: no decision before the approval timed out`,
+    );
     expect(rolledBack.exitCode).toBe(1);
 
     const runId = await latestRunId();
@@ -232,5 +248,32 @@ describe.sequential('modelship apply', () => {
     );
     expect(again.exitCode).toBe(1);
     expect(await latestRunId()).toBe(runId);
+    held = unapproved;
+  });
+
+  it('superseding a rollout that already promoted says the promotion stands', async () => {
+    await repo.write(
+      'specs/iris.yaml',
+      exampleSpecYaml({
+        name: MODEL,
+        dataset: 'iris',
+        version: 'v2',
+        minAccuracy: 0.8,
+        postPromotionWindow: '10m',
+        steps: ['setWeight: 100'],
+      }),
+    );
+    const promoting = await repo.commit('iris v2, a long post-promotion window');
+    await apply(held, promoting, false);
+    await waitForStage('promoted');
+    const promotedRun = await latestRunId();
+    await repo.write('specs/iris.yaml', irisSpec('v2', ['setWeight: 100']));
+    const next = await repo.commit('iris v2, the usual window');
+    const superseding = await apply(promoting, next, false);
+    expect(superseding.out).toContain(
+      `apply: ${MODEL}@staging: superseding the rollout of ${promoting.slice(0, 12)} (run ${promotedRun}); it had already promoted its version (post-promotion window): the promotion stands and nothing rolls back; the previous version is left loaded instead of being unloaded at the end of the window`,
+    );
+    expect(superseding.out.join('\n')).toMatch(/previous rollout closed: promoted: /);
+    expect(superseding.out.join('\n')).not.toMatch(/rolls back first/);
   });
 });

@@ -62,9 +62,15 @@ describe('who may approve', () => {
 
   it('says what is wrong with a malformed message', () => {
     expect(parseApproveInput({ approver: 'alice', decision: 'yes' })).toBe(
-      'decision: must be "approve" or "reject"',
+      'decision: must be "approve" or "reject", as in {"approver":"alice","decision":"approve"}',
     );
-    expect(parseApproveInput({ decision: 'approve' })).toBe('approver: must name who approves');
+    expect(parseApproveInput({ decision: 'approve' })).toBe(
+      'approver: must name who approves, as in {"approver":"alice","decision":"approve"}',
+    );
+    expect(parseApproveInput(null)).toBe(
+      'expected one JSON object such as {"approver":"alice","decision":"approve"}, got null',
+    );
+    expect(parseApproveInput([])).toMatch(/got a list$/);
     expect(parseApproveInput({ approver: ' alice ', decision: 'reject', comment: 'too slow' })).toEqual({
       approver: 'alice',
       decision: 'reject',

@@ -6,14 +6,15 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { type Client, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { workflowMetadataQuery } from '@temporalio/workflow';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { AuditStore } from '../../audit/store.ts';
 import { loadDeploymentInput } from '../../cli/start-deployment.ts';
 import { startDeployment } from '../../gitops/start-deployment.ts';
 import { createAdminClient } from '../../serving/admin-client.ts';
 import { runLoad } from '../../serving/loadgen/index.ts';
 import type { DeployModel } from '../../workflows/deploy-model.ts';
-import { approveUpdate, statusQuery } from '../../workflows/messages.ts';
+import { approveSignal, approveUpdate, statusQuery } from '../../workflows/messages.ts';
 import { RolloutStageKey } from '../../workflows/search-attributes.ts';
 import type { TestDataPlane } from '../support/data-plane.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
@@ -45,6 +46,7 @@ async function candidateCommit(
   steps: string[],
   analysis = '',
   environment = 'staging',
+  postPromotionWindow = '1s',
 ) {
   const repo = await createTempRepo();
   repos.push(repo);
@@ -59,7 +61,7 @@ async function candidateCommit(
       version,
       minAccuracy: 0.8,
       steps,
-      postPromotionWindow: '1s',
+      postPromotionWindow,
       analysis,
       environment,
     });
@@ -163,13 +165,47 @@ describe('staged rollout', () => {
       expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toContain(
         'mallory is not an approver',
       );
+      // The refusal is in the audit log as soon as it is answered, before any stage change.
+      const afterRefusal = await audit.list({ workflowId: handle.workflowId });
+      const refusedAt = afterRefusal.findIndex((r) => r.step === 'approval.refused');
+      expect(afterRefusal[refusedAt]?.actor).toBe('mallory');
+      expect(afterRefusal[refusedAt]?.details).toMatchObject({
+        reason: 'mallory is not an approver of this step (approvers: alice)',
+      });
+      expect(afterRefusal.slice(refusedAt).filter((r) => r.step === 'stage.entered')).toEqual([]);
+      // A signal cannot be answered; its refusal is audited at once all the same.
+      await handle.signal(approveSignal, { approver: 'eve', decision: 'approve' });
+      await vi.waitFor(
+        async () => {
+          const records = await audit.list({ workflowId: handle.workflowId });
+          expect(records.find((r) => r.step === 'approval.refused' && r.actor === 'eve')).toBeDefined();
+        },
+        { timeout: 10_000, interval: 100 },
+      );
+      expect((await handle.query(statusQuery)).stage).toBe('awaiting-approval');
+      // No input at all (the Web UI's empty dialog) is refused with a message, not a stack trace.
+      for (const empty of [null, {}, '']) {
+        const error = await handle
+          .executeUpdate(approveUpdate, { args: [empty as never] })
+          .catch((thrown: unknown) => thrown);
+        expect(error).toBeInstanceOf(WorkflowUpdateFailedError);
+        expect(String((error as WorkflowUpdateFailedError).cause?.message)).toMatch(
+          /^(expected one JSON object such as|approver: must name who approves)/,
+        );
+      }
 
       const receipt = await handle.executeUpdate(approveUpdate, {
         args: [{ approver: 'alice', decision: 'approve' }],
       });
       expect(receipt).toMatchObject({ approver: 'alice', decision: 'approve', stepIndex: 2 });
+      // The Web UI's details say so at once.
+      const { currentDetails } = await handle.query(workflowMetadataQuery);
+      expect(currentDetails).toContain('approved by alice');
+      expect(currentDetails).not.toContain('Waiting for approval');
       const result = await handle.result();
       expect(result.outcome).toBe('promoted');
+      // The Web UI list tells outcomes apart by this search attribute (saved view `RolloutStage = "promoted"`).
+      expect((await handle.describe()).typedSearchAttributes.get(RolloutStageKey)).toBe('promoted');
 
       const state = await createAdminClient({ baseUrl: dataPlane.url, token: dataPlane.adminToken }).state({
         model: 'iris-promote',
@@ -202,6 +238,12 @@ describe('staged rollout', () => {
       expect(result.rollback?.reason).toMatch(/step 1 \(shadow\) failed: .*agree/);
       const agreement = result.rollback?.verdict?.metrics.find((m) => m.name === 'agreement');
       expect(agreement?.candidate).toBeLessThan(0.95);
+      expect((await handle.describe()).typedSearchAttributes.get(RolloutStageKey)).toBe('rolled-back');
+      const status = await handle.query(statusQuery);
+      expect(status.rollout?.shadowAgreement?.agreement).toBe(agreement?.candidate);
+      expect((await handle.query(workflowMetadataQuery)).currentDetails).toMatch(
+        /↩️ \*\*Rolled back\*\*[\s\S]*\*\*Shadow agreement\*\* \(step 1\): [\d.]+ % of mirrored requests/,
+      );
 
       const state = await createAdminClient({ baseUrl: dataPlane.url, token: dataPlane.adminToken }).state({
         model: 'iris-disagree',
@@ -278,6 +320,20 @@ describe('staged rollout', () => {
     const approved = await modelship(['approve', 'iris-four-eyes', '--env', 'production', '--as', 'bob']);
     expect(approved.stdout).toContain('approve: deploy/production/iris-four-eyes step 1 approved by bob');
     expect((await handle.result()).outcome).toBe('promoted');
+  });
+
+  it('rolls out a spec whose pause and post-promotion window are written in microseconds', async () => {
+    const handle = await candidateCommit(
+      'iris-micro',
+      'v2',
+      ['setWeight: 50', 'pause: { duration: 500us }', 'setWeight: 100'],
+      '',
+      'staging',
+      '500us',
+    );
+    const result = await handle.result();
+    expect(result.outcome).toBe('promoted');
+    expect((await handle.query(statusQuery)).rollout?.steps).toContain('pause 500us');
   });
 
   it('rolls back when nobody approves in time', async () => {

@@ -1,0 +1,10 @@
+/**
+ * The data plane's own HTTP headers, for the server and for every client of it (the load
+ * generator, the benchmark, tests). No imports, so a client can read them without the server.
+ */
+
+/** The response header naming the version that answered; on a request, it pins that version. */
+export const VERSION_HEADER = 'x-modelship-version';
+
+/** A request header making routing sticky: the same key gets the same version at a given weight. */
+export const ROUTE_KEY_HEADER = 'x-modelship-route-key';

@@ -1,0 +1,112 @@
+/**
+ * The layer rules of docs/architecture.md, enforced. Biome's `noRestrictedImports` (one override
+ * per folder in biome.json) and `noImportCycles` say which folder may import which; what Biome
+ * cannot tell apart, a type-only import from a value import, is checked here by reading the
+ * import statements of every source file.
+ */
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT as PROJECT_ROOT } from '../support/paths.ts';
+
+const run = promisify(execFile);
+
+/** Folders of product code; `test/`, `bench/` and `scripts/` exercise the layers from outside. */
+const SOURCE_FOLDERS = [
+  'domain',
+  'specs',
+  'analysis',
+  'model',
+  'supply-chain',
+  'audit',
+  'serving',
+  'activities',
+  'workflows',
+  'gitops',
+  'worker',
+  'cli',
+  'demo',
+];
+
+interface ImportStatement {
+  file: string;
+  line: number;
+  typeOnly: boolean;
+  /** The imported path relative to the project root, or the package name. */
+  target: string;
+}
+
+async function sourceFiles(folder: string): Promise<string[]> {
+  const entries = await readdir(join(PROJECT_ROOT, folder), { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile() && /\.(ts|mjs)$/.test(entry.name))
+    .map((entry) => relative(PROJECT_ROOT, join(entry.parentPath, entry.name)));
+}
+
+async function importsOf(file: string): Promise<ImportStatement[]> {
+  const text = await readFile(join(PROJECT_ROOT, file), 'utf8');
+  const statements: ImportStatement[] = [];
+  const pattern = /^(import|export)\s+(type\s+)?[^;]*?from\s+'([^']+)'|^\s*await import\('([^']+)'\)/gms;
+  for (const match of text.matchAll(pattern)) {
+    const specifier = match[3] ?? match[4] ?? '';
+    const line = text.slice(0, match.index).split('\n').length;
+    const target = specifier.startsWith('.')
+      ? relative(PROJECT_ROOT, join(PROJECT_ROOT, file, '..', specifier))
+      : specifier;
+    statements.push({ file, line, typeOnly: match[2] !== undefined, target });
+  }
+  return statements;
+}
+
+async function allImports(): Promise<ImportStatement[]> {
+  const files = (await Promise.all(SOURCE_FOLDERS.map(sourceFiles))).flat();
+  return (await Promise.all(files.map(importsOf))).flat();
+}
+
+const where = (s: ImportStatement) => `${s.file}:${s.line} imports ${s.target}`;
+
+describe('layers', () => {
+  it('nothing outside worker/ imports activities/, and workflows/ imports only its types', async () => {
+    const imports = await allImports();
+    expect(imports.length).toBeGreaterThan(200);
+    const offending = imports.filter((s) => {
+      if (!s.target.startsWith('activities/')) return false;
+      const folder = s.file.split('/')[0];
+      if (folder === 'activities' || folder === 'worker') return false;
+      return !(folder === 'workflows' && s.typeOnly);
+    });
+    expect(offending.map(where)).toEqual([]);
+  });
+
+  it('workflows/ takes only types from the layers that do I/O', async () => {
+    // Their values would drag file, network or native code into the workflow sandbox.
+    const io = ['activities/', 'model/', 'supply-chain/', 'audit/'];
+    const offending = (await allImports()).filter(
+      (s) => s.file.startsWith('workflows/') && !s.typeOnly && io.some((layer) => s.target.startsWith(layer)),
+    );
+    expect(offending.map(where)).toEqual([]);
+  });
+
+  it('the type checker passes with unused locals and parameters and implicit returns refused', async () => {
+    const tsc = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsc');
+    const result = await run(tsc, ['--noEmit', '-p', '.'], { cwd: PROJECT_ROOT, maxBuffer: 1 << 24 }).then(
+      () => ({ ok: true, output: '' }),
+      (error: { stdout?: string }) => ({ ok: false, output: error.stdout ?? '' }),
+    );
+    expect(result.ok, result.output).toBe(true);
+  }, 180_000);
+
+  it('biome check passes: formatting, lint, the import restrictions of every layer and no import cycles', async () => {
+    const biome = join(PROJECT_ROOT, 'node_modules', '.bin', 'biome');
+    const result = await run(biome, ['check', '--max-diagnostics=50', '.'], { cwd: PROJECT_ROOT }).then(
+      ({ stdout, stderr }) => ({ ok: true, output: stdout + stderr }),
+      (error: { stdout?: string; stderr?: string }) => ({
+        ok: false,
+        output: `${error.stdout ?? ''}${error.stderr ?? ''}`,
+      }),
+    );
+    expect(result.ok, result.output).toBe(true);
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * The fast workflow tier's stack: the real workflow bundle on the shared dev server, served by a
+ * worker whose activities are STUBS (`stub-activities.ts`), on a task queue of the test file's
+ * own. No data plane, no audit store, no models: a run takes as long as its timers.
+ */
+import { fileURLToPath } from 'node:url';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import type { CommitAuthor, DeploymentRef } from '../../domain/deployment.ts';
+import { deployModelWorkflowId } from '../../domain/deployment.ts';
+import { startDeployment } from '../../gitops/start-deployment.ts';
+import { parseSpec } from '../../specs/parse.ts';
+import type { DeployModel, DeployModelInput } from '../../workflows/deploy-model.ts';
+import { statusQuery } from '../../workflows/messages.ts';
+import { type ExampleSpecOptions, exampleSpecYaml } from './model-catalog.ts';
+import { StubActivities, type StubRun, type StubScript } from './stub-activities.ts';
+
+const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+const INTERCEPTORS_PATH = fileURLToPath(new URL('../../workflows/interceptors.ts', import.meta.url));
+
+/** Who made the commits of stub deployments (the four-eyes rule compares approvers with it). */
+export const STUB_AUTHOR: CommitAuthor = { name: 'Test Author', email: 'author@example.com' };
+
+export interface StubStack {
+  client: Client;
+  taskQueue: string;
+  stubs: StubActivities;
+  /** Stops the worker and closes the connections. */
+  stop(): Promise<void>;
+}
+
+/** Bundles the workflows once and starts a stub worker; `name` makes the task queue recognisable. */
+export async function startStubStack(name: string): Promise<StubStack> {
+  // ERROR, not WARN: the stubs fail activities on purpose, and each failure would log a stack.
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const address = inject('temporalAddress');
+  const taskQueue = `${name}-${process.pid}-${Date.now()}`;
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: [INTERCEPTORS_PATH],
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
+  });
+  const stubs = new StubActivities();
+  const connection = await NativeConnection.connect({ address });
+  const client = new Client({ connection: await Connection.connect({ address }) });
+  const worker = await Worker.create({
+    connection,
+    namespace: 'default',
+    taskQueue,
+    workflowBundle,
+    activities: stubs.activities,
+    // A stub held inside a step is cancelled at shutdown instead of holding the file's teardown.
+    shutdownGraceTime: '1s',
+  });
+  const running = worker.run();
+  return {
+    client,
+    taskQueue,
+    stubs,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await client.connection.close();
+    },
+  };
+}
+
+export interface StubDeployment {
+  /** `metadata.name`; unique per test, since the workflow id is `deploy/<environment>/<model>`. */
+  model: string;
+  environment?: string;
+  /** Rollout steps as YAML list items; durations short (`1s`), they are real timers. */
+  steps?: string[];
+  postPromotionWindow?: string;
+  /** Extra YAML under `spec:`, e.g. `  analysis:\n    maxExtensions: 1\n`. */
+  analysis?: string;
+  script?: StubScript;
+}
+
+/** The DeployModel input `modelship deploy` would start for a spec built from `options`. */
+export function deployInput(options: Omit<StubDeployment, 'script'>): DeployModelInput {
+  const specOptions: ExampleSpecOptions = {
+    name: options.model,
+    dataset: 'iris',
+    version: 'v2',
+    environment: options.environment ?? 'staging',
+    postPromotionWindow: options.postPromotionWindow ?? '1s',
+    ...(options.steps ? { steps: options.steps } : {}),
+    ...(options.analysis ? { analysis: options.analysis } : {}),
+  };
+  const specText = exampleSpecYaml(specOptions);
+  const parsed = parseSpec(specText, { file: `specs/${options.model}.yaml` });
+  if (!parsed.ok) throw new Error(`test spec does not parse: ${JSON.stringify(parsed.errors)}`);
+  const deployment: DeploymentRef = {
+    model: options.model,
+    environment: parsed.spec.spec.rollout.environment,
+    commit: 'c0ffee00'.repeat(5),
+    specPath: `specs/${options.model}.yaml`,
+    repoRoot: '/stub/repo',
+    author: STUB_AUTHOR,
+  };
+  return { deployment, spec: parsed.spec, specText };
+}
+
+/** Starts DeployModel the way the CLI does, with its stub script registered first. */
+export async function startStubbedDeployment(
+  stack: StubStack,
+  options: StubDeployment,
+): Promise<{ handle: WorkflowHandle<typeof DeployModel>; run: StubRun }> {
+  const input = deployInput(options);
+  const run = stack.stubs.run(deployModelWorkflowId(input.deployment), options.script ?? {});
+  const handle = await startDeployment(stack.client, stack.taskQueue, input);
+  return { handle, run };
+}
+
+/** Polls the `status` query until the run is at `stage`; fails with where it is instead. */
+export async function waitForStage(
+  handle: WorkflowHandle<typeof DeployModel>,
+  stage: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let now = '';
+  while (Date.now() < deadline) {
+    now = (await handle.query(statusQuery)).stage;
+    if (now === stage) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${handle.workflowId} did not reach ${stage} within ${timeoutMs} ms: at ${now}`);
+}
