@@ -14,7 +14,7 @@
  * - strings escaped as JSON.stringify does (lone surrogates as `\uXXXX`).
  * A top-level `undefined` is `null`. Like JSON.stringify, bigint and cycles throw.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../model/files.ts';
 
 /** Canonical JSON text of `value` (see the module comment for the rules). */
 export function canonicalJson(value: unknown): string {
@@ -24,11 +24,6 @@ export function canonicalJson(value: unknown): string {
 /** SHA-256 (lowercase hex) of the canonical JSON of `value`. */
 export function digestOf(value: unknown): string {
   return sha256Hex(canonicalJson(value));
-}
-
-/** SHA-256 (lowercase hex) of a UTF-8 string. */
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** The JSON text of `value`, or undefined where JSON.stringify would leave the value out. */

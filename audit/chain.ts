@@ -9,7 +9,8 @@
  * `{ seq, hash }` of the head (from `verify` or `store.head()`) somewhere the writer of the
  * store cannot reach — a CI log, a Git tag, a ticket — and verify with `{ anchor }`.
  */
-import { canonicalJson, sha256Hex } from './canonical.ts';
+import { sha256Hex } from '../model/files.ts';
+import { canonicalJson } from './canonical.ts';
 import { type AuditEvent, auditRecordSchema, describeIssues, GENESIS_HASH } from './record.ts';
 
 /** A point of the chain pinned outside the store: the record at `seq` must have this `hash`. */

@@ -3,6 +3,7 @@
  * peer on the same model and payload in one run, plus the canary split and swaps under load.
  * Writes `bench/results/serving.json` and prints a table. See `bench/README.md` for the method.
  */
+
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { parseArgs, promisify } from 'node:util';
 import { createAdminClient } from '../serving/admin-client.ts';
 import { TransportKind } from '../serving/loadgen/index.ts';
 import { REPO_ROOT } from '../test/support/paths.ts';
+import { freePort } from '../worker/dev-server.ts';
 import { type Dataset, packageExampleBundle } from './lib/bundles.ts';
 import { startLoadClient } from './lib/client.ts';
 import { machineInfo, median, waitForQuiet } from './lib/machine.ts';
@@ -29,7 +31,6 @@ import {
 import {
   CLIENT_CPU,
   canPin,
-  freePort,
   SERVER_CPU,
   type ServerLaunch,
   spawnPinned,

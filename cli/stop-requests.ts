@@ -48,8 +48,14 @@ export function watchStopRequests(options: { parentPollMs?: number } = {}): Stop
     requested,
     untilStopped: <T>(promise: Promise<T>) =>
       new Promise<T>((resolveRace, rejectRace) => {
-        void requested().then((reason) => rejectRace(new Stopped(reason)));
-        promise.then(resolveRace, rejectRace);
+        const onStop = () => rejectRace(new Stopped(String(signal.reason)));
+        if (signal.aborted) return onStop();
+        signal.addEventListener('abort', onStop, { once: true });
+        const settled = () => signal.removeEventListener('abort', onStop);
+        promise.then(
+          (value) => (settled(), resolveRace(value)),
+          (error: unknown) => (settled(), rejectRace(error)),
+        );
       }),
     dispose() {
       clearInterval(watch);

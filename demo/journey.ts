@@ -5,8 +5,10 @@
  * Every change reaches Temporal through `applyChanges`, the code behind `modelship apply`, from
  * the previous commit to the new one, exactly as CI runs it after a merge.
  */
+
 import { describeMetric } from '../analysis/format.ts';
 import { deployModelWorkflowId } from '../domain/deployment.ts';
+import { shortId } from '../domain/short-id.ts';
 import { type ApplyReport, applyChanges } from '../gitops/apply.ts';
 import { CommitReader, NULL_SHA } from '../gitops/git.ts';
 import type { LoadSummary } from '../serving/loadgen/index.ts';
@@ -54,9 +56,10 @@ export async function runJourney(
       irisSpec({ path, sha256: await repo.sha256(path), description: version.description }),
     );
     const head = await repo.commit(message);
-    say(`committed ${short(head)} "${message}": ${SPEC_PATH} now pins ${path} by its sha256`);
+    say(`committed ${shortId(head)} "${message}": ${SPEC_PATH} now pins ${path} by its sha256`);
     const report = await apply(stack, repo, base, head);
-    if (report.started.length !== 1) throw new Error(`apply ${short(base)}..${short(head)} started nothing`);
+    if (report.started.length !== 1)
+      throw new Error(`apply ${shortId(base)}..${shortId(head)} started nothing`);
     const result = await followRun({
       client: stack.client,
       workflowId: WORKFLOW_ID,
@@ -152,7 +155,7 @@ export async function runJourney(
 /** `applyChanges` as `modelship apply --no-wait` runs it, its lines shown as the command prints them. */
 async function apply(stack: Stack, repo: DemoRepo, base: string, head: string): Promise<ApplyReport> {
   say(
-    `running apply --base ${base === NULL_SHA ? 'the null sha (nothing before)' : short(base)} --head ${short(head)}`,
+    `running apply --base ${base === NULL_SHA ? 'the null sha (nothing before)' : shortId(base)} --head ${shortId(head)}`,
   );
   return applyChanges({
     reader: await CommitReader.open(repo.root),
@@ -191,8 +194,4 @@ function trafficReport(load: LoadSummary, names: Map<string, string>): string[] 
     lines.push('no caller ever got an answer from bad-disagree: it was only shadowed, then rolled back');
   }
   return lines;
-}
-
-function short(sha: string): string {
-  return sha.slice(0, 12);
 }

@@ -4,8 +4,10 @@
  * Web UI shows. `gitops/start-deployment.ts` adds the client call and the typed search attribute
  * keys (values of `@temporalio/common`, which this folder does not import).
  */
+
 import { z } from 'zod';
 import { type DeploymentRef, deployModelWorkflowId, MEMO_DEPLOYMENT_KEY } from './deployment.ts';
+import { shortId } from './short-id.ts';
 
 /** What a run's memo holds under {@link MEMO_DEPLOYMENT_KEY}. */
 export const DeploymentMemoSchema = z.object({
@@ -36,7 +38,7 @@ export function deployModelStart(input: { deployment: DeploymentRef; specDigest:
   const { deployment, specDigest } = input;
   return {
     ...common(deployment, { specDigest }),
-    staticSummary: `Deploy ${deployment.model} to ${deployment.environment} from ${deployment.specPath}@${short(deployment.commit)}`,
+    staticSummary: `Deploy ${deployment.model} to ${deployment.environment} from ${deployment.specPath}@${shortId(deployment.commit)}`,
   };
 }
 
@@ -44,7 +46,7 @@ export function deployModelStart(input: { deployment: DeploymentRef; specDigest:
 export function retireModelStart(deployment: DeploymentRef): RunStart {
   return {
     ...common(deployment, {}),
-    staticSummary: `Retire ${deployment.model} from ${deployment.environment}: ${deployment.specPath} removed at ${short(deployment.commit)}`,
+    staticSummary: `Retire ${deployment.model} from ${deployment.environment}: ${deployment.specPath} removed at ${shortId(deployment.commit)}`,
   };
 }
 
@@ -58,8 +60,4 @@ function common(
     memo: { [MEMO_DEPLOYMENT_KEY]: { model, environment, commit, ...extra } },
     searchAttributes: { model, environment, commit },
   };
-}
-
-function short(commit: string): string {
-  return commit.slice(0, 12);
 }

@@ -4,6 +4,7 @@
  * the plan on the same commits posts the same comment.
  */
 import type { SpecError } from '../specs/errors.ts';
+import type { PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
 import type { OfflineCheck } from './offline-checks.ts';
 import { type Plan, POLICY_RULE_PREFIX, type SpecPlan, type SpecVerdict } from './plan.ts';
 
@@ -101,8 +102,17 @@ function policyLines(spec: SpecPlan, head: string): string[] {
   if (policy === undefined) return [];
   const file = code(policy.file);
   switch (policy.status) {
-    case 'none':
-      return [`- ${CHECK_ICON.skipped} policy: no ${file} at ${code(short(head))}, so no policy applies`];
+    case 'none': {
+      if (policy.results.length === 0) {
+        return [`- ${CHECK_ICON.skipped} policy: no ${file} at ${code(short(head))}, so no policy applies`];
+      }
+      // Without a file the default policy still judges (four eyes in production), as the worker does.
+      const failed = policy.results.filter((result) => !result.passed).length;
+      return [
+        `- ${failed === 0 ? CHECK_ICON.passed : CHECK_ICON.failed} policy: no ${file} at ${code(short(head))}, so the default policy of ${escapeText(policy.environment)} applies`,
+        ...ruleLines(spec, policy.results),
+      ];
+    }
     case 'invalid': {
       const errors = spec.errors.filter((error) => error.file === policy.file);
       return [
@@ -120,17 +130,22 @@ function policyLines(spec: SpecPlan, head: string): string[] {
             : `${failed} of ${count(policy.results.length, 'rule')} failed`;
       return [
         `- ${failed === 0 ? CHECK_ICON.passed : CHECK_ICON.failed} policy ${file}: ${summary}`,
-        ...policy.results.map((result) => {
-          const icon = result.passed ? CHECK_ICON.passed : CHECK_ICON.failed;
-          const error = result.passed
-            ? undefined
-            : spec.errors.find((candidate) => candidate.rule === `${POLICY_RULE_PREFIX}${result.rule}`);
-          const where = error ? ` (${code(`${error.file}:${error.line}:${error.column}`)})` : '';
-          return `  - ${icon} ${result.rule}: ${escapeText(result.reason)}${where}`;
-        }),
+        ...ruleLines(spec, policy.results),
       ];
     }
   }
+}
+
+/** One line per rule verdict, a failure with the spec position to change. */
+function ruleLines(spec: SpecPlan, results: readonly PolicyRuleResult[]): string[] {
+  return results.map((result) => {
+    const icon = result.passed ? CHECK_ICON.passed : CHECK_ICON.failed;
+    const error = result.passed
+      ? undefined
+      : spec.errors.find((candidate) => candidate.rule === `${POLICY_RULE_PREFIX}${result.rule}`);
+    const where = error ? ` (${code(`${error.file}:${error.line}:${error.column}`)})` : '';
+    return `  - ${icon} ${result.rule}: ${escapeText(result.reason)}${where}`;
+  });
 }
 
 /** The spec's errors that are not the policy's: those are listed in the policy block. */

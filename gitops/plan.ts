@@ -14,13 +14,13 @@ import { formatPath, type SpecError } from '../specs/errors.ts';
 import { parseSpec } from '../specs/parse.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
 import { positionOf, type SpecSource } from '../specs/yaml-source.ts';
-import { evaluatePolicy, type PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
-import { type LoadedPolicy, loadPolicy } from '../supply-chain/policy/load.ts';
+import type { GateReport } from '../supply-chain/gates/evaluate.ts';
+import type { PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
+import type { LoadedPolicy } from '../supply-chain/policy/load.ts';
 import { compare, findSpecChanges, isSpecFile, type SpecChange } from './changes.ts';
 import { checkSpecAtCommit } from './check-spec.ts';
 import type { Commit, CommitReader } from './git.ts';
-import type { OfflineCheck } from './offline-checks.ts';
-import { verifiedSignersAt } from './plan-signatures.ts';
+import { type OfflineCheck, shipGatesAt } from './offline-checks.ts';
 import { specDigest } from './spec-digest.ts';
 import { declaresModelDeployment, specIdentity } from './spec-fields.ts';
 import { describeStep } from './steps.ts';
@@ -63,9 +63,10 @@ export interface SpecPlan {
 }
 
 /**
- * The policy verdicts of one spec. `none`: no policy file at head, nothing judged; `invalid`: the
- * policy file has errors (listed in the spec's `errors` under the policy's file name); `judged`:
- * one result per rule, each failure also in the spec's `errors`.
+ * The policy verdicts of one spec. `none`: no policy file at head, the default policy judged (it
+ * has rules only in production: four eyes); `invalid`: the policy file has errors (listed in the
+ * spec's `errors` under the policy's file name); `judged`: one result per rule, each failure also
+ * in the spec's `errors`.
  */
 export interface PolicyVerdicts {
   environment: string;
@@ -119,7 +120,7 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
   const declaredAtBase =
     base === null ? new Map<string, string[]>() : await deploymentsAt(reader, base, specsDir);
 
-  const policies = policiesAt(reader, head);
+  const gates = shipGatesAt(reader, head);
   const specs: SpecPlan[] = [];
   const deployable: DeployableSpec[] = [];
   for (const change of changes) {
@@ -127,7 +128,7 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
       specs.push(planRemoval(change, declaredAtHead));
       continue;
     }
-    const checked = await checkSpecAtCommit(reader, head, change.path, change.headText);
+    const checked = await checkSpecAtCommit(reader, head, change.path, change.headText, gates);
     const errors = checked.ok ? [] : [...checked.errors];
     const spec = checked.spec;
     const deployment = spec ? keyOf(spec) : specIdentity(change.headText);
@@ -146,7 +147,9 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
       }
     }
     const policy =
-      spec && checked.source ? await policies.judge(spec, checked.source, change.path) : undefined;
+      spec && checked.source && checked.policy && checked.gates
+        ? policyVerdicts(spec, checked.source, change.path, checked.policy, checked.gates)
+        : undefined;
     if (policy) errors.push(...policy.errors);
     const valid = checked.ok && errors.length === 0;
     // The deployment's spec at base (under this path or another, after a rename): an update of
@@ -280,54 +283,35 @@ function rolloutPlan(spec: ModelDeployment, baseText: string | undefined): Rollo
 }
 
 /**
- * Judges specs by the policies at `commit`: each environment's policy file is read once, and the
- * commit's author (for four eyes) only once a policy is found.
+ * The policy gate of one spec as the plan shows it: the policy file's errors, or every rule's
+ * verdict (the default policy's too: it still judges four eyes in production), each failure an
+ * error at the spec position to change.
  */
-function policiesAt(reader: CommitReader, commit: string) {
-  const loaded = new Map<string, Promise<LoadedPolicy>>();
-  const files = {
-    async readFile(path: string) {
-      return (await reader.files(commit)).has(path) ? reader.readText(commit, path) : undefined;
-    },
-  };
-  let author: Promise<{ name: string; email: string }> | undefined;
+function policyVerdicts(
+  spec: ModelDeployment,
+  source: SpecSource,
+  specPath: string,
+  loaded: LoadedPolicy,
+  report: GateReport,
+): { verdicts: PolicyVerdicts; errors: SpecError[] } {
+  const base = { environment: spec.spec.rollout.environment, file: loaded.file };
+  if (!loaded.ok) return { verdicts: { ...base, status: 'invalid', results: [] }, errors: loaded.errors };
+  const { results } = report.policy;
+  const errors = results
+    .filter((rule) => !rule.passed)
+    .map((rule): SpecError => {
+      const path = rule.path ?? [];
+      return {
+        file: specPath,
+        ...positionOf(source, path),
+        path: formatPath(path),
+        message: `${rule.reason} (${loaded.file}: ${rule.rule})`,
+        rule: `${POLICY_RULE_PREFIX}${rule.rule}`,
+      };
+    });
   return {
-    async judge(
-      spec: ModelDeployment,
-      source: SpecSource,
-      specPath: string,
-    ): Promise<{ verdicts: PolicyVerdicts; errors: SpecError[] }> {
-      const { environment } = spec.spec.rollout;
-      let policy = loaded.get(environment);
-      if (policy === undefined) {
-        policy = loadPolicy(files, environment);
-        loaded.set(environment, policy);
-      }
-      const result = await policy;
-      const base = { environment, file: result.file };
-      if (!result.ok) return { verdicts: { ...base, status: 'invalid', results: [] }, errors: result.errors };
-      if (result.origin === 'default')
-        return { verdicts: { ...base, status: 'none', results: [] }, errors: [] };
-      author ??= reader.author(commit);
-      const signedBy = await verifiedSignersAt(reader, commit, spec.spec.model.source, result.keys);
-      const results = evaluatePolicy(spec, result.policy, {
-        commitAuthor: await author,
-        ...(signedBy ? { signedBy } : {}),
-      });
-      const errors = results
-        .filter((rule) => !rule.passed)
-        .map((rule): SpecError => {
-          const path = rule.path ?? [];
-          return {
-            file: specPath,
-            ...positionOf(source, path),
-            path: formatPath(path),
-            message: `${rule.reason} (${result.file}: ${rule.rule})`,
-            rule: `${POLICY_RULE_PREFIX}${rule.rule}`,
-          };
-        });
-      return { verdicts: { ...base, status: 'judged', results }, errors };
-    },
+    verdicts: { ...base, status: loaded.origin === 'default' ? 'none' : 'judged', results },
+    errors,
   };
 }
 

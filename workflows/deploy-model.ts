@@ -104,8 +104,8 @@ export async function DeployModel(input: DeployModelInput): Promise<DeployModelR
   const run = new DeploymentRun(input.deployment, spec.spec.model.source);
   run.register();
   const result = await deploy(run, { ...input, spec });
-  // An approval refusal still being audited finishes before the run closes.
-  await condition(allHandlersFinished);
+  // An approval refusal still being audited finishes before the run closes (even a cancelled one).
+  await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
   return result;
 }
 

@@ -5,7 +5,6 @@
  */
 import { type ChildProcess, execFileSync, type StdioOptions, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inferRequestBody } from '../../serving/loadgen/payload.ts';
 
@@ -37,16 +36,6 @@ export function spawnPinned(
 ): ChildProcess {
   if (cpu === undefined) return spawn(command, args, { stdio });
   return spawn('taskset', ['-c', String(cpu), command, ...args], { stdio });
-}
-
-/** A free TCP port on loopback (for servers that cannot report the port they bound). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 /** Sends SIGTERM, then SIGKILL if the process has not exited after `graceMs`. */

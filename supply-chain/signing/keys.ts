@@ -7,13 +7,9 @@
  * We re-export the key before hashing, so line endings or extra text around the PEM block in a
  * `.pub` file do not change its id.
  */
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-} from 'node:crypto';
+
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { sha256Hex } from '../../model/files.ts';
 
 /** A freshly generated key pair, as it is written to `<name>.key` and `<name>.pub`. */
 export interface SigningKeyPair {
@@ -92,10 +88,6 @@ function assertP256(key: KeyObject, source: string): void {
       key.asymmetricKeyType === 'ec' ? `an EC key on curve ${curve}` : `a ${key.asymmetricKeyType} key`;
     throw new SigningKeyError(`${source}: ${kind}; only ECDSA P-256 keys are supported`);
   }
-}
-
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 function firstLine(error: unknown): string {

@@ -7,8 +7,10 @@
  * must be listed (the signature's own ignore_paths excuse only top-level `*.sig` files), and
  * each required key needs a valid signature of its own.
  */
+
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { shortId } from '../../domain/short-id.ts';
 import { MAX_BUNDLE_BYTES, type TrustedKey, verifyBundleWithTrustedKeys } from './bundle.ts';
 import { keyIdOf, loadPublicKey, shortKeyId } from './keys.ts';
 import {
@@ -246,5 +248,5 @@ function finish(
 }
 
 function short(hex: string): string {
-  return `${hex.slice(0, 12)}…`;
+  return `${shortId(hex)}…`;
 }

@@ -1,22 +1,35 @@
 /**
  * `npm start` as a newcomer runs it: `modelship dev` starts its own Temporal dev server with a
- * database under MODELSHIP_HOME, a worker, and deploys the example specs; then the audit log it
- * left verifies, and stops verifying once a record is edited.
+ * database under MODELSHIP_HOME, the data plane and a worker; iris v1 serves, and the iris v2
+ * rollout reaches its approval step within two minutes, where an `approve` update sent as the Web
+ * UI sends it promotes it. Any signal a process manager sends, to npm or to node, stops the whole
+ * stack with nothing left running. With `--once` on the examples, the audit log it left verifies,
+ * and stops verifying once a record is edited.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import sqlite from 'node-sqlite3-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../worker/dev-server.ts';
-import { repoPath } from '../support/paths.ts';
+import { REPO_ROOT, repoPath } from '../support/paths.ts';
 
 const BIN = repoPath('bin/modelship.mjs');
-let home: string;
+const homes: string[] = [];
 
-function modelship(args: string[], timeout = 120_000) {
+async function newHome(): Promise<string> {
+  const home = await mkdtemp(join(tmpdir(), 'modelship-dev-'));
+  homes.push(home);
+  return home;
+}
+
+afterAll(() => Promise.all(homes.map((home) => rm(home, { recursive: true, force: true }))));
+
+function modelship(home: string, args: string[], timeout = 120_000) {
   const result = spawnSync(process.execPath, [BIN, ...args], {
     env: { ...process.env, MODELSHIP_HOME: home },
     encoding: 'utf8',
@@ -25,25 +38,204 @@ function modelship(args: string[], timeout = 120_000) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-beforeAll(async () => {
-  home = await mkdtemp(join(tmpdir(), 'modelship-dev-'));
-});
+async function ports(): Promise<{ port: number; uiPort: number; servePort: number; args: string[] }> {
+  const [port, uiPort, servePort] = [await freePort(), await freePort(), await freePort()];
+  return {
+    port,
+    uiPort,
+    servePort,
+    args: ['--port', String(port), '--ui-port', String(uiPort), '--serve-port', String(servePort)],
+  };
+}
 
-afterAll(() => rm(home, { recursive: true, force: true }));
+/** A running `npm start` or `node bin/modelship.mjs dev`, its output, and its exit. */
+interface Dev {
+  child: ChildProcessWithoutNullStreams;
+  stdout: () => string;
+  /** Resolves when stdout matches; rejects if the process exits first or after `timeoutMs`. */
+  waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startDev(how: 'npm' | 'node', home: string, args: string[]): Dev {
+  const child =
+    how === 'npm'
+      ? spawn('npm', ['start', '--', ...args], { cwd: REPO_ROOT, env: { ...process.env, MODELSHIP_HOME: home } })
+      : spawn(process.execPath, [BIN, 'dev', ...args], { env: { ...process.env, MODELSHIP_HOME: home } });
+  let stdout = '';
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+    for (const listener of listeners) listener();
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+    child.on('exit', (code, signal) => resolveExit({ code, signal })),
+  );
+  const waitFor = (pattern: RegExp, timeoutMs = 120_000) =>
+    new Promise<void>((resolveWait, rejectWait) => {
+      const check = () => {
+        if (!pattern.test(stdout)) return;
+        done();
+        resolveWait();
+      };
+      const timer = setTimeout(() => {
+        done();
+        rejectWait(new Error(`no ${pattern} within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+      }, timeoutMs);
+      void exited.then(() => {
+        done();
+        rejectWait(new Error(`exited before ${pattern}:\n${stdout}\n${stderr}`));
+      });
+      function done() {
+        clearTimeout(timer);
+        listeners.delete(check);
+      }
+      listeners.add(check);
+      check();
+    });
+  return { child, stdout: () => stdout, waitFor, exited };
+}
+
+/** Every process below `pid` now, from /proc (Linux). */
+function descendants(pid: number): { pid: number; command: string }[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const found: { pid: number; command: string }[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of parents.get(queue.shift() as number) ?? []) {
+      let command = '?';
+      try {
+        command = readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      } catch {}
+      found.push({ pid: child, command });
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until none of `pids` runs; returns those still running after `timeoutMs`. */
+async function gone(pids: { pid: number; command: string }[], timeoutMs = 20_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = pids.filter(({ pid }) => alive(pid));
+    if (left.length === 0 || Date.now() > deadline) return left.map(({ pid, command }) => `${pid} ${command}`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 200));
+  }
+}
 
 describe('modelship dev (npm start)', () => {
-  it('deploys the example specs on its own dev server and leaves a verifiable audit log', async () => {
-    const [port, uiPort, servePort] = [await freePort(), await freePort(), await freePort()];
-    const run = modelship([
-      'dev',
-      '--port',
-      String(port),
-      '--ui-port',
-      String(uiPort),
-      '--serve-port',
-      String(servePort),
-      '--once',
-    ]);
+  it(
+    'npm start: a rollout waits for approval within 2 minutes, approve promotes it, SIGTERM to npm stops everything',
+    async () => {
+      const home = await newHome();
+      const { port, uiPort, servePort, args } = await ports();
+      const startedAt = Date.now();
+      const dev = startDev('npm', home, args);
+      await dev.waitFor(/press Ctrl-C to stop/);
+      expect(dev.stdout()).toContain(`Temporal Web UI at http://127.0.0.1:${uiPort}`);
+      expect(dev.stdout()).toMatch(/serving: iris@dev serving version [0-9a-f]{12} to all traffic/);
+      expect(dev.stdout()).toContain('sending 50 req/s of holdout rows to iris');
+      const live = await fetch(`http://127.0.0.1:${servePort}/v2/models/iris/ready`);
+      expect(live.status).toBe(200);
+
+      // The v2 rollout: shadow, canary, analysis, then it waits, and says how to approve.
+      await dev.waitFor(/iris@dev: step 4: waiting until \S+ for an approval by alice/, 120_000 - (Date.now() - startedAt));
+      const toApproval = Date.now() - startedAt;
+      expect(toApproval).toBeLessThan(120_000);
+      console.log(`dev.test: npm start to awaiting-approval in ${(toApproval / 1000).toFixed(1)} s`);
+      expect(dev.stdout()).toMatch(/iris@dev: step 1\/5 \(shadow 15s \(agreement ≥ 0\.95\)\): pass: /);
+      expect(dev.stdout()).toMatch(/iris@dev: step 3\/5 \(analysis 40s\): pass: /);
+      expect(dev.stdout()).toContain(
+        'iris@dev:   as alice: npx modelship approve iris --env dev --as alice (or in the Web UI: Send an Update named approve with input {"approver":"alice","decision":"approve"})',
+      );
+      expect(dev.stdout()).toMatch(
+        new RegExp(`iris@dev: {3}open http://127\\.0\\.0\\.1:${uiPort}/namespaces/default/workflows/deploy%2Fdev%2Firis/\\S+/history`),
+      );
+
+      // What the Web UI's "Send an Update" does: an update named `approve` with that JSON input.
+      const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+      try {
+        const client = new Client({ connection });
+        await client.workflow
+          .getHandle('deploy/dev/iris')
+          .executeUpdate('approve', { args: [{ approver: 'alice', decision: 'approve' }] });
+      } finally {
+        await connection.close();
+      }
+      await dev.waitFor(/dev: promoted: iris@dev promoted version [0-9a-f]{12} \(was [0-9a-f]{12}\)/, 60_000);
+
+      const npmPid = dev.child.pid as number;
+      const stack = descendants(npmPid);
+      expect(stack.map(({ command }) => command).join('\n')).toMatch(/temporal server start-dev/);
+      expect(stack.map(({ command }) => command).join('\n')).toMatch(/modelship\.mjs serve/);
+      dev.child.kill('SIGTERM');
+      expect(await dev.exited).toEqual({ code: 0, signal: null });
+      expect(dev.stdout()).toContain('dev: stopping (SIGTERM)');
+      expect(await gone(stack)).toEqual([]);
+      expect(await portAnswers(port)).toBe(false);
+      expect(await portAnswers(servePort)).toBe(false);
+    },
+    200_000,
+  );
+
+  it.each([
+    ['SIGHUP', 'npm'],
+    ['SIGINT', 'npm'],
+    ['SIGTERM', 'node'],
+    ['SIGHUP', 'node'],
+  ] as const)(
+    '%s to %s during start-up stops the whole stack',
+    async (signal, target) => {
+      const home = await newHome();
+      const { port, args } = await ports();
+      const dev = startDev('npm', home, args);
+      // The dev server and the data plane are up, the worker not yet: the middle of start-up.
+      await dev.waitFor(/bundling workflows/, 60_000);
+      const npmPid = dev.child.pid as number;
+      const stack = descendants(npmPid);
+      const node = stack.find(({ command }) => command.includes('bin/modelship.mjs dev'));
+      expect(node).toBeDefined();
+      expect(stack.map(({ command }) => command).join('\n')).toMatch(/temporal server start-dev/);
+      process.kill(target === 'npm' ? npmPid : (node?.pid as number), signal);
+      expect(await gone([{ pid: npmPid, command: 'npm' }, ...stack])).toEqual([]);
+      // npm forwards SIGINT and SIGTERM and waits; a SIGHUP ends npm, and dev notices its parent went.
+      if (!(target === 'npm' && signal === 'SIGHUP')) {
+        expect(await dev.exited).toEqual({ code: 0, signal: null });
+        expect(dev.stdout()).toContain(`dev: stopping (${signal})`);
+      }
+      expect(await portAnswers(port)).toBe(false);
+    },
+    90_000,
+  );
+
+  it('with --once deploys the example specs and leaves a verifiable audit log', async () => {
+    const home = await newHome();
+    const { uiPort, servePort, args } = await ports();
+    const run = modelship(home, ['dev', ...args, '--specs', repoPath('specs/examples'), '--once']);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toContain(`Temporal Web UI at http://127.0.0.1:${uiPort}`);
@@ -53,11 +245,11 @@ describe('modelship dev (npm start)', () => {
       /serving: breast-cancer@production serving version [0-9a-f]{12} to all traffic/,
     );
 
-    const verify = modelship(['audit', 'verify']);
+    const verify = modelship(home, ['audit', 'verify']);
     expect(verify.status).toBe(0);
     expect(verify.stdout).toMatch(/audit verify: ok, \d+ records/);
 
-    const show = modelship(['audit', 'show', 'iris']);
+    const show = modelship(home, ['audit', 'show', 'iris']);
     expect(show.stdout).toContain('validateModel');
     expect(show.stdout).toContain('loadIntoDataPlane');
     expect(show.stdout).toContain('deployment.serving');
@@ -66,50 +258,10 @@ describe('modelship dev (npm start)', () => {
     const db = new sqlite.Database(join(home, 'audit.db'), { fileMustExist: true });
     db.exec("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'mallory' WHERE seq = 5");
     db.close();
-    const tampered = modelship(['audit', 'verify']);
+    const tampered = modelship(home, ['audit', 'verify']);
     expect(tampered.status).toBe(1);
     expect(tampered.stderr).toContain('record 5: hash does not match its content');
-  });
-
-  it('keeps running until Ctrl-C, then stops the dev server and data plane it started', async () => {
-    const [port, uiPort, servePort] = [await freePort(), await freePort(), await freePort()];
-    const args = [
-      'dev',
-      '--port',
-      String(port),
-      '--ui-port',
-      String(uiPort),
-      '--serve-port',
-      String(servePort),
-    ];
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, MODELSHIP_HOME: home },
-    });
-    let stdout = '';
-    const running = new Promise<void>((resolveRunning) => {
-      child.stdout.on('data', (chunk) => {
-        stdout += chunk;
-        if (stdout.includes('press Ctrl-C to stop')) resolveRunning();
-      });
-    });
-    const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
-    await running;
-    expect(await portAnswers(port)).toBe(true);
-    // While it runs, the data plane serves the example model to anyone over KServe V2, and the
-    // trickle of traffic shows in its metrics.
-    const live = await fetch(`http://127.0.0.1:${servePort}/v2/models/iris/ready`);
-    expect(live.status).toBe(200);
-    expect(stdout).toMatch(/sending 10 req\/s of holdout rows to (breast-cancer, iris|iris, breast-cancer)/);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 1_500));
-    const metrics = await (await fetch(`http://127.0.0.1:${servePort}/metrics`)).text();
-    const served = /modelship_requests_total\{model="iris",version="[0-9a-f]{12}"\} (\d+)/.exec(metrics);
-    expect(Number(served?.[1])).toBeGreaterThan(5);
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
-    expect(stdout).toContain('dev: stopping');
-    expect(await portAnswers(port)).toBe(false);
-    expect(await portAnswers(servePort)).toBe(false);
-  });
+  }, 180_000);
 });
 
 function portAnswers(port: number): Promise<boolean> {

@@ -47,7 +47,14 @@ beforeAll(async () => {
   await repo.write('specs/iris.yaml', exampleSpecYaml({ dataset: 'iris', version: 'v2' }));
   await repo.write(
     'specs/iris-prod.yaml',
-    exampleSpecYaml({ name: 'iris', environment: 'production', dataset: 'iris', version: 'v2' }),
+    // Production's default policy requires four eyes, as the worker does: an approval before 100 %.
+    exampleSpecYaml({
+      name: 'iris',
+      environment: 'production',
+      dataset: 'iris',
+      version: 'v2',
+      steps: ['setWeight: 10', 'analysis: { duration: 1m }', 'approval: { approvers: [release-managers] }', 'setWeight: 100'],
+    }),
   );
   await repo.write('specs/bad.yaml', INVALID);
   await repo.git.rm('specs/retired.yaml');
@@ -134,11 +141,8 @@ describe('plan offline checks', () => {
     const spec = result.specs.find((entry) => entry.path === 'specs/mispinned.yaml');
     expect(spec?.verdict).toBe('invalid');
     expect(spec?.errors).toEqual([]);
-    expect(spec?.checks[0]).toEqual({
-      name: 'digest',
-      status: 'failed',
-      detail: `models/iris/v2/model.onnx at ${checksHead.slice(0, 12)} has sha256 ${committedDigest('models/iris/v2/model.onnx')}, the spec pins ${committedDigest('models/iris/v1/model.onnx')}`,
-    });
+    const finding = `models/iris/v2/model.onnx: the spec pins sha256 ${committedDigest('models/iris/v1/model.onnx')}, the bytes have sha256 ${committedDigest('models/iris/v2/model.onnx')}`;
+    expect(spec?.checks[0]).toEqual({ name: 'digest', status: 'failed', detail: finding, findings: [finding] });
   });
 
   it('finds a hostile operator with the scan step, without onnxruntime', async () => {
@@ -148,6 +152,8 @@ describe('plan offline checks', () => {
     expect(spec?.checks.map(({ name, status }) => `${name} ${status}`)).toEqual([
       'digest passed',
       'scan failed',
+      'secrets passed',
+      'signatures passed',
     ]);
     expect(spec?.checks[1]?.findings?.join('\n')).toMatch(/^operators: .*com\.evil/);
     const markdown = renderPlanMarkdown(result);

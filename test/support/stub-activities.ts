@@ -12,8 +12,8 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { createActivities } from '../../activities/index.ts';
 import type { RoutingSummary } from '../../activities/data-plane.ts';
+import type { createActivities } from '../../activities/index.ts';
 import type { WatchCandidateResult } from '../../activities/monitor.ts';
 import type { MetricVerdict, Outcome, Verdict } from '../../analysis/judge.ts';
 import type { FailureType } from '../../domain/failure-types.ts';
@@ -103,11 +103,11 @@ export function held<K extends ActivityName>(answer: StubHandler<K>) {
   const reached = new Promise<void>((resolve) => {
     entered = resolve;
   });
-  const handler: StubHandler<K> = async (input, attempt) => {
+  const handler: StubHandler<K> = async (input, attempt): Promise<ResultOf<K>> => {
     entered();
     const signal = Context.current().cancellationSignal;
     await Promise.race([released, new Promise((resolve) => signal.addEventListener('abort', resolve))]);
-    return answer(input, attempt);
+    return await answer(input, attempt);
   };
   return { handler, entered: reached, release };
 }
@@ -156,6 +156,10 @@ export const healthy: { readonly [K in ActivityName]: StubHandler<K> } = {
       scanLimits: policy.scan,
     };
   },
+  checkShipGates: async (input, attempt) => ({
+    supplyChain: await healthy.verifySupplyChain(input, attempt),
+    scan: await healthy.scanModel({ deployment: input.deployment, artifact: input.artifact }, attempt),
+  }),
   scanModel: (input) => ({
     passed: true,
     findings: [],
@@ -302,7 +306,7 @@ export class StubActivities {
     const stub = <K extends ActivityName>(name: K) =>
       (async (input: InputOf<K>) => {
         const info = Context.current().info;
-        const workflowId = info.workflowExecution.workflowId;
+        const workflowId = info.workflowExecution?.workflowId ?? 'none';
         const run = this.#runs.get(workflowId);
         if (!run) throw ApplicationFailure.nonRetryable(`no stub run for workflow ${workflowId}`);
         run.record({ name, input, attempt: info.attempt } as StubCall);

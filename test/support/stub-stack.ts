@@ -119,7 +119,7 @@ export async function startStubbedDeployment(
 export async function waitForStage(
   handle: WorkflowHandle<typeof DeployModel>,
   stage: string,
-  timeoutMs = 15_000,
+  timeoutMs = 30_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let now = '';

@@ -200,7 +200,7 @@ describe.sequential('modelship apply', () => {
       `apply: ${MODEL}@staging: superseding the rollout of ${held.slice(0, 12)} (run ${heldRun}); it rolls back first (it was at paused): stable gets all traffic again, the candidate is unloaded`,
     );
     // While it waits, apply tells each stage as the new rollout reaches it.
-    expect(superseding.out).toContain(`apply: ${MODEL}@staging: canary: step 1/3 (setWeight 10%)`);
+    expect(superseding.out).toContain(`apply: ${MODEL}@staging: paused: step 2/3 (pause 1s)`);
     expect(superseding.out).toContain(`apply: ${MODEL}@staging: promoted`);
     expect(superseding.out.join('\n')).toMatch(
       /previous rollout closed: rolled-back: the rollout was cancelled/,
@@ -266,6 +266,8 @@ describe.sequential('modelship apply', () => {
     const promoting = await repo.commit('iris v2, a long post-promotion window');
     await apply(held, promoting, false);
     await waitForStage('promoted');
+    // Into the window itself: the promotion is recorded just after the stage changes.
+    await new Promise((resolveWait) => setTimeout(resolveWait, 2_000));
     const promotedRun = await latestRunId();
     await repo.write('specs/iris.yaml', irisSpec('v2', ['setWeight: 100']));
     const next = await repo.commit('iris v2, the usual window');

@@ -152,12 +152,12 @@ describe('staged rollout', () => {
       expect(status.stdout).toMatch(
         /iris-promote@staging\s+running\s+awaiting-approval\s+\w{12}\s+\w{12} 50% \/ \w{12} 50%\s+waiting for approval by alice/,
       );
-      expect(status.stdout).toMatch(/iris-promote: step 2 pass: /);
+      expect(status.stdout).toMatch(/iris-promote@staging: step 2 pass: /);
       // The analysis step was sized before traffic moved; the estimate says what it rests on.
-      expect(status.stdout).toMatch(/iris-promote: step estimates\n {2}traffic: /);
+      expect(status.stdout).toMatch(/iris-promote@staging: step estimates\n {2}traffic: /);
       expect(status.stdout).toMatch(/ {2}step 2 \(analysis 8s at 50 %\): a healthy candidate passes in /);
 
-      // Someone not listed is refused by the update's validator, with the reason.
+      // Someone not listed is refused by the update, with the reason.
       const refused = await handle
         .executeUpdate(approveUpdate, { args: [{ approver: 'mallory', decision: 'approve' }] })
         .catch((error: unknown) => error);
