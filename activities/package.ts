@@ -28,6 +28,7 @@ import {
 import type { DeploymentRef } from '../domain/deployment.ts';
 import { hasErrorCode, sha256Hex, writeFileAtomic } from '../model/files.ts';
 import type { ScanReport } from '../model/scan.ts';
+import type { ValidationReport } from '../model/validation-report.ts';
 import { parseSpec } from '../specs/parse.ts';
 import type { ResolvedArtifact } from './artifact.ts';
 import { writeEvidence } from './evidence.ts';
@@ -35,7 +36,6 @@ import { type EvidenceKey, loadEvidenceKey } from './evidence-key.ts';
 import { domainFailure, FailureType } from './failures.ts';
 import { sha256FileHeartbeating, writeStreamHeartbeating } from './heartbeat.ts';
 import type { PolicyReport, SupplyChainReport } from './supply-chain.ts';
-import type { ValidationReport } from '../model/validation-report.ts';
 
 export interface PackageModelInput {
   deployment: DeploymentRef;

@@ -50,7 +50,8 @@ export function createScanActivities(deps: { home: string; limits?: Partial<Scan
       if (scan === null) throw new Error('the scan gate did not run');
       // A digest finding is part of the report's errors: the stored bytes are not the pinned ones.
       const failed = ['digest', 'scan'] as const;
-      if (failed.some((gate) => gateVerdict(report, gate).status === 'failed')) throw scanFailure(artifact, scan);
+      if (failed.some((gate) => gateVerdict(report, gate).status === 'failed'))
+        throw scanFailure(artifact, scan);
       return scan;
     },
   };

@@ -246,7 +246,11 @@ export function createSupplyChainActivities(deps: { limits?: Partial<ScanLimits>
      * the order the two older activities did: signatures, secrets, policy, digest, scan.
      */
     async checkShipGates(input: SupplyChainInput): Promise<ShipGatesResult> {
-      const { report, modelDir } = await workerGates(input, ['digest', 'scan', 'secrets', 'signatures', 'policy'], deps.limits);
+      const { report, modelDir } = await workerGates(
+        input,
+        ['digest', 'scan', 'secrets', 'signatures', 'policy'],
+        deps.limits,
+      );
       const signature = report.signature ?? uncheckedSignatures(modelDir);
       const supplyChain = supplyChainReport(report, modelDir, signature);
       const failure = gateFailure(

@@ -53,7 +53,9 @@ export function progressLines(
       before.verdict.outcome !== verdict.verdict.outcome ||
       before.verdict.reason !== verdict.verdict.reason)
   ) {
-    lines.push(`${where}: ${stepText(verdict.stepIndex)}: ${verdict.verdict.outcome}: ${verdict.verdict.reason}`);
+    lines.push(
+      `${where}: ${stepText(verdict.stepIndex)}: ${verdict.verdict.outcome}: ${verdict.verdict.reason}`,
+    );
   }
   const stageChanged = previous === undefined || previous.stage !== next.stage;
   const stepChanged = previous?.rollout?.stepIndex !== rollout?.stepIndex;
@@ -85,7 +87,13 @@ function decisionText(approval: DeploymentStatus['approvals'][number]): string {
   }
 }
 
-const STEP_STAGES: ReadonlySet<string> = new Set(['shadow', 'canary', 'paused', 'analysis', 'awaiting-approval']);
+const STEP_STAGES: ReadonlySet<string> = new Set([
+  'shadow',
+  'canary',
+  'paused',
+  'analysis',
+  'awaiting-approval',
+]);
 
 function isStepStage(stage: string): boolean {
   return STEP_STAGES.has(stage);

@@ -29,8 +29,8 @@ import type { DeployModel, DeployModelInput } from '../workflows/deploy-model.ts
 import { statusQuery } from '../workflows/messages.ts';
 import type { RetireModel } from '../workflows/retire-model.ts';
 import { type ApplyDecision, decideApply, isDeployedOutcome, type ObservedRun } from './apply-decision.ts';
-import type { CommitReader } from './git.ts';
 import { cancelEffect } from './cancel-effect.ts';
+import type { CommitReader } from './git.ts';
 import { observeLatestRun } from './observe.ts';
 import { buildPlan, type DeployableSpec, type SpecPlan } from './plan.ts';
 import { summaryLine } from './plan-markdown.ts';

@@ -6,7 +6,13 @@
  * version is unloaded) is cut short.
  */
 
-const BEFORE_TRAFFIC: ReadonlySet<string> = new Set(['resolving', 'scanning', 'validating', 'packaging', 'loading']);
+const BEFORE_TRAFFIC: ReadonlySet<string> = new Set([
+  'resolving',
+  'scanning',
+  'validating',
+  'packaging',
+  'loading',
+]);
 const IN_ROLLOUT: ReadonlySet<string> = new Set([
   'shadow',
   'canary',

@@ -7,9 +7,9 @@ import { isAbsolute } from 'node:path';
 import { parseSpec, type SpecError } from '../specs/parse.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
 import type { SpecSource } from '../specs/yaml-source.ts';
-import type { CommitReader } from './git.ts';
 import type { GateReport } from '../supply-chain/gates/evaluate.ts';
 import type { LoadedPolicy } from '../supply-chain/policy/load.ts';
+import type { CommitReader } from './git.ts';
 import { type OfflineCheck, type ShipGatesAt, shipGatesAt } from './offline-checks.ts';
 
 /** A spec that passed everything, or what it failed. */

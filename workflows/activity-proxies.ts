@@ -7,13 +7,13 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { createArtifactActivities } from '../activities/artifact.ts';
 import type { createAuditActivities } from '../activities/audit.ts';
 import type { createDataPlaneActivities } from '../activities/data-plane.ts';
-import { DOMAIN_FAILURE_TYPES } from '../activities/failure-types.ts';
 import type { createMonitorActivities } from '../activities/monitor.ts';
 import type { createPackageActivities } from '../activities/package.ts';
 import type { createScanActivities } from '../activities/scan.ts';
 import type { createEstimateActivities } from '../activities/step-estimates.ts';
 import type { createSupplyChainActivities } from '../activities/supply-chain.ts';
 import type { createValidateActivities } from '../activities/validate.ts';
+import { DOMAIN_FAILURE_TYPES } from '../domain/failure-types.ts';
 
 const nonRetryableErrorTypes = DOMAIN_FAILURE_TYPES;
 

@@ -21,10 +21,10 @@ import {
   patched,
   sleep,
 } from '@temporalio/workflow';
-import type { DeploymentRef } from '../activities/deployment.ts';
-import { isDomainFailureType } from '../activities/failure-types.ts';
 import type { SupplyChainReport } from '../activities/supply-chain.ts';
 import type { Verdict } from '../analysis/judge.ts';
+import type { DeploymentRef } from '../domain/deployment.ts';
+import { isDomainFailureType } from '../domain/failure-types.ts';
 import type { ScanLimits } from '../model/scan.ts';
 import { normaliseDurations } from '../specs/durations-ms.ts';
 import type { ModelDeployment } from '../specs/schema.ts';

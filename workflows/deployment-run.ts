@@ -21,10 +21,10 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { DeploymentRef } from '../activities/deployment.ts';
+import { type ApproveInput, approvalProblem, parseApproveInput } from '../domain/approval.ts';
+import type { DeploymentRef } from '../domain/deployment.ts';
 import type { Step } from '../specs/schema.ts';
 import { recordDecision } from './activity-proxies.ts';
-import { type ApproveInput, approvalProblem, parseApproveInput } from './approval.ts';
 import {
   type DeploymentState,
   initialState,

@@ -5,9 +5,9 @@
  * `details.ts`) are pure functions of it. Pure types and constructors, no Temporal.
  */
 import type { AnalysisEstimate } from '../activities/step-estimates.ts';
+import type { ApproveInput, PendingApproval } from '../domain/approval.ts';
 import type { Step } from '../specs/schema.ts';
 import type { PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
-import type { ApproveInput, PendingApproval } from './approval.ts';
 import { initialProgress, type RolloutProgress } from './rollout-plan.ts';
 
 /**

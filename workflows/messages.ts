@@ -3,7 +3,7 @@
  * `approve` and `status`, tests): the `status` query, the `approve` update and its signal twin.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ApproveInput } from './approval.ts';
+import type { ApproveInput } from '../domain/approval.ts';
 import type { DeploymentStatus } from './status.ts';
 
 /** What an accepted `approve` update returns to the caller. */

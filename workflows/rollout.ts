@@ -7,11 +7,11 @@
  * parses text.
  */
 import { patched, sleep } from '@temporalio/workflow';
-import type { DeploymentRef } from '../activities/deployment.ts';
 import type { WatchCandidateResult, WatchStart } from '../activities/monitor.ts';
 import type { AnalysisEstimate } from '../activities/step-estimates.ts';
 import type { Verdict } from '../analysis/judge.ts';
 import { verdictLine } from '../analysis/report.ts';
+import type { DeploymentRef } from '../domain/deployment.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
 import { dataPlane, estimateAnalysisSteps, recordDecision, watchCandidate } from './activity-proxies.ts';
 import type { DeploymentRun } from './deployment-run.ts';

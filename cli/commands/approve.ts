@@ -1,9 +1,9 @@
 /** `modelship approve <model> --env <env> --as <name>`: decide the approval step a rollout waits on. */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { parseApproveInput } from '../../domain/approval.ts';
 import { deployModelWorkflowId } from '../../domain/deployment.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient } from '../../worker/connection.ts';
-import { parseApproveInput } from '../../workflows/approval.ts';
 import { approveSignal, approveUpdate } from '../../workflows/messages.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
 

@@ -4,6 +4,7 @@ import { startDeployment } from '../../gitops/start-deployment.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient } from '../../worker/connection.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
+import { followRun, lostConnectionLine } from '../follow-run.ts';
 import { loadDeploymentInput } from '../start-deployment.ts';
 
 const USAGE = `Usage: modelship deploy <spec.yaml…> [--no-wait]
@@ -37,7 +38,14 @@ export const command: Command = {
         }
         console.log(`deploy: started ${handle.workflowId}`);
         if (values['no-wait']) continue;
-        const result = await handle.result();
+        const where = `${input.deployment.model}@${input.deployment.environment}`;
+        // Stages, verdicts and who must approve while it runs, rather than minutes of silence.
+        const end = await followRun({ handle, where: `deploy: ${where}`, say: (line) => console.log(line) });
+        if (end.kind !== 'closed') {
+          if (end.kind === 'lost') console.error(lostConnectionLine('deploy', where, handle.workflowId, end));
+          return 1;
+        }
+        const result = await end.result;
         console.log(`deploy: ${result.outcome}: ${result.summary}`);
         if (result.outcome === 'rejected') rejected += 1;
       }

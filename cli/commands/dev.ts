@@ -85,7 +85,9 @@ async function runDev(argv: string[], stop: StopRequests): Promise<number> {
   // known and stopped; long waits give way to a stop at once.
   const cleanup: { what: string; run: () => Promise<void> }[] = [];
   try {
-    log(`dev: starting Temporal dev server on 127.0.0.1:${port} (database ${join(config.home, 'temporal.db')})`);
+    log(
+      `dev: starting Temporal dev server on 127.0.0.1:${port} (database ${join(config.home, 'temporal.db')})`,
+    );
     const server = await startDevServer({
       port,
       uiPort,
@@ -205,7 +207,9 @@ class Traffic {
         preflight: false,
       },
       { signal: this.controller.signal },
-    ).catch((error: unknown) => console.error(`dev: traffic to ${model} stopped: ${(error as Error).message}`));
+    ).catch((error: unknown) =>
+      console.error(`dev: traffic to ${model} stopped: ${(error as Error).message}`),
+    );
     this.loads.set(model, load);
   }
 
@@ -247,7 +251,9 @@ class DevDeployments {
       const later = group.slice(index + 1);
       if (!deployed && later.length > 0) {
         const where = `${input.deployment.model}@${input.deployment.environment}`;
-        log(`dev: ${where} is not deployed, so ${later.map((next) => next.deployment.specPath).join(', ')} not started`);
+        log(
+          `dev: ${where} is not deployed, so ${later.map((next) => next.deployment.specPath).join(', ')} not started`,
+        );
         return;
       }
     }

@@ -129,7 +129,9 @@ async function policyOf(environment: string): Promise<LoadedPolicy> {
     throw new CliError((error as Error).message);
   }
   if (!loaded.ok) {
-    const errors = loaded.errors.map((error) => `${error.file}:${error.line}:${error.column}  ${error.message}`);
+    const errors = loaded.errors.map(
+      (error) => `${error.file}:${error.line}:${error.column}  ${error.message}`,
+    );
     throw new CliError(`the policy of ${environment} cannot be used:\n${errors.join('\n')}`);
   }
   return loaded;

@@ -8,9 +8,9 @@
  * from the bundle digest, so a retry of the package step writes the same bytes.
  */
 
-import type { ValidationReport } from '../../model/validation-report.ts';
 import type { MetricResult } from '../../model/metrics.ts';
 import type { ScanReport } from '../../model/scan.ts';
+import type { ValidationReport } from '../../model/validation-report.ts';
 import type { TensorSpec } from '../../specs/schema.ts';
 import {
   type CdxBom,

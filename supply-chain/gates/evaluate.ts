@@ -16,13 +16,19 @@
  * that need its bytes are skipped: the size is asked of the files port first.
  */
 import type { OnProgress } from '../../model/files.ts';
-import { DEFAULT_SCAN_LIMITS, formatFinding, type ScanLimits, type ScanReport, scanModelFile } from '../../model/scan.ts';
+import { SCAN_CHECKS } from '../../model/findings.ts';
+import {
+  DEFAULT_SCAN_LIMITS,
+  formatFinding,
+  type ScanLimits,
+  type ScanReport,
+  scanModelFile,
+} from '../../model/scan.ts';
 import type { ModelDeployment } from '../../specs/schema.ts';
 import { evaluatePolicy, type PolicyFacts, type PolicyRuleResult, policyPassed } from '../policy/evaluate.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
 import type { ScanPolicy } from '../policy/schema.ts';
 import type { SecretFinding } from '../secrets/index.ts';
-import { SCAN_CHECKS } from '../../model/findings.ts';
 import type { ModelFiles } from './model-files.ts';
 import type { GateReport, GateVerdict, ShipGateName, SignatureSummary } from './report.ts';
 import { SHIP_GATES } from './report.ts';
@@ -97,7 +103,12 @@ export async function evaluateShipGates(input: ShipGateInput): Promise<GateRepor
     const finding = `size: the model file is ${size} bytes, over the ${limits.maxBytes}-byte limit`;
     skip('digest', `not checked: ${input.source} is over the scan's size limit`);
     // Reported whichever gates were asked: it is why the others could not run.
-    verdicts.set('scan', { gate: 'scan', status: 'failed', detail: '1 error in the model file', findings: [finding] });
+    verdicts.set('scan', {
+      gate: 'scan',
+      status: 'failed',
+      detail: '1 error in the model file',
+      findings: [finding],
+    });
     if (policy.ok) skip('signatures', `not checked: ${input.source} is over the scan's size limit`);
     scan = oversizedReport(finding.slice('size: '.length), size);
     if (wanted.has('secrets')) ({ findings: secrets } = await record(set, checkSecrets(specOnly)));
@@ -224,7 +235,9 @@ function digestVerdict(scan: ScanReport, input: ShipGateInput): GateVerdict {
 
 /** The scan gate; a digest finding is the digest gate's, not counted here. */
 function scanVerdict(scan: ScanReport): GateVerdict {
-  const errors = scan.findings.filter((finding) => finding.severity === 'error' && finding.check !== 'digest');
+  const errors = scan.findings.filter(
+    (finding) => finding.severity === 'error' && finding.check !== 'digest',
+  );
   if (errors.length > 0) {
     return {
       gate: 'scan',

@@ -2,9 +2,10 @@
  * What the policy rules report and take: the rule names, one verdict, the workflow's facts, and
  * the context every rule reads. Shared by the rule modules and `evaluate.ts`.
  */
+
+import type { CommitAuthor } from '../../domain/deployment.ts';
 import type { FieldPath } from '../../specs/errors.ts';
 import type { ModelDeployment, Step } from '../../specs/schema.ts';
-import type { CommitAuthor } from '../../workflows/approval.ts';
 import type { EnvironmentPolicy } from './schema.ts';
 
 /** The rules, in the order results are listed. */

@@ -2,10 +2,11 @@
  * The policy rules about the rollout steps a spec declares: how much traffic the first canary
  * gets, how long live traffic is judged, and who must approve before full weight.
  */
+
+import { approvalProblem } from '../../domain/approval.ts';
 import { formatDuration, parseDuration } from '../../specs/duration.ts';
 import type { FieldPath } from '../../specs/errors.ts';
 import type { Step } from '../../specs/schema.ts';
-import { approvalProblem } from '../../workflows/approval.ts';
 import { list, type PolicyRuleResult, type RuleContext, STEPS } from './results.ts';
 
 /** `rollout.maxFirstCanaryWeight`: the first setWeight above 0 stays within the maximum. */
@@ -123,7 +124,7 @@ export function requiredApprovers({ policy, env, steps }: RuleContext): PolicyRu
 }
 
 /**
- * `rollout.fourEyes`: the rule `workflows/approval.ts` enforces when an approval arrives (the
+ * `rollout.fourEyes`: the rule `domain/approval.ts` decides when an approval arrives (the
  * commit's author cannot approve), judged ahead: an approval step must come before full weight,
  * and no approval step may list only the author, since it could then never be approved.
  */

@@ -181,7 +181,7 @@ export const EnvironmentPolicySchema = z
     rollout: Rollout.prefault({}),
     scan: Scan.prefault({}),
   })
-  // Production has always refused self-approval (workflows/approval.ts); a production policy
+  // Production has always refused self-approval (domain/approval.ts); a production policy
   // that says nothing about four eyes keeps that, so plan judges what the workflow enforces.
   .transform((policy) => ({
     ...policy,

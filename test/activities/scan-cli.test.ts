@@ -122,6 +122,19 @@ describe('modelship scan', () => {
     expect(out).not.toMatch(/AKIA[0-9A-Z]{16}/);
   });
 
+  it('counts secrets as errors, never as negative warnings', async () => {
+    const leaky = join(REPO_ROOT, 'test/fixtures/hostile/secrets/model-key-in-metadata/model/model.onnx');
+    const { out } = await scan(leaky);
+    const printed = out.split('\n').filter((line) => line.startsWith('  error ')).length;
+    const warnings = out.split('\n').filter((line) => line.startsWith('  warning ')).length;
+    expect(printed).toBeGreaterThan(0);
+    const head = out.split('\n')[0] ?? '';
+    expect(head).toContain(`: FAILED, ${printed} error(s)`);
+    expect(head).not.toMatch(/-\d+ warning/);
+    if (warnings === 0) expect(head).not.toContain('warning(s)');
+    else expect(head).toContain(`, ${warnings} warning(s)`);
+  });
+
   it('rejects usage mistakes', async () => {
     await expect(command.run([])).rejects.toThrow('no model files given');
     await expect(command.run(['--sha256', 'xyz', good()])).rejects.toThrow(

@@ -60,7 +60,10 @@ interface Dev {
 function startDev(how: 'npm' | 'node', home: string, args: string[]): Dev {
   const child =
     how === 'npm'
-      ? spawn('npm', ['start', '--', ...args], { cwd: REPO_ROOT, env: { ...process.env, MODELSHIP_HOME: home } })
+      ? spawn('npm', ['start', '--', ...args], {
+          cwd: REPO_ROOT,
+          env: { ...process.env, MODELSHIP_HOME: home },
+        })
       : spawn(process.execPath, [BIN, 'dev', ...args], { env: { ...process.env, MODELSHIP_HOME: home } });
   let stdout = '';
   let stderr = '';
@@ -142,65 +145,70 @@ async function gone(pids: { pid: number; command: string }[], timeoutMs = 20_000
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const left = pids.filter(({ pid }) => alive(pid));
-    if (left.length === 0 || Date.now() > deadline) return left.map(({ pid, command }) => `${pid} ${command}`);
+    if (left.length === 0 || Date.now() > deadline)
+      return left.map(({ pid, command }) => `${pid} ${command}`);
     await new Promise((resolveWait) => setTimeout(resolveWait, 200));
   }
 }
 
 describe('modelship dev (npm start)', () => {
-  it(
-    'npm start: a rollout waits for approval within 2 minutes, approve promotes it, SIGTERM to npm stops everything',
-    async () => {
-      const home = await newHome();
-      const { port, uiPort, servePort, args } = await ports();
-      const startedAt = Date.now();
-      const dev = startDev('npm', home, args);
-      await dev.waitFor(/press Ctrl-C to stop/);
-      expect(dev.stdout()).toContain(`Temporal Web UI at http://127.0.0.1:${uiPort}`);
-      expect(dev.stdout()).toMatch(/serving: iris@dev serving version [0-9a-f]{12} to all traffic/);
-      expect(dev.stdout()).toContain('sending 50 req/s of holdout rows to iris');
-      const live = await fetch(`http://127.0.0.1:${servePort}/v2/models/iris/ready`);
-      expect(live.status).toBe(200);
+  it('npm start: a rollout waits for approval within 2 minutes, approve promotes it, SIGTERM to npm stops everything', async () => {
+    const home = await newHome();
+    const { port, uiPort, servePort, args } = await ports();
+    const startedAt = Date.now();
+    const dev = startDev('npm', home, args);
+    await dev.waitFor(/press Ctrl-C to stop/);
+    expect(dev.stdout()).toContain(`Temporal Web UI at http://127.0.0.1:${uiPort}`);
+    expect(dev.stdout()).toMatch(/serving: iris@dev serving version [0-9a-f]{12} to all traffic/);
+    expect(dev.stdout()).toContain('sending 50 req/s of holdout rows to iris');
+    const live = await fetch(`http://127.0.0.1:${servePort}/v2/models/iris/ready`);
+    expect(live.status).toBe(200);
 
-      // The v2 rollout: shadow, canary, analysis, then it waits, and says how to approve.
-      await dev.waitFor(/iris@dev: step 4: waiting until \S+ for an approval by alice/, 120_000 - (Date.now() - startedAt));
-      const toApproval = Date.now() - startedAt;
-      expect(toApproval).toBeLessThan(120_000);
-      console.log(`dev.test: npm start to awaiting-approval in ${(toApproval / 1000).toFixed(1)} s`);
-      expect(dev.stdout()).toMatch(/iris@dev: step 1\/5 \(shadow 15s \(agreement ≥ 0\.95\)\): pass: /);
-      expect(dev.stdout()).toMatch(/iris@dev: step 3\/5 \(analysis 40s\): pass: /);
-      expect(dev.stdout()).toContain(
-        'iris@dev:   as alice: npx modelship approve iris --env dev --as alice (or in the Web UI: Send an Update named approve with input {"approver":"alice","decision":"approve"})',
-      );
-      expect(dev.stdout()).toMatch(
-        new RegExp(`iris@dev: {3}open http://127\\.0\\.0\\.1:${uiPort}/namespaces/default/workflows/deploy%2Fdev%2Firis/\\S+/history`),
-      );
+    // The v2 rollout: shadow, canary, analysis, then it waits, and says how to approve.
+    await dev.waitFor(
+      /iris@dev: step 4: waiting until \S+ for an approval by alice/,
+      120_000 - (Date.now() - startedAt),
+    );
+    const toApproval = Date.now() - startedAt;
+    expect(toApproval).toBeLessThan(120_000);
+    console.log(`dev.test: npm start to awaiting-approval in ${(toApproval / 1000).toFixed(1)} s`);
+    expect(dev.stdout()).toMatch(/iris@dev: step 1\/5 \(shadow 15s \(agreement ≥ 0\.95\)\): pass: /);
+    expect(dev.stdout()).toMatch(/iris@dev: step 3\/5 \(analysis 40s\): pass: /);
+    // The lines after it come in the same breath, maybe in the next chunk of output.
+    await dev.waitFor(
+      /iris@dev: {3}as alice: npx modelship approve iris --env dev --as alice \(or in the Web UI: Send an Update named approve with input \{"approver":"alice","decision":"approve"\}\)/,
+      5_000,
+    );
+    await dev.waitFor(
+      new RegExp(
+        `iris@dev: {3}open http://127\\.0\\.0\\.1:${uiPort}/namespaces/default/workflows/deploy%2Fdev%2Firis/\\S+/history`,
+      ),
+      5_000,
+    );
 
-      // What the Web UI's "Send an Update" does: an update named `approve` with that JSON input.
-      const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
-      try {
-        const client = new Client({ connection });
-        await client.workflow
-          .getHandle('deploy/dev/iris')
-          .executeUpdate('approve', { args: [{ approver: 'alice', decision: 'approve' }] });
-      } finally {
-        await connection.close();
-      }
-      await dev.waitFor(/dev: promoted: iris@dev promoted version [0-9a-f]{12} \(was [0-9a-f]{12}\)/, 60_000);
+    // What the Web UI's "Send an Update" does: an update named `approve` with that JSON input.
+    const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+    try {
+      const client = new Client({ connection });
+      await client.workflow
+        .getHandle('deploy/dev/iris')
+        .executeUpdate('approve', { args: [{ approver: 'alice', decision: 'approve' }] });
+    } finally {
+      await connection.close();
+    }
+    await dev.waitFor(/dev: promoted: iris@dev promoted version [0-9a-f]{12} \(was [0-9a-f]{12}\)/, 60_000);
 
-      const npmPid = dev.child.pid as number;
-      const stack = descendants(npmPid);
-      expect(stack.map(({ command }) => command).join('\n')).toMatch(/temporal server start-dev/);
-      expect(stack.map(({ command }) => command).join('\n')).toMatch(/modelship\.mjs serve/);
-      dev.child.kill('SIGTERM');
-      expect(await dev.exited).toEqual({ code: 0, signal: null });
-      expect(dev.stdout()).toContain('dev: stopping (SIGTERM)');
-      expect(await gone(stack)).toEqual([]);
-      expect(await portAnswers(port)).toBe(false);
-      expect(await portAnswers(servePort)).toBe(false);
-    },
-    200_000,
-  );
+    const npmPid = dev.child.pid as number;
+    const stack = descendants(npmPid);
+    expect(stack.map(({ command }) => command).join('\n')).toMatch(/temporal server start-dev/);
+    expect(stack.map(({ command }) => command).join('\n')).toMatch(/modelship\.mjs serve/);
+    dev.child.kill('SIGTERM');
+    expect(await dev.exited).toEqual({ code: 0, signal: null });
+    expect(dev.stdout()).toContain('dev: stopping (SIGTERM)');
+    expect(await gone(stack)).toEqual([]);
+    expect(await portAnswers(port)).toBe(false);
+    expect(await portAnswers(servePort)).toBe(false);
+  }, 200_000);
 
   it.each([
     ['SIGHUP', 'npm'],

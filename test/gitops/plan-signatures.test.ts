@@ -5,8 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sha256Hex } from '../../model/files.ts';
 import { buildPlan } from '../../gitops/plan.ts';
+import { sha256Hex } from '../../model/files.ts';
 import { generateSigningKeyPair, signModel } from '../../supply-chain/signing/index.ts';
 import type { TempRepo } from '../support/git-repo.ts';
 import { createModelRepo, exampleSpecYaml, readerOf } from './helpers.ts';

@@ -53,7 +53,12 @@ beforeAll(async () => {
       environment: 'production',
       dataset: 'iris',
       version: 'v2',
-      steps: ['setWeight: 10', 'analysis: { duration: 1m }', 'approval: { approvers: [release-managers] }', 'setWeight: 100'],
+      steps: [
+        'setWeight: 10',
+        'analysis: { duration: 1m }',
+        'approval: { approvers: [release-managers] }',
+        'setWeight: 100',
+      ],
     }),
   );
   await repo.write('specs/bad.yaml', INVALID);
@@ -142,7 +147,12 @@ describe('plan offline checks', () => {
     expect(spec?.verdict).toBe('invalid');
     expect(spec?.errors).toEqual([]);
     const finding = `models/iris/v2/model.onnx: the spec pins sha256 ${committedDigest('models/iris/v1/model.onnx')}, the bytes have sha256 ${committedDigest('models/iris/v2/model.onnx')}`;
-    expect(spec?.checks[0]).toEqual({ name: 'digest', status: 'failed', detail: finding, findings: [finding] });
+    expect(spec?.checks[0]).toEqual({
+      name: 'digest',
+      status: 'failed',
+      detail: finding,
+      findings: [finding],
+    });
   });
 
   it('finds a hostile operator with the scan step, without onnxruntime', async () => {

@@ -38,7 +38,9 @@ describe('an unresolvable base', () => {
     const repo = await repoWithCommits(1);
     const message = await resolveError(repo.root, 'HEAD~1');
     expect(message).toContain('unknown commit "HEAD~1"');
-    expect(message).toContain(`HEAD has no such ancestor; to plan a first commit against nothing, give the null sha ${NULL_SHA} as base`);
+    expect(message).toContain(
+      `HEAD has no such ancestor; to plan a first commit against nothing, give the null sha ${NULL_SHA} as base`,
+    );
     expect(message).not.toContain('unshallow');
     // And the advice works.
     expect(await (await CommitReader.open(repo.root)).resolve(NULL_SHA)).toBeNull();
@@ -47,7 +49,9 @@ describe('an unresolvable base', () => {
   it('a typo is named as such, with no advice about history', async () => {
     const repo = await repoWithCommits(1);
     const message = await resolveError(repo.root, 'mian');
-    expect(message).toMatch(/unknown commit "mian" in .*\(no such commit, branch or tag in this repository\)$/);
+    expect(message).toMatch(
+      /unknown commit "mian" in .*\(no such commit, branch or tag in this repository\)$/,
+    );
   });
 
   it('in a shallow clone, suggests fetching full history', async () => {

@@ -7,12 +7,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256Hex } from '../../model/files.ts';
 import { loadDeploymentInput } from '../../cli/start-deployment.ts';
 import { CommitReader } from '../../gitops/git.ts';
 import { buildPlan } from '../../gitops/plan.ts';
 import { renderPlanMarkdown } from '../../gitops/plan-markdown.ts';
 import { startDeployment } from '../../gitops/start-deployment.ts';
+import { sha256Hex } from '../../model/files.ts';
 import {
   generateSigningKeyPair,
   signModel,

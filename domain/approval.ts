@@ -1,9 +1,9 @@
 /**
- * Who may approve a rollout step, decided by a pure function shared by the `approve` update's
- * validator and the `approve` signal's handler (signals cannot be refused, so a bad one is
- * ignored and audited instead).
+ * Who may approve a rollout step: the message an approver sends and the pure rule that decides
+ * whether they may, shared by the workflow's `approve` handlers, the CLI that sends it and the
+ * environment policy that `plan` judges (four eyes).
  */
-import type { CommitAuthor } from '../domain/deployment.ts';
+import type { CommitAuthor } from './deployment.ts';
 
 /** What `modelship approve` (or any client) sends, as the update's or the signal's one argument. */
 export interface ApproveInput {
@@ -18,8 +18,6 @@ export interface PendingApproval {
   approvers: string[];
   description?: string;
 }
-
-export type { CommitAuthor };
 
 const MAX_COMMENT = 2000;
 

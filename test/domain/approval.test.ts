@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { approvalProblem, parseApproveInput } from '../../workflows/approval.ts';
+import { approvalProblem, parseApproveInput } from '../../domain/approval.ts';
 
 const pending = { stepIndex: 3, approvers: ['alice', 'bob'] };
 const author = { name: 'Alice Liddell', email: 'alice@example.com' };

@@ -1,1 +1,0 @@
-export type { CommitAuthor, DeploymentRef } from '../domain/deployment.ts';
