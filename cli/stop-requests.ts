@@ -53,8 +53,14 @@ export function watchStopRequests(options: { parentPollMs?: number } = {}): Stop
         signal.addEventListener('abort', onStop, { once: true });
         const settled = () => signal.removeEventListener('abort', onStop);
         promise.then(
-          (value) => (settled(), resolveRace(value)),
-          (error: unknown) => (settled(), rejectRace(error)),
+          (value) => {
+            settled();
+            resolveRace(value);
+          },
+          (error: unknown) => {
+            settled();
+            rejectRace(error);
+          },
         );
       }),
     dispose() {

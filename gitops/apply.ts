@@ -17,7 +17,6 @@ import {
   type WorkflowHandle,
   WorkflowNotFoundError,
 } from '@temporalio/client';
-import { followRun, lostConnectionLine } from '../cli/follow-run.ts';
 import {
   type CommitAuthor,
   type DeploymentKey,
@@ -30,6 +29,7 @@ import { statusQuery } from '../workflows/messages.ts';
 import type { RetireModel } from '../workflows/retire-model.ts';
 import { type ApplyDecision, decideApply, isDeployedOutcome, type ObservedRun } from './apply-decision.ts';
 import { cancelEffect } from './cancel-effect.ts';
+import { followRun, lostConnectionLine } from './follow-run.ts';
 import type { CommitReader } from './git.ts';
 import { observeLatestRun } from './observe.ts';
 import { buildPlan, type DeployableSpec, type SpecPlan } from './plan.ts';

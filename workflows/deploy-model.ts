@@ -41,6 +41,7 @@ import {
 } from './activity-proxies.ts';
 import { DeploymentRun } from './deployment-run.ts';
 import type { PipelineStage } from './deployment-state.ts';
+import { failureText } from './failure-text.ts';
 import { statusQuery } from './messages.ts';
 import { type RolloutContext, rollBack, runRollout } from './rollout.ts';
 import { signatureLine } from './status.ts';
@@ -233,7 +234,9 @@ async function deploy(run: DeploymentRun, input: DeployModelInput): Promise<Depl
       const failure = domainFailureOf(error);
       if (!failure) {
         // Infrastructure gave out mid-rollout: put stable back before failing, never leave a half-deployed model.
-        await CancellationScope.nonCancellable(() => rollBack(ctx, `the rollout failed: ${String(error)}`));
+        await CancellationScope.nonCancellable(() =>
+          rollBack(ctx, `the rollout failed: ${failureText(error)}`),
+        );
         throw error;
       }
       end = { outcome: 'rolled-back', reason: `the data plane refused a step: ${failure.message}` };
@@ -255,12 +258,16 @@ async function deploy(run: DeploymentRun, input: DeployModelInput): Promise<Depl
     };
   }
 
-  await enter('promoted');
   const summary = `${where} promoted version ${candidate} (was ${stable}) after ${spec.spec.rollout.steps.length} steps`;
-  await recordDecision({
-    deployment,
-    decision: 'deployment.promoted',
-    details: { version: candidate, previous: stable, summary },
+  // The candidate is stable on the data plane now: a cancellation must not stop the promotion
+  // from being recorded, or the audit and the run's result would deny what is serving.
+  await CancellationScope.nonCancellable(async () => {
+    await enter('promoted');
+    await recordDecision({
+      deployment,
+      decision: 'deployment.promoted',
+      details: { version: candidate, previous: stable, summary },
+    });
   });
   // The previous stable stays warm for a fast manual rollback, then is released.
   try {

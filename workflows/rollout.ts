@@ -16,6 +16,7 @@ import type { ModelDeployment } from '../specs/schema.ts';
 import { dataPlane, estimateAnalysisSteps, recordDecision, watchCandidate } from './activity-proxies.ts';
 import type { DeploymentRun } from './deployment-run.ts';
 import { initialRollout, type RolloutState } from './deployment-state.ts';
+import { failureText } from './failure-text.ts';
 import { planNextStep, recordStepResult, type WatchStep } from './rollout-plan.ts';
 import { estimateLines } from './status.ts';
 
@@ -107,7 +108,7 @@ async function estimateSteps(ctx: RolloutContext): Promise<void> {
     await recordDecision({
       deployment,
       decision: 'rollout.estimate-unavailable',
-      details: { reason: (error as Error).message },
+      details: { reason: failureText(error) },
     });
     return;
   }

@@ -1,10 +1,10 @@
 /** `modelship deploy <spec…>`: start DeployModel for specs in the working tree and wait for the results. */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { followRun, lostConnectionLine } from '../../gitops/follow-run.ts';
 import { startDeployment } from '../../gitops/start-deployment.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient } from '../../worker/connection.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
-import { followRun, lostConnectionLine } from '../follow-run.ts';
 import { loadDeploymentInput } from '../start-deployment.ts';
 
 const USAGE = `Usage: modelship deploy <spec.yaml…> [--no-wait]

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import { openAuditStore } from '../../audit/open.ts';
 import { isDeployedOutcome } from '../../gitops/apply-decision.ts';
+import { followRun, lostConnectionLine } from '../../gitops/follow-run.ts';
 import { startDeployment } from '../../gitops/start-deployment.ts';
 import { runLoad } from '../../serving/loadgen/index.ts';
 import { loadConfig } from '../../worker/config.ts';
@@ -23,7 +24,6 @@ import { PROJECT_ROOT } from '../../worker/temporal-cli.ts';
 import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
 import type { DeployModel, DeployModelInput } from '../../workflows/deploy-model.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
-import { followRun, lostConnectionLine } from '../follow-run.ts';
 import { loadDeploymentInput } from '../start-deployment.ts';
 import { Stopped, type StopRequests, watchStopRequests } from '../stop-requests.ts';
 

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { followRun, lostConnectionLine } from '../../cli/follow-run.ts';
+import { followRun, lostConnectionLine } from '../../gitops/follow-run.ts';
 import { startDevServer } from '../../worker/dev-server.ts';
 import {
   connectTestClient,

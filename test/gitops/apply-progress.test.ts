@@ -4,8 +4,8 @@
  * when Temporal goes away while it waits. Pure: the workflow tests see the same lines for real.
  */
 import { describe, expect, it } from 'vitest';
-import { lostConnectionLine, progressLines } from '../../cli/follow-run.ts';
 import { cancelEffect } from '../../gitops/cancel-effect.ts';
+import { lostConnectionLine, progressLines } from '../../gitops/follow-run.ts';
 import type { DeploymentStatus } from '../../workflows/status.ts';
 
 const WHERE = 'apply: iris@staging';

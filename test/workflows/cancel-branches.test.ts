@@ -168,12 +168,11 @@ describe.concurrent('cancelling a rollout (stubbed activities)', () => {
   });
 });
 
-// Known defect, pinned with `it.fails` so the fix flips it red: between `promoteCandidate` and the
-// window's timer the workflow records the promotion outside the try that keeps it; a cancellation
-// landing then cancels that audit call and the run ends Cancelled, with no result and no
-// `deployment.promoted` in the audit, although the candidate is stable on the data plane.
-describe('known defect: a cancellation while the promotion is being recorded', () => {
-  it.fails('keeps the promotion', async ({ expect }) => {
+// Between `promoteCandidate` and the window's timer the promotion is recorded in a
+// non-cancellable scope: a cancellation landing then must not leave the run Cancelled, with no
+// result and no `deployment.promoted` in the audit, while the candidate is stable on the data plane.
+describe('a cancellation while the promotion is being recorded', () => {
+  it('keeps the promotion', async ({ expect }) => {
     const hold = held(healthy.recordDecision);
     const { handle } = await startStubbedDeployment(stack, {
       model: 'cb-promoting',
