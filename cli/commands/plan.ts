@@ -11,8 +11,9 @@ const USAGE = `Usage: modelship plan --base <ref> --head <ref> [--repo DIR] [--s
 
 Lists the ModelDeployment specs added, changed or removed between two commits (files under
 --specs-dir whose text declares kind: ModelDeployment, read at the commits, never from the
-working tree). For each: schema and rule errors with positions, the offline checks of its model
-(pinned sha256, the scan's structure checks), and the rollout \`apply\` would start.
+working tree). For each: schema and rule errors with positions, the ship gates the workflow
+applies, on the files at head (pinned sha256, the scan under the policy's limits, secrets,
+signatures, the policy's rules), and the rollout \`apply\` would start.
 
 Options:
   --base REF        the commit merged into, e.g. origin/main (the null sha means "nothing")
@@ -22,7 +23,7 @@ Options:
   --format FORMAT   markdown (default, for a PR comment) or json
   -h, --help
 
-Exit status: 0 every spec is valid, 1 some spec is invalid or fails an offline check,
+Exit status: 0 every spec is valid, 1 some spec is invalid or fails a gate,
 2 usage error (unknown ref, not a repository).`;
 
 export const command: Command = {

@@ -56,17 +56,26 @@ describe('apply loses its Temporal server while it waits', () => {
     steadyTraffic(teardown, dataPlane.url, 'iris-lost');
 
     const lines: string[] = [];
+    let stoppedAt = 0;
     const following = followRun({
       handle,
       where: 'apply: iris-lost@staging',
       say: (line) => {
         lines.push(line);
-        if (line.endsWith(': paused: step 2/3 (pause 10m)')) void server.stop();
+        if (line.endsWith(': paused: step 2/3 (pause 10m)')) {
+          stoppedAt = Date.now();
+          void server.stop();
+        }
       },
       pollMs: 200,
       lostAfterMs: 3_000,
     });
     const end = await following;
+    const noticedAfterMs = Date.now() - stoppedAt;
+    console.log(
+      `apply-lost-connection: the lost connection was reported ${noticedAfterMs} ms after the server stopped`,
+    );
+    expect(noticedAfterMs).toBeLessThan(30_000);
     expect(lines).toContain('apply: iris-lost@staging: paused: step 2/3 (pause 10m)');
     expect(end.kind).toBe('lost');
     if (end.kind !== 'lost') return;

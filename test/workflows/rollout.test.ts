@@ -18,7 +18,7 @@ import { approveSignal, approveUpdate, statusQuery } from '../../workflows/messa
 import { RolloutStageKey } from '../../workflows/search-attributes.ts';
 import type { TestDataPlane } from '../support/data-plane.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
-import { committedDigest, exampleSpecYaml } from '../support/model-catalog.ts';
+import { exampleSpecYaml } from '../support/model-catalog.ts';
 import { repoPath } from '../support/paths.ts';
 import { startTestStack, type TestStack } from '../support/test-stack.ts';
 
@@ -194,10 +194,9 @@ describe('staged rollout', () => {
         );
       }
 
-      const receipt = await handle.executeUpdate(approveUpdate, {
-        args: [{ approver: 'alice', decision: 'approve' }],
-      });
-      expect(receipt).toMatchObject({ approver: 'alice', decision: 'approve', stepIndex: 2 });
+      // Approved the way the details say, with the CLI (the update's other callers: the fast tier).
+      const approved = await modelship(['approve', 'iris-promote', '--env', 'staging', '--as', 'alice']);
+      expect(approved.stdout).toContain('approve: deploy/staging/iris-promote step 3 approved by alice');
       // The Web UI's details say so at once.
       const { currentDetails } = await handle.query(workflowMetadataQuery);
       expect(currentDetails).toContain('approved by alice');
@@ -283,45 +282,6 @@ describe('staged rollout', () => {
     }
   });
 
-  it('rolls back when cancelled from outside, restoring stable', async () => {
-    const handle = await candidateCommit('iris-cancel', 'v2', [
-      'setWeight: 20',
-      'pause: { duration: 1h }',
-      'setWeight: 100',
-    ]);
-    await waitForStage(handle, 'paused');
-    await handle.cancel();
-    const result = await handle.result();
-    expect(result.outcome).toBe('rolled-back');
-    expect(result.rollback?.reason).toContain('cancelled');
-    const state = await createAdminClient({ baseUrl: dataPlane.url, token: dataPlane.adminToken }).state({
-      model: 'iris-cancel',
-    });
-    expect(state.canary).toBeNull();
-    expect(state.stable?.version).toBe(result.dataPlane?.stable);
-  });
-
-  it("refuses the commit author's own approval in production, then takes a second person's", async () => {
-    // The temp repo's commits are by "Test Author <author@example.com>".
-    const handle = await candidateCommit(
-      'iris-four-eyes',
-      'v2',
-      ['approval: { approvers: [author, bob], timeout: 1m }', 'setWeight: 100'],
-      '',
-      'production',
-    );
-    await waitForStage(handle, 'awaiting-approval');
-    const own = await handle
-      .executeUpdate(approveUpdate, { args: [{ approver: 'author', decision: 'approve' }] })
-      .catch((error: unknown) => error);
-    expect(String((own as WorkflowUpdateFailedError).cause?.message)).toContain(
-      "in production the commit's author (Test Author <author@example.com>) cannot approve their own change",
-    );
-    const approved = await modelship(['approve', 'iris-four-eyes', '--env', 'production', '--as', 'bob']);
-    expect(approved.stdout).toContain('approve: deploy/production/iris-four-eyes step 1 approved by bob');
-    expect((await handle.result()).outcome).toBe('promoted');
-  });
-
   it('rolls out a spec whose pause and post-promotion window are written in microseconds', async () => {
     const handle = await candidateCommit(
       'iris-micro',
@@ -334,16 +294,5 @@ describe('staged rollout', () => {
     const result = await handle.result();
     expect(result.outcome).toBe('promoted');
     expect((await handle.query(statusQuery)).rollout?.steps).toContain('pause 500us');
-  });
-
-  it('rolls back when nobody approves in time', async () => {
-    const handle = await candidateCommit('iris-timeout', 'v2', [
-      'approval: { approvers: [alice], timeout: 1s }',
-      'setWeight: 100',
-    ]);
-    const result = await handle.result();
-    expect(result.outcome).toBe('rolled-back');
-    expect(result.rollback?.reason).toContain('timed out after 1s');
-    expect(committedDigest('models/iris/v2/model.onnx')).toHaveLength(64);
   });
 });
