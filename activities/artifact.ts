@@ -19,7 +19,7 @@ import { type FileDigest, hasErrorCode, isWithin } from '../model/files.ts';
 import { domainFailure, FailureType } from './failures.ts';
 import { cancellationSignal, sha256FileHeartbeating, writeStreamHeartbeating } from './heartbeat.ts';
 
-export interface ResolveArtifactInput {
+interface ResolveArtifactInput {
   deployment: DeploymentRef;
   /** `spec.model.source`: a path relative to the repository root, a `file://` or an `https://` URI. */
   source: string;
@@ -38,7 +38,7 @@ export interface ResolvedArtifact {
   source: string;
 }
 
-export interface ArtifactDeps {
+interface ArtifactDeps {
   /** Absolute MODELSHIP_HOME. */
   home: string;
   /** `fetch` for https sources; injectable so tests need no TLS server. */
@@ -51,7 +51,7 @@ type Location = { kind: 'file'; path: string } | { kind: 'https'; url: URL };
 const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
 
 /** Resolves `source` against the repository root; unsupported or escaping sources are domain failures. */
-export function locateSource(source: string, repoRoot: string): Location {
+function locateSource(source: string, repoRoot: string): Location {
   const scheme = SCHEME.exec(source)?.[1]?.toLowerCase();
   if (scheme === 'file') {
     try {

@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { AuditStore } from '../audit/store.ts';
 import type { DeploymentRef } from '../domain/deployment.ts';
 
-export interface RecordDecisionInput {
+interface RecordDecisionInput {
   deployment: DeploymentRef;
   /** Dotted name, e.g. `stage.entered`, `deployment.rejected`. */
   decision: string;

@@ -44,7 +44,7 @@ const QueryResponse = z.object({
 });
 type Sample = z.infer<typeof QueryResponse>['data']['result'][number];
 
-export class PrometheusQueryError extends Error {
+class PrometheusQueryError extends Error {
   override name = 'PrometheusQueryError';
 }
 
@@ -107,7 +107,7 @@ function mutableCounters(): {
 }
 
 /** Turns `modelship_*` samples (as `serving/prometheus.ts` exposes them) back into counters. */
-export function countersFromSamples(samples: readonly Sample[]): Record<string, VersionCounters> {
+function countersFromSamples(samples: readonly Sample[]): Record<string, VersionCounters> {
   const versions: Record<string, ReturnType<typeof mutableCounters>> = {};
   for (const sample of samples) {
     const { __name__: name, version } = sample.metric;

@@ -13,7 +13,7 @@ import { AdminApiError, type AdminClient, type RoutingState } from '../serving/a
 import type { VersionMetricsSnapshot } from '../serving/api-types.ts';
 import { domainFailure, FailureType } from './failures.ts';
 
-export interface DataPlaneDeps {
+interface DataPlaneDeps {
   admin: AdminClient;
 }
 
@@ -26,12 +26,12 @@ export interface RoutingSummary {
   generation: number;
 }
 
-export interface LoadIntoDataPlaneInput {
+interface LoadIntoDataPlaneInput {
   deployment: DeploymentRef;
   bundle: { digest: string; path: string };
 }
 
-export interface LoadIntoDataPlaneResult {
+interface LoadIntoDataPlaneResult {
   /** The version name the data plane knows this bundle by. */
   version: string;
   /** True when this load made it stable: the model's first version on this data plane. */
@@ -39,18 +39,18 @@ export interface LoadIntoDataPlaneResult {
   routing: RoutingSummary;
 }
 
-export interface SetCandidateWeightInput {
+interface SetCandidateWeightInput {
   deployment: DeploymentRef;
   version: string;
   weight: number;
 }
 
-export interface CandidateInput {
+interface CandidateInput {
   deployment: DeploymentRef;
   version: string;
 }
 
-export interface RollbackCandidateInput {
+interface RollbackCandidateInput {
   deployment: DeploymentRef;
   /** Why, for the data plane's log; the audit records it separately. */
   reason: string;
@@ -58,7 +58,7 @@ export interface RollbackCandidateInput {
   toVersion?: string;
 }
 
-export interface ReadModelMetricsInput {
+interface ReadModelMetricsInput {
   deployment: DeploymentRef;
 }
 

@@ -31,7 +31,7 @@ import { validateBom } from '../supply-chain/evidence/validate-bom.ts';
 import { bundleToJsonText, signStatement } from '../supply-chain/signing/index.ts';
 import type { EvidenceKey } from './evidence-key.ts';
 
-export interface EvidenceInput {
+interface EvidenceInput {
   facts: BundleFacts;
   spec: ModelDeployment;
   validation: ModelBomInput['validation'];

@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { FailureType } from '../domain/failure-types.ts';
 import { ModelError } from '../model/errors.ts';
 
-export { DOMAIN_FAILURE_TYPES, FailureType, isDomainFailureType } from '../domain/failure-types.ts';
+export { FailureType } from '../domain/failure-types.ts';
 
 /**
  * A non-retryable domain failure; `details` (one JSON value, e.g. the validation report) become

@@ -13,7 +13,7 @@ import { createEstimateActivities } from './step-estimates.ts';
 import { createSupplyChainActivities } from './supply-chain.ts';
 import { createValidateActivities } from './validate.ts';
 
-export interface ActivityDeps {
+interface ActivityDeps {
   /** Absolute MODELSHIP_HOME. */
   home: string;
   audit: AuditStore;

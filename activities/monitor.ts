@@ -16,7 +16,7 @@ import type { AnalysisSpec } from '../specs/schema.ts';
 import { adminCounterSource, type CounterSource } from './counter-source.ts';
 import { heartbeat } from './heartbeat.ts';
 
-export interface WatchCandidateInput {
+interface WatchCandidateInput {
   deployment: DeploymentRef;
   stable: string;
   candidate: string;

@@ -11,16 +11,16 @@ import { parseDuration } from '../specs/duration.ts';
 import type { AnalysisSpec, Step } from '../specs/schema.ts';
 
 /** Counters younger than this say too little about the traffic to size steps by. */
-export const MIN_OBSERVED_SECONDS = 30;
+const MIN_OBSERVED_SECONDS = 30;
 
-export interface EstimateAnalysisInput {
+interface EstimateAnalysisInput {
   deployment: DeploymentRef;
   stable: string;
   steps: Step[];
   analysis: AnalysisSpec;
 }
 
-export interface TrafficUsed {
+interface TrafficUsed {
   requestsPerSecond: number;
   errorRate: number;
   /** `data plane`: stable's counters; `spec`: analysis.expectedTraffic; `none`: neither. */
@@ -29,7 +29,7 @@ export interface TrafficUsed {
   observedSeconds?: number;
 }
 
-export interface AnalysisStepEstimate {
+interface AnalysisStepEstimate {
   /** Index of the analysis step in the spec's steps. */
   stepIndex: number;
   candidateWeight: number;

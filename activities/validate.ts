@@ -29,9 +29,6 @@ import { asDomainFailure, domainFailure, FailureType } from './failures.ts';
 import { cancellationSignal, heartbeat, writeStreamHeartbeating } from './heartbeat.ts';
 import { scanFailure } from './scan.ts';
 
-export type { LatencyOptions, LatencySummary } from '../model/feeding.ts';
-export type { IsolationLimits } from '../model/isolation.ts';
-export type { MetricResult } from '../model/metrics.ts';
 export type { ValidationReport } from '../model/validation-report.ts';
 
 export interface ValidateModelInput {

@@ -84,7 +84,7 @@ export function logIncompleteBeta(x: number, a: number, b: number): number {
 }
 
 /** log (1 − I_x(a, b)): the Beta(a, b) upper tail above x, accurate when tiny. */
-export function logIncompleteBetaUpper(x: number, a: number, b: number): number {
+function logIncompleteBetaUpper(x: number, a: number, b: number): number {
   return logIncompleteBeta(1 - x, b, a);
 }
 

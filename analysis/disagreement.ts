@@ -22,7 +22,7 @@ export interface Disagreement {
 }
 
 /** Mirrored traffic of the candidate: rows compared, rows agreeing, requests that failed to run. */
-export interface ShadowCounts {
+interface ShadowCounts {
   compared: number;
   agreed: number;
   errors: number;
@@ -64,7 +64,7 @@ export function totalVariationDistance(
  * standard error of a difference of two proportions, times E|Z| = √(2/π) for a normal Z, summed
  * and halved like the distance itself.
  */
-export function samplingNoise(
+function samplingNoise(
   a: Readonly<Record<string, number>>,
   b: Readonly<Record<string, number>>,
 ): number {

@@ -16,7 +16,7 @@ export interface Bucket {
 }
 
 /** Where the wanted rank fell; `above` means the `+Inf` bucket, so the value is only a lower bound. */
-export interface QuantileEstimate {
+interface QuantileEstimate {
   /** Seconds. */
   seconds: number;
   /** Upper bound of the bucket the rank fell in (seconds); `Infinity` in the overflow bucket. */

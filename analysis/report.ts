@@ -46,7 +46,7 @@ function judgement(metric: MetricVerdict): string {
  * One metric in plain words: `errors: canary 0 % against stable 0 % (allowed ≤ 1.25× stable): fine,
  * enough evidence`.
  */
-export function metricInWords(metric: MetricVerdict): string {
+function metricInWords(metric: MetricVerdict): string {
   const measured =
     metric.stable === null
       ? `canary ${amount(metric.candidate, metric.unit)}`
@@ -55,7 +55,7 @@ export function metricInWords(metric: MetricVerdict): string {
 }
 
 /** The verdict in one plain sentence, led by its outcome. */
-export function verdictHeadline(verdict: Verdict): string {
+function verdictHeadline(verdict: Verdict): string {
   switch (verdict.outcome) {
     case 'pass':
       return 'pass: the candidate does as well as stable, with enough evidence';

@@ -65,7 +65,7 @@ import type { Judge, JudgeInput, MetricVerdict, Outcome, Verdict } from './judge
 import { timeIsUp } from './judge.ts';
 import type { VersionWindow } from './window.ts';
 
-export interface SequentialOptions {
+interface SequentialOptions {
   /** Overall false-fail probability for a healthy canary, split over the tests. Default 0.01. */
   alpha?: number;
   /**
@@ -76,7 +76,7 @@ export interface SequentialOptions {
 }
 
 /** A metric verdict with the sequential numbers; a `MetricVerdict` wherever one is expected. */
-export interface SequentialMetricVerdict extends MetricVerdict {
+interface SequentialMetricVerdict extends MetricVerdict {
   /** Anytime-valid interval for `of` (each end at the test's level), when the test gives one. */
   interval?: { of: string; lower: number; upper: number };
   /** log10 of the e-value against the null; the test fails at `log10Threshold`. */
@@ -85,7 +85,7 @@ export interface SequentialMetricVerdict extends MetricVerdict {
 }
 
 /** State carried between reads. */
-export interface SequentialState {
+interface SequentialState {
   /** The slow-request threshold, fixed once resolved so that the count test keeps one meaning. */
   latencyThresholdMs?: number;
 }
@@ -95,7 +95,7 @@ export interface SequentialState {
  * shadow traffic, no `errorRate.max`) leaves its share unused rather than handing it to another:
  * moving alpha on what the data shows would break the guarantee.
  */
-export const ALPHA_SHARES = {
+const ALPHA_SHARES = {
   errorRatio: 0.6,
   errorLimit: 0.05,
   latency: 0.2,
@@ -108,7 +108,7 @@ export const ALPHA_SHARES = {
  * prior on small effects (×1.5 to ×3) than the default 2: a ×2 regression at a 0.1 % baseline is
  * caught in 92 % of simulated hours instead of 88 %, for one or two more bad responses on a ×20 one.
  */
-export const COUNT_TEST_CONCENTRATION = 10;
+const COUNT_TEST_CONCENTRATION = 10;
 
 const DEFAULT_ALPHA = 0.01;
 const DEFAULT_MIN_EFFECT = 0.25;

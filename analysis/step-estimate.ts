@@ -16,14 +16,14 @@ import { judgeSequential } from './sequential-judge.ts';
 import { emptyWindow, type VersionWindow } from './window.ts';
 
 /** The traffic a step will see. */
-export interface TrafficProfile {
+interface TrafficProfile {
   /** Requests per second to the model, all versions together. */
   requestsPerSecond: number;
   /** Stable's share of failed requests, 0 to 1 (0 is fine: the own-rate route still passes). */
   errorRate: number;
 }
 
-export interface StepEstimate {
+interface StepEstimate {
   /** Time for a candidate as good as stable to pass; Infinity when longer than `horizonMs`. */
   passMs: number;
   /** Candidate requests served by then. */

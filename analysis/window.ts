@@ -33,7 +33,7 @@ export interface VersionCounters {
 }
 
 /** A latency quantile estimated from the window's histogram (see `histogram.ts` for how). */
-export interface LatencyQuantile {
+interface LatencyQuantile {
   ms: number;
   /** Upper bound of the bucket the quantile fell in, or null for the overflow bucket. */
   bucketUpperMs: number | null;

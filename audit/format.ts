@@ -8,7 +8,7 @@ const OUTCOME_WIDTH = 72;
 const HEADER = ['SEQ', 'TIME', 'KIND', 'STEP', 'ATT', 'ACTOR', 'OUTCOME', 'MODEL@ENV'] as const;
 
 /** What happened, in a few words: the error of a failure, the digest of a result, a decision's facts. */
-export function outcomeOf(record: AuditRecord): string {
+function outcomeOf(record: AuditRecord): string {
   if (record.error) {
     const type = record.error.type ? `${record.error.type}: ` : '';
     return `${type}${record.error.message}`;

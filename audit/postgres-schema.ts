@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { AuditStoreError, AuditStoreNotFoundError } from './store.ts';
 
 /** Version of the layout below, kept in the table's comment; bump it with a migration. */
-export const PG_SCHEMA_VERSION = 1;
+const PG_SCHEMA_VERSION = 1;
 
 /** Table used when no `table` option is given. */
 export const DEFAULT_AUDIT_TABLE = 'audit_log';
@@ -34,7 +34,7 @@ export interface AuditTable {
 }
 
 /** Splits and checks a `table` or `schema.table` option; throws naming the rule it breaks. */
-export function parseTableName(table: string): { schema: string | undefined; name: string } {
+function parseTableName(table: string): { schema: string | undefined; name: string } {
   const parts = table.split('.');
   const [first, second] = parts;
   if (parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part)) || first === undefined) {
@@ -51,7 +51,7 @@ export function parseTableName(table: string): { schema: string | undefined; nam
  * from a hash so that every process computes the same key with no coordination, and unrelated
  * users of advisory locks in the same database are unlikely to collide with it.
  */
-export function advisoryLockKey(purpose: string): string {
+function advisoryLockKey(purpose: string): string {
   return createHash('sha256').update(`modelship:${purpose}`).digest().readBigInt64BE(0).toString();
 }
 

@@ -27,7 +27,7 @@ import { type AuditFilter, type AuditStore, AuditStoreError, type ChainAnchor } 
 
 export { appendLockKey } from './postgres-schema.ts';
 
-export interface PostgresAuditStoreOptions {
+interface PostgresAuditStoreOptions {
   /** `name` or `schema.name` (lower case); default `audit_log` in the first schema of search_path. */
   table?: string;
   /** Open an existing table only, and never create anything (readers, the CLI). */

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { canonicalJson } from './canonical.ts';
 
-export { canonicalJson, digestOf } from './canonical.ts';
+export { digestOf } from './canonical.ts';
 
 /** What an audit event records. New kinds are added here; stored records keep verifying. */
 export const AuditKind = {
@@ -44,7 +44,7 @@ const LONE_SURROGATE_OR_NUL =
   /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/g;
 
 /** `value` with lone surrogates and NUL replaced by U+FFFD, so it survives storage unchanged. */
-export function storableText(value: string): string {
+function storableText(value: string): string {
   return value.replace(LONE_SURROGATE_OR_NUL, '\uFFFD');
 }
 
@@ -86,7 +86,7 @@ const errorInfo = z
   .describe('What went wrong, for activity.failed and failed decisions.');
 
 /** Schema of one audit event, as the interceptors hand it to {@link AuditStore.append}. */
-export const auditEventSchema = z.strictObject({
+const auditEventSchema = z.strictObject({
   time: z.iso.datetime({ offset: true }).describe('When it happened, ISO 8601.'),
   kind: z.enum(AuditKind).describe('What kind of event this is.'),
   model: text.describe('metadata.name of the spec.'),

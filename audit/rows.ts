@@ -27,7 +27,7 @@ export const AUDIT_COLUMNS = [
 ] as const;
 
 /** One column of the audit table. */
-export type AuditColumn = (typeof AUDIT_COLUMNS)[number];
+type AuditColumn = (typeof AUDIT_COLUMNS)[number];
 
 /** Fields kept in the `data` JSON column rather than in columns of their own. */
 const DATA_FIELDS = ['inputDigest', 'outputDigest', 'error', 'details'] as const;

@@ -35,7 +35,7 @@ import { type AuditFilter, type AuditStore, AuditStoreError, AuditStoreNotFoundE
 
 type Database = InstanceType<typeof sqlite.Database>;
 
-export interface SqliteAuditStoreOptions {
+interface SqliteAuditStoreOptions {
   /** Open an existing log only, and never create or migrate anything (readers, the CLI). */
   mustExist?: boolean;
   /** How long to wait for another process's lock before failing; default 10 000 ms. */
@@ -265,7 +265,7 @@ class SqliteAuditStore implements AuditStore {
   }
 }
 
-export function lockAgeMs(lockDir: string, now = Date.now()): number | undefined {
+function lockAgeMs(lockDir: string, now = Date.now()): number | undefined {
   try {
     return now - statSync(lockDir).mtimeMs;
   } catch {

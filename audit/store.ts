@@ -8,7 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { ChainAnchor, VerifyOptions, VerifyResult } from './chain.ts';
 import type { AuditEventInput, AuditRecord } from './record.ts';
 
-export type { ChainAnchor, VerifyOptions, VerifyResult } from './chain.ts';
+export type { ChainAnchor } from './chain.ts';
 
 /** Narrows {@link AuditStore.list}; fields combine with AND. */
 export interface AuditFilter {

@@ -10,7 +10,7 @@ import { createAdminClient } from '../serving/admin-client.ts';
 import { startServingServer } from '../serving/server.ts';
 
 /** What the parent passes as the one argument, as JSON. */
-export interface ModelshipBenchServerConfig {
+interface ModelshipBenchServerConfig {
   model: string;
   stable: { version: string; bundlePath: string };
   canary: { version: string; bundlePath: string; weight: number };

@@ -24,7 +24,7 @@ export const PROVENANCE_FILE = 'provenance.json';
 export const PROVENANCE_SIGNATURE_FILE = 'provenance.sigstore.json';
 
 /** The content files: hashed into the bundle digest and listed in the manifest with their digests. */
-export const CONTENT_FILES = [MODEL_FILE, SPEC_FILE] as const;
+const CONTENT_FILES = [MODEL_FILE, SPEC_FILE] as const;
 /** The evidence files, written beside the manifest; provenance is absent for an uncommitted spec. */
 export const EVIDENCE_FILES = [
   BOM_FILE,
@@ -49,7 +49,7 @@ const fileName = z
     message: 'must be a file name inside the bundle, without directories',
   });
 
-export const BundleFileSchema = z.strictObject({
+const BundleFileSchema = z.strictObject({
   path: fileName.describe('Name of the file in the bundle directory.'),
   sha256: sha256.describe('sha256 of its bytes.'),
   sizeBytes: z.number().int().nonnegative().describe('Its size in bytes.'),
@@ -57,7 +57,7 @@ export const BundleFileSchema = z.strictObject({
 /** A content file of a bundle. */
 export type BundleFile = z.output<typeof BundleFileSchema>;
 
-export const EvidenceRecordSchema = z.strictObject({
+const EvidenceRecordSchema = z.strictObject({
   files: z.array(z.enum(EVIDENCE_FILES)).describe('The evidence files written beside the manifest.'),
   provenanceOmitted: z
     .string()
@@ -86,7 +86,7 @@ const report = (what: string) =>
     })
     .describe(what);
 
-export const BundleManifestSchema = z
+const BundleManifestSchema = z
   .strictObject({
     schemaVersion: z.literal(BUNDLE_MANIFEST_SCHEMA_VERSION),
     digest: sha256.describe('The bundle digest, also the directory name (see `bundleDigest`).'),
@@ -135,7 +135,7 @@ export const BundleManifestSchema = z
 export type BundleManifest = z.output<typeof BundleManifestSchema>;
 
 /** The part of any manifest a reader acts on; see the module comment for why it is loose. */
-export const LooseBundleManifestSchema = z.object({
+const LooseBundleManifestSchema = z.object({
   digest: z.string().min(1, 'must be a non-empty string'),
   files: z
     .array(z.object({ path: BundleFileSchema.shape.path, sha256: BundleFileSchema.shape.sha256 }))
@@ -144,7 +144,7 @@ export const LooseBundleManifestSchema = z.object({
 export type LooseBundleManifest = z.output<typeof LooseBundleManifestSchema>;
 
 /** A parsed manifest, or every problem as `dot.path: message`. */
-export type ManifestParse<T> = { ok: true; manifest: T } | { ok: false; errors: string[] };
+type ManifestParse<T> = { ok: true; manifest: T } | { ok: false; errors: string[] };
 
 /** Parses a manifest (JSON already decoded) as the package step writes it. */
 export function parseBundleManifest(json: unknown): ManifestParse<BundleManifest> {

@@ -129,6 +129,10 @@ export async function followRun(options: FollowRunOptions): Promise<FollowEnd> {
   const lostAfterMs = options.lostAfterMs ?? 20_000;
   let lastSeen: DeploymentStatus | undefined;
   let failingSince: number | undefined;
+  // Each call gets a deadline: otherwise the client retries a vanished server for a long time
+  // inside one call, and the loss would be noticed only after that.
+  const bounded = <T>(call: () => Promise<T>) =>
+    handle.client.connection.withDeadline(Date.now() + Math.min(5_000, lostAfterMs), call);
   const tell = (status: DeploymentStatus) => {
     for (const line of progressLines(where, lastSeen, status)) say(line);
     lastSeen = status;
@@ -137,10 +141,10 @@ export async function followRun(options: FollowRunOptions): Promise<FollowEnd> {
     if (signal?.aborted) return { kind: 'stopped', lastSeen };
     let running: boolean;
     try {
-      running = (await handle.describe()).status.name === 'RUNNING';
+      running = (await bounded(() => handle.describe())).status.name === 'RUNNING';
       failingSince = undefined;
       // Before its first workflow task a run cannot answer queries yet: nothing to tell then.
-      const status = await handle.query(statusQuery).catch(() => undefined);
+      const status = await bounded(() => handle.query(statusQuery)).catch(() => undefined);
       if (status) tell(status);
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) throw error;

@@ -31,12 +31,12 @@ function shown(value: string): string {
 }
 
 /** True for an attribute name that means "a file". Exported for tests and the corpus. */
-export function namesFile(attributeName: string): boolean {
+function namesFile(attributeName: string): boolean {
   return FILE_NAMING_ATTRIBUTE.test(attributeName);
 }
 
 /** True for a string value that is a file reference. */
-export function looksLikePath(value: string): boolean {
+function looksLikePath(value: string): boolean {
   return value.includes('\0') || PATH_VALUE.some((pattern) => pattern.test(value));
 }
 

@@ -30,8 +30,3 @@ export class ModelError extends Error {
     super(message);
   }
 }
-
-/** True for a {@link ModelErrorKind} string (e.g. one received from the isolated child). */
-export function isModelErrorKind(value: unknown): value is ModelErrorKind {
-  return typeof value === 'string' && (Object.values(ModelErrorKind) as string[]).includes(value);
-}

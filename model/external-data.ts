@@ -39,7 +39,7 @@ export function externalTensors(contents: ModelContents): TensorSite[] {
  * Anything that can leave the model's directory (absolute, `..`, Windows separators it might
  * honour, NUL truncation) is refused.
  */
-export function unsafeLocationReason(location: string): string | undefined {
+function unsafeLocationReason(location: string): string | undefined {
   if (location === '') return 'is empty';
   if (location.includes('\0')) return 'contains a NUL byte';
   if (location === ORT_MEMORY_ADDRESS_TAG) return "is onnxruntime's in-memory address tag";

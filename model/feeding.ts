@@ -96,7 +96,7 @@ export interface LatencyOptions {
   budgetMs: number;
 }
 
-export const DEFAULT_LATENCY: LatencyOptions = { warmupRuns: 20, maxRuns: 200, minRuns: 20, budgetMs: 2000 };
+const DEFAULT_LATENCY: LatencyOptions = { warmupRuns: 20, maxRuns: 200, minRuns: 20, budgetMs: 2000 };
 
 export interface LatencySummary {
   p50Ms: number;

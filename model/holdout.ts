@@ -14,7 +14,7 @@ export interface HoldoutData {
   labels: Int32Array;
 }
 
-export type HoldoutResult = { ok: true; data: HoldoutData } | { ok: false; errors: string[] };
+type HoldoutResult = { ok: true; data: HoldoutData } | { ok: false; errors: string[] };
 
 const MAX_ERRORS = 10;
 

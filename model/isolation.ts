@@ -52,12 +52,12 @@ export const DEFAULT_ISOLATION_LIMITS: IsolationLimits = { timeoutMs: 5 * 60_000
  * Below this address space the child cannot start (measured on Node 20 / onnxruntime 1.30: at
  * 1.5 GiB V8 fails to reserve the code range of the second isolate tsx's loader runs in).
  */
-export const MIN_MEMORY_BYTES = 2 * GiB;
+const MIN_MEMORY_BYTES = 2 * GiB;
 
 /** How the memory limit of a run is enforced. */
-export type MemoryBound = 'prlimit' | 'rss-watchdog' | 'heap-only';
+type MemoryBound = 'prlimit' | 'rss-watchdog' | 'heap-only';
 
-export interface IsolatedRunOptions {
+interface IsolatedRunOptions {
   limits: IsolationLimits;
   /** Called with the child's progress, and every `keepAliveMs` while it is quiet; may throw to abort. */
   onProgress: ProgressReporter;
@@ -74,7 +74,7 @@ const TAIL_BYTES = 4096;
 let prlimitLookup: Promise<string | undefined> | undefined;
 
 /** util-linux's prlimit, if this is Linux and it is installed. */
-export function findPrlimit(): Promise<string | undefined> {
+function findPrlimit(): Promise<string | undefined> {
   prlimitLookup ??= (async () => {
     if (process.platform !== 'linux') return undefined;
     const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/bin'].filter(Boolean);

@@ -51,7 +51,7 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[rank - 1] as number;
 }
 
-export const METRIC_NAMES = ['accuracy', 'f1Macro', 'latencyP50', 'latencyP99'] as const;
+const METRIC_NAMES = ['accuracy', 'f1Macro', 'latencyP50', 'latencyP99'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 /** One measured metric against its threshold from `spec.validation.metrics`. */

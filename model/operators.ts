@@ -11,7 +11,7 @@ import { type ModelContents, qualifiedOp } from './walk.ts';
 export const DEFAULT_ALLOWED_DOMAINS: readonly string[] = ['', 'ai.onnx', 'ai.onnx.ml'];
 
 /** The op_type onnxruntime gives execution-provider context nodes (domain com.microsoft). */
-export const EP_CONTEXT_OP = 'EPContext';
+const EP_CONTEXT_OP = 'EPContext';
 
 /**
  * Every node must use an allowed operator domain. A node that calls a function defined in the

@@ -157,11 +157,11 @@ export interface SparseTensorProto {
   indices: TensorProto | null;
   dims: number[];
 }
-export interface Dimension {
+interface Dimension {
   dimValue: number;
   dimParam: string;
 }
-export interface ValueInfoProto {
+interface ValueInfoProto {
   name: string;
   type: { tensorType: { elemType: number; shape: { dim: Dimension[] } | null } | null } | null;
 }
@@ -223,7 +223,7 @@ export interface FunctionProto {
   docString: string;
   metadataProps: StringStringEntry[];
 }
-export interface TrainingInfoProto {
+interface TrainingInfoProto {
   initialization: GraphProto | null;
   algorithm: GraphProto | null;
 }

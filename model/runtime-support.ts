@@ -44,7 +44,7 @@ export const MAX_OPSET_VERSIONS: Readonly<Record<string, number>> = {
 };
 
 /** onnxruntime only guarantees `ai.onnx` opsets from 7 up; older ones load with a warning. */
-export const MIN_GUARANTEED_ONNX_OPSET = 7;
+const MIN_GUARANTEED_ONNX_OPSET = 7;
 
 const canonicalDomain = (domain: string) => (domain === '' ? 'ai.onnx' : domain);
 

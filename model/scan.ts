@@ -20,17 +20,16 @@ import { checkVersions, MAX_IR_VERSION } from './runtime-support.ts';
 import { tensorByteSize } from './tensor-size.ts';
 import { type ModelContents, walkModel } from './walk.ts';
 
-export type { ScanCheckName, ScanFinding } from './findings.ts';
 export { DEFAULT_SCAN_LIMITS, type ScanLimits } from './limits.ts';
 
-export interface ScanCheckResult {
+interface ScanCheckResult {
   name: ScanCheckName;
   passed: boolean;
   detail?: string;
 }
 
 /** What the scan learnt about the model, for the manifest and for people. */
-export interface ScanModelInfo {
+interface ScanModelInfo {
   irVersion: number;
   /** `producer_name producer_version`, e.g. `skl2onnx 1.20.0`. */
   producer: string;
@@ -63,7 +62,7 @@ export interface ScanReport {
   sizeBytes: number;
 }
 
-export interface ScanFileOptions extends Partial<ScanLimits> {
+interface ScanFileOptions extends Partial<ScanLimits> {
   /** Digest the bytes must have; without it the digest check only reports the digest. */
   expectedSha256?: string;
   /**

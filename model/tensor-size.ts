@@ -55,7 +55,7 @@ export function dimsText(dims: readonly number[]): string {
  * The number of elements `dims` describe. Infinity when the product passes 2^53, so that it
  * compares as "over any limit" instead of wrapping; undefined when a dimension is negative.
  */
-export function elementCount(dims: readonly number[]): number | undefined {
+function elementCount(dims: readonly number[]): number | undefined {
   let count = 1;
   for (const dim of dims) {
     if (!Number.isInteger(dim) || dim < 0) return undefined;

@@ -14,7 +14,7 @@ import type {
   TensorProto,
 } from './proto.ts';
 
-export interface NodeSite {
+interface NodeSite {
   node: NodeProto;
   location: string;
 }
@@ -24,19 +24,19 @@ export interface TensorSite {
   location: string;
 }
 
-export interface SparseTensorSite {
+interface SparseTensorSite {
   sparse: SparseTensorProto;
   location: string;
 }
 
-export interface AttributeSite {
+interface AttributeSite {
   attribute: AttributeProto;
   /** The node it belongs to; null for a function's attribute default. */
   node: NodeProto | null;
   location: string;
 }
 
-export interface GraphSite {
+interface GraphSite {
   graph: GraphProto;
   location: string;
   /** 0 for the main graph and training graphs, 1 for a subgraph of one of their nodes, ... */
@@ -55,7 +55,7 @@ export interface ModelContents {
 }
 
 /** How a node appears in a location: its name, or its index when unnamed. */
-export function nodeLabel(node: NodeProto, index: number): string {
+function nodeLabel(node: NodeProto, index: number): string {
   return node.name === '' ? `node:#${index}` : `node:${node.name}`;
 }
 

@@ -31,7 +31,7 @@ import {
 } from './transitions.ts';
 
 /** What the admin routes need from the server. */
-export interface AdminContext {
+interface AdminContext {
   registry: ModelRegistry;
   metrics: MetricsRegistry | undefined;
   maxBodyBytes: number;

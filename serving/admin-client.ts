@@ -15,7 +15,7 @@ export type {
 } from './api-types.ts';
 
 /** Where the admin API is and how to authenticate. */
-export interface AdminClientOptions {
+interface AdminClientOptions {
   /** The server's base URL, e.g. `http://127.0.0.1:8000`. */
   baseUrl: string;
   /** The admin bearer token; undefined only against a server in insecure admin mode. */
@@ -40,21 +40,21 @@ export class AdminApiError extends Error {
 }
 
 /** Names the model a call is about. */
-export interface ModelInput {
+interface ModelInput {
   model: string;
 }
 /** `loadVersion`: a bundle directory to load as `version`. */
-export type LoadVersionInput = ModelInput & LoadVersionBody;
+type LoadVersionInput = ModelInput & LoadVersionBody;
 /** `unloadVersion`: the version to drain and release. */
-export type UnloadVersionInput = ModelInput & { version: string };
+type UnloadVersionInput = ModelInput & { version: string };
 /** `setCanary`: the candidate and its percentage of traffic. */
-export type SetCanaryInput = ModelInput & CanaryBody;
+type SetCanaryInput = ModelInput & CanaryBody;
 /** `setShadow`: the version that gets a copy of stable's traffic. */
-export type SetShadowInput = ModelInput & ShadowBody;
+type SetShadowInput = ModelInput & ShadowBody;
 /** `promote`: the version to make stable. */
-export type PromoteInput = ModelInput & PromoteBody;
+type PromoteInput = ModelInput & PromoteBody;
 /** `rollback`: an explicit target (else see `transitions.ts`) and a reason for the log. */
-export type RollbackInput = ModelInput & RollbackBody;
+type RollbackInput = ModelInput & RollbackBody;
 
 /** The admin API, one method per call. */
 export interface AdminClient {

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 
 /** Version names appear in URLs, headers and metric labels, so they keep to a safe alphabet. */
-export const VersionName = z
+const VersionName = z
   .string()
   .regex(
     /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,

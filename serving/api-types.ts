@@ -35,7 +35,7 @@ export interface RetireModelReply {
 }
 
 /** Latency histogram: `buckets` are cumulative (Prometheus style); `count` includes the +Inf bucket. */
-export interface LatencySnapshot {
+interface LatencySnapshot {
   buckets: { le: number; count: number }[];
   /** Seconds. */
   sum: number;

@@ -46,7 +46,7 @@ export function kserveDatatype(ortType: string): KServeDatatype | undefined {
 }
 
 /** How the values of one element type travel in JSON and in memory. */
-export type ElementKind = 'float' | 'int' | 'bigint' | 'bool' | 'string';
+type ElementKind = 'float' | 'int' | 'bigint' | 'bool' | 'string';
 
 /** An input element type we can fill from JSON: its typed array and how values are checked. */
 export interface InputElementType {

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** Which error counter a failed infer request increments, if any. */
-export type ErrorKind = 'bad_request' | 'inference' | 'non_finite';
+type ErrorKind = 'bad_request' | 'inference' | 'non_finite';
 
 /** An error with the HTTP status to answer with; its message goes to the client as is. */
 export class HttpError extends Error {
@@ -21,7 +21,7 @@ export class HttpError extends Error {
 }
 
 /** Sends a JSON text (already serialised) with its length, so keep-alive connections stay usable. */
-export function sendJsonText(
+function sendJsonText(
   res: ServerResponse,
   status: number,
   json: string,

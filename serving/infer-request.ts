@@ -11,7 +11,7 @@ import { HttpError } from './http.ts';
 import type { InputPlan, ModelVersion, OutputPlan } from './model-version.ts';
 
 /** A checked request, ready for `session.run`. */
-export interface InferRequest {
+interface InferRequest {
   id: string | undefined;
   feeds: Record<string, Tensor>;
   /** The outputs to return, in the order the client asked for (or the model's order). */

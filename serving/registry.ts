@@ -51,7 +51,7 @@ export function routingState(s: RoutingSnapshot<ModelVersion>): RoutingState {
 }
 
 /** Outcome of a load: 201 for a new version, 200 when it was already there. */
-export interface LoadOutcome {
+interface LoadOutcome {
   status: 200 | 201;
   state: RoutingState;
 }

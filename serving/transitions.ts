@@ -23,7 +23,7 @@ export interface Named {
 }
 
 /** A version in memory and where it is in its lifecycle. */
-export interface LoadedEntry<V> {
+interface LoadedEntry<V> {
   readonly version: V;
   readonly state: VersionState;
 }

@@ -8,7 +8,7 @@ export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(us|ms|s|m|h|d)$/;
 const UNIT_MS = { us: 0.001, ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /** A duration string in the spec's grammar, e.g. `30s`. */
-export type DurationString = string;
+type DurationString = string;
 
 /** Milliseconds for a duration string; throws on text outside the grammar. */
 export function parseDuration(text: DurationString): number {

@@ -11,7 +11,7 @@ import { type FieldPath, formatPath } from './errors.ts';
 import { type ModelDeployment, ModelDeploymentSchema, STEP_KINDS } from './schema.ts';
 
 /** A schema problem before it has a position: `at: 'key'` places it on the key, not its value. */
-export interface SchemaProblem {
+interface SchemaProblem {
   path: FieldPath;
   message: string;
   at: 'value' | 'key';
@@ -21,7 +21,7 @@ export interface SchemaProblem {
 export type CheckResult<T> = { success: true; data: T } | { success: false; problems: SchemaProblem[] };
 
 /** The parsed spec (defaults applied), or every schema problem. */
-export type SchemaResult = CheckResult<ModelDeployment>;
+type SchemaResult = CheckResult<ModelDeployment>;
 
 /** Checks plain data (from YAML) against the spec schema. */
 export function checkSchema(data: unknown): SchemaResult {

@@ -5,7 +5,7 @@
  */
 
 /** URI schemes a model source may use, as written in specs. */
-export const SUPPORTED_SCHEMES = ['file://', 'https://'] as const;
+const SUPPORTED_SCHEMES = ['file://', 'https://'] as const;
 
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
 const WINDOWS_DRIVE = /^[a-zA-Z]:[\\/]/;

@@ -9,7 +9,7 @@ import { isAbsolute, join } from 'node:path';
 import { type ParseSpecResult, parseSpec } from './parse.ts';
 
 /** Options of `parseSpecFile`. */
-export interface ParseSpecFileOptions {
+interface ParseSpecFileOptions {
   /**
    * The repository root that spec paths (`spec.model.source`, `validation.holdout.path`) are
    * relative to. Without it, those files are not checked for existence.

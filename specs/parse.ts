@@ -15,10 +15,9 @@ import { positionOf, readYaml, type SpecSource } from './yaml-source.ts';
 
 export type { SpecError } from './errors.ts';
 export { formatSpecError } from './errors.ts';
-export type { SpecSource } from './yaml-source.ts';
 
 /** Options of `parseSpec`. */
-export interface ParseSpecOptions extends RuleContext {
+interface ParseSpecOptions extends RuleContext {
   /** The name errors report the text under, usually the path the user gave. Default `<input>`. */
   file?: string;
 }

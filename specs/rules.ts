@@ -20,7 +20,7 @@ export interface RuleContext {
 }
 
 /** A rule's finding, before it has a position. */
-export interface RuleProblem {
+interface RuleProblem {
   path: FieldPath;
   message: string;
 }
@@ -34,7 +34,7 @@ export interface Rule {
 const STEPS = ['spec', 'rollout', 'steps'] as const;
 
 /** Each setWeight is higher than the one before (traffic only ever moves toward the candidate). */
-export function weightsIncrease({ spec }: ModelDeployment): RuleProblem[] {
+function weightsIncrease({ spec }: ModelDeployment): RuleProblem[] {
   const problems: RuleProblem[] = [];
   let previous: number | undefined;
   for (const [index, step] of spec.rollout.steps.entries()) {
@@ -52,7 +52,7 @@ export function weightsIncrease({ spec }: ModelDeployment): RuleProblem[] {
 }
 
 /** The rollout ends with the candidate on all traffic: its last setWeight is 100. */
-export function endsAtFullWeight({ spec }: ModelDeployment): RuleProblem[] {
+function endsAtFullWeight({ spec }: ModelDeployment): RuleProblem[] {
   const weights = spec.rollout.steps.flatMap((step, index) =>
     step.type === 'setWeight' ? [{ step, index }] : [],
   );
@@ -73,7 +73,7 @@ export function endsAtFullWeight({ spec }: ModelDeployment): RuleProblem[] {
 }
 
 /** Once the candidate has all traffic, only waiting steps make sense: pause, analysis, approval. */
-export function nothingAfterFullWeight({ spec }: ModelDeployment): RuleProblem[] {
+function nothingAfterFullWeight({ spec }: ModelDeployment): RuleProblem[] {
   const full = spec.rollout.steps.findIndex((step) => step.type === 'setWeight' && step.weight === 100);
   if (full === -1) return [];
   return spec.rollout.steps.flatMap((step, index) =>
@@ -92,7 +92,7 @@ export function nothingAfterFullWeight({ spec }: ModelDeployment): RuleProblem[]
 }
 
 /** An analysis before any setWeight above 0 watches a candidate that gets no traffic: it can only end inconclusive. */
-export function analysisHasTraffic({ spec }: ModelDeployment): RuleProblem[] {
+function analysisHasTraffic({ spec }: ModelDeployment): RuleProblem[] {
   const firstTraffic = spec.rollout.steps.findIndex((step) => step.type === 'setWeight' && step.weight > 0);
   return spec.rollout.steps.flatMap((step, index) =>
     step.type === 'analysis' && (firstTraffic === -1 || index < firstTraffic)
@@ -108,7 +108,7 @@ export function analysisHasTraffic({ spec }: ModelDeployment): RuleProblem[] {
 }
 
 /** An approver listed twice is a typo, or a second approver who was meant and is missing. */
-export function approversUnique({ spec }: ModelDeployment): RuleProblem[] {
+function approversUnique({ spec }: ModelDeployment): RuleProblem[] {
   return spec.rollout.steps.flatMap((step, index) =>
     step.type === 'approval'
       ? duplicates(step.approvers).map(({ index: at, value }) => ({
@@ -120,19 +120,19 @@ export function approversUnique({ spec }: ModelDeployment): RuleProblem[] {
 }
 
 /** The model file is in the repository (or at a supported URI) and, when checkable, exists. */
-export function modelSourceLocation({ spec }: ModelDeployment, context: RuleContext): RuleProblem[] {
+function modelSourceLocation({ spec }: ModelDeployment, context: RuleContext): RuleProblem[] {
   const message = checkModelSource(spec.model.source, context.fileExists);
   return message === undefined ? [] : [{ path: ['spec', 'model', 'source'], message }];
 }
 
 /** The holdout CSV is a file in the repository and, when checkable, exists. */
-export function holdoutLocation({ spec }: ModelDeployment, context: RuleContext): RuleProblem[] {
+function holdoutLocation({ spec }: ModelDeployment, context: RuleContext): RuleProblem[] {
   const message = checkRepoPath(spec.validation.holdout.path, context.fileExists);
   return message === undefined ? [] : [{ path: ['spec', 'validation', 'holdout', 'path'], message }];
 }
 
 /** Tensor names are unique among the inputs, and among the outputs: callers address tensors by name. */
-export function tensorNamesUnique({ spec }: ModelDeployment): RuleProblem[] {
+function tensorNamesUnique({ spec }: ModelDeployment): RuleProblem[] {
   return (['inputs', 'outputs'] as const).flatMap((side) =>
     duplicates(spec.interface[side].map((tensor) => tensor.name)).map(({ index, value, first }) => ({
       path: ['spec', 'interface', side, index, 'name'],
@@ -142,7 +142,7 @@ export function tensorNamesUnique({ spec }: ModelDeployment): RuleProblem[] {
 }
 
 /** Offline validation reads predictions from an output the interface declares. */
-export function predictionOutputDeclared({ spec }: ModelDeployment): RuleProblem[] {
+function predictionOutputDeclared({ spec }: ModelDeployment): RuleProblem[] {
   const { predictionOutput } = spec.validation.holdout;
   const outputs = spec.interface.outputs.map((tensor) => tensor.name);
   if (outputs.includes(predictionOutput)) return [];
@@ -155,7 +155,7 @@ export function predictionOutputDeclared({ spec }: ModelDeployment): RuleProblem
 }
 
 /** Each live-traffic limit says what it limits: an absolute max, a ratio to stable, or both. */
-export function analysisLimitsGiven({ spec }: ModelDeployment): RuleProblem[] {
+function analysisLimitsGiven({ spec }: ModelDeployment): RuleProblem[] {
   return (['errorRate', 'latencyP99'] as const).flatMap((limit) => {
     const { max, maxRatioToStable } = spec.analysis[limit];
     if (max !== undefined || maxRatioToStable !== undefined) return [];
@@ -164,7 +164,7 @@ export function analysisLimitsGiven({ spec }: ModelDeployment): RuleProblem[] {
 }
 
 /** An analysis reads metrics more than once before it decides. */
-export function analysisIntervalShorterThanDuration({ spec }: ModelDeployment): RuleProblem[] {
+function analysisIntervalShorterThanDuration({ spec }: ModelDeployment): RuleProblem[] {
   return spec.rollout.steps.flatMap((step, index) => {
     if (step.type !== 'analysis' || step.intervalMs < step.durationMs) return [];
     return [
@@ -177,7 +177,7 @@ export function analysisIntervalShorterThanDuration({ spec }: ModelDeployment): 
 }
 
 /** Durations that gate a step are above zero: a 0s approval timeout rejects before anyone can look. */
-export function durationsPositive({ spec }: ModelDeployment): RuleProblem[] {
+function durationsPositive({ spec }: ModelDeployment): RuleProblem[] {
   return spec.rollout.steps.flatMap((step, index) =>
     gatingDurations(step).flatMap(([field, ms]) =>
       ms > 0 ? [] : [{ path: [...STEPS, index, step.type, field], message: 'must be longer than 0' }],

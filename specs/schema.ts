@@ -39,7 +39,7 @@ const sha256 = z.string().regex(/^[a-f0-9]{64}$/, 'must be a sha256 digest: 64 l
 export const fraction = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
 
 /** Tensor element types, named as ONNX Runtime names them in JavaScript. */
-export const TENSOR_DTYPES = [
+const TENSOR_DTYPES = [
   'float32',
   'float64',
   'float16',
@@ -399,8 +399,6 @@ export type ModelDeploymentInput = z.input<typeof ModelDeploymentSchema>;
 /** A parsed spec, defaults applied; the shape every other module works with. */
 export type ModelDeployment = z.output<typeof ModelDeploymentSchema>;
 export type TensorSpec = z.output<typeof TensorSpec>;
-export type TensorDtype = (typeof TENSOR_DTYPES)[number];
 export type ValidationSpec = z.output<typeof Validation>;
 export type AnalysisSpec = z.output<typeof Analysis>;
-export type SecuritySpec = z.output<typeof Security>;
 export type ProvenanceSpec = z.output<typeof Provenance>;

@@ -16,7 +16,7 @@ export function summarizeSpec(spec: ModelDeployment): string {
 }
 
 /** A step in a few words: `shadow 10m`, `25%`, `pause 5m`, `analysis 5m`, `approval by alice or bob`. */
-export function summarizeStep(step: Step): string {
+function summarizeStep(step: Step): string {
   switch (step.type) {
     case 'shadow':
       return `shadow ${step.duration}`;

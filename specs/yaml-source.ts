@@ -26,7 +26,7 @@ export interface SpecSource {
 }
 
 /** The outcome of reading YAML: the document (if there is one to check) and its YAML errors. */
-export interface YamlReadResult {
+interface YamlReadResult {
   /** Absent when there is nothing to check (an empty file). */
   source?: SpecSource;
   /** The document as plain data; `undefined` when there is no source. */

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { isPostgresUrl } from '../audit/postgres-url.ts';
 
 /** Temporal SDK log levels, quietest last. */
-export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const satisfies readonly LogLevel[];
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const satisfies readonly LogLevel[];
 
 const optionalText = z
   .string()
@@ -89,7 +89,7 @@ export interface ModelshipConfig {
 }
 
 /** `production=http://a:9090,staging=http://b:9090` → { production: …, staging: … }; undefined if malformed. */
-export function parsePrometheusUrls(list: string): Record<string, string> | undefined {
+function parsePrometheusUrls(list: string): Record<string, string> | undefined {
   const urls: Record<string, string> = {};
   for (const pair of list
     .split(',')
@@ -102,8 +102,8 @@ export function parsePrometheusUrls(list: string): Record<string, string> | unde
   return urls;
 }
 
-export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
-export const DEFAULT_TASK_QUEUE = 'modelship';
+const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
+const DEFAULT_TASK_QUEUE = 'modelship';
 export const DEFAULT_DATA_PLANE_URL = 'http://127.0.0.1:8000';
 
 /** Parses the environment; throws an error naming the bad variable. */

@@ -9,7 +9,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PROJECT_ROOT } from './temporal-cli.ts';
 
-export interface DataPlaneProcess {
+interface DataPlaneProcess {
   url: string;
   adminToken: string;
   process: ChildProcess;

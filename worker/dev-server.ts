@@ -13,7 +13,7 @@ import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../workflows/search-attributes.ts';
 import { ensureTemporalCli } from './temporal-cli.ts';
 
-export interface DevServerOptions {
+interface DevServerOptions {
   /** Frontend port; a free one is picked when omitted. */
   port?: number;
   /** Web UI port; the UI is disabled (headless) when omitted. */
@@ -26,7 +26,7 @@ export interface DevServerOptions {
   startTimeoutMs?: number;
 }
 
-export interface DevServer {
+interface DevServer {
   address: string;
   /** The frontend's port (chosen free when none was asked for); restart on it to keep the address. */
   port: number;

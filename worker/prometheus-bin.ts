@@ -15,12 +15,12 @@ import { findOnPath, isExecutable, TOOLS_DIR } from './temporal-cli.ts';
 const PROMETHEUS_DIR = join(TOOLS_DIR, 'prometheus');
 const PROJECT_BIN = join(PROMETHEUS_DIR, 'usr', 'bin', 'prometheus');
 
-export interface PrometheusBin {
+interface PrometheusBin {
   path: string;
   source: 'PROMETHEUS_BIN' | 'PATH' | 'project';
 }
 
-export function findPrometheus(env: NodeJS.ProcessEnv = process.env): PrometheusBin | undefined {
+function findPrometheus(env: NodeJS.ProcessEnv = process.env): PrometheusBin | undefined {
   if (env.PROMETHEUS_BIN) {
     if (!isExecutable(env.PROMETHEUS_BIN))
       throw new Error(`PROMETHEUS_BIN=${env.PROMETHEUS_BIN} is not executable`);

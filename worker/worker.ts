@@ -12,7 +12,7 @@ import { DEFAULT_DATA_PLANE_URL } from './config.ts';
 
 /** Workflow sources, as an explicit `.ts` path so the bundler works the same under vitest and tsx. */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-export const WORKFLOW_INTERCEPTORS_PATH = fileURLToPath(
+const WORKFLOW_INTERCEPTORS_PATH = fileURLToPath(
   new URL('../workflows/interceptors.ts', import.meta.url),
 );
 
@@ -35,7 +35,7 @@ export function bundleWorkflows(): Promise<WorkflowBundle> {
   });
 }
 
-export interface ModelshipWorkerOptions {
+interface ModelshipWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;

@@ -44,6 +44,14 @@ export const { verifySupplyChain, checkPolicy } = proxyActivities<
   retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes },
 });
 
+// All the ship-or-not gates in one activity (digest, scan, secrets, signatures, policy); it
+// heartbeats while it reads and scans a large model, like the scan alone did.
+export const { checkShipGates } = proxyActivities<ReturnType<typeof createSupplyChainActivities>>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes },
+});
+
 export const { packageModel } = proxyActivities<ReturnType<typeof createPackageActivities>>({
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },

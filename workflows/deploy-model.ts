@@ -25,11 +25,12 @@ import type { SupplyChainReport } from '../activities/supply-chain.ts';
 import type { Verdict } from '../analysis/judge.ts';
 import type { DeploymentRef } from '../domain/deployment.ts';
 import { isDomainFailureType } from '../domain/failure-types.ts';
-import type { ScanLimits } from '../model/scan.ts';
+import type { ScanLimits, ScanReport } from '../model/scan.ts';
 import { normaliseDurations } from '../specs/durations-ms.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
 import {
   checkPolicy,
+  checkShipGates,
   dataPlane,
   dataPlaneLoad,
   packageModel,
@@ -99,6 +100,44 @@ function domainFailureOf(error: unknown): ApplicationFailure | undefined {
   return undefined;
 }
 
+/**
+ * The ship-or-not gates (digest, structure scan with the policy's limits, secrets, signatures,
+ * policy on the declared spec): one activity over the one gate evaluator that `plan` and
+ * `modelship scan` use too (`supply-chain/gates/`). Runs started before it replay the activities
+ * they had: the supply-chain gates and the scan apart, or (older still) the scan alone.
+ */
+async function passShipGates(
+  run: DeploymentRun,
+  input: Parameters<typeof checkShipGates>[0],
+): Promise<{ supplyChain: SupplyChainReport | undefined; scan: ScanReport }> {
+  const recordSupplyChain = (supplyChain: SupplyChainReport) =>
+    run.record({
+      signature: signatureLine(supplyChain),
+      policy: supplyChain.policy.results,
+      ...(supplyChain.fourEyes === undefined ? {} : { fourEyes: supplyChain.fourEyes }),
+    });
+  if (patched('one-ship-gate-activity')) {
+    const { supplyChain, scan } = await checkShipGates(input);
+    recordSupplyChain(supplyChain);
+    run.record({ scanFindings: scan.findings.length });
+    return { supplyChain, scan };
+  }
+  const supplyChain = patched('supply-chain-gates') ? await verifySupplyChain(input) : undefined;
+  if (supplyChain) recordSupplyChain(supplyChain);
+  const scan = await scanModel({
+    deployment: input.deployment,
+    artifact: input.artifact,
+    ...(supplyChain
+      ? {
+          limits: scanLimitsOf(supplyChain.scanLimits),
+          ...(supplyChain.modelDir ? { modelDir: supplyChain.modelDir } : {}),
+        }
+      : {}),
+  });
+  run.record({ scanFindings: scan.findings.length });
+  return { supplyChain, scan };
+}
+
 export async function DeployModel(input: DeployModelInput): Promise<DeployModelResult> {
   // Specs started by an older CLI carry durations as text only; from here on, milliseconds.
   const spec = normaliseDurations(input.spec);
@@ -134,27 +173,12 @@ async function deploy(run: DeploymentRun, input: DeployModelInput): Promise<Depl
     run.record({ artifact: { sha256: artifact.sha256, sizeBytes: artifact.sizeBytes } });
 
     await enter('scanning');
-    // Signatures, secrets and the environment's policy come first: a tampered or unsigned model
-    // is refused before anything parses it deeply. Added after rollouts had run: histories from
-    // before it have no such activity to replay.
-    const supplyChain = patched('supply-chain-gates')
-      ? await verifySupplyChain({ deployment, artifact, spec, specText: input.specText })
-      : undefined;
-    const limits = supplyChain
-      ? {
-          limits: scanLimitsOf(supplyChain.scanLimits),
-          ...(supplyChain.modelDir ? { modelDir: supplyChain.modelDir } : {}),
-        }
-      : {};
-    if (supplyChain) {
-      run.record({
-        signature: signatureLine(supplyChain),
-        policy: supplyChain.policy.results,
-        ...(supplyChain.fourEyes === undefined ? {} : { fourEyes: supplyChain.fourEyes }),
-      });
-    }
-    const scan = await scanModel({ deployment, artifact, ...limits });
-    run.record({ scanFindings: scan.findings.length });
+    const { supplyChain, scan } = await passShipGates(run, {
+      deployment,
+      artifact,
+      spec,
+      specText: input.specText,
+    });
 
     await enter('validating');
     const validation = await validateModel({

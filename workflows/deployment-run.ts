@@ -38,14 +38,14 @@ import { RolloutStageKey } from './search-attributes.ts';
 import { type DeploymentStatus, statusOf } from './status.ts';
 
 /** A refusal as the caller sees it: the reason, without a workflow stack trace. */
-export function approvalRefusal(message: string): ApplicationFailure {
+function approvalRefusal(message: string): ApplicationFailure {
   const failure = ApplicationFailure.create({ type: 'ApprovalRefused', message, nonRetryable: true });
   failure.stack = `ApprovalRefused: ${message}`;
   return failure;
 }
 
 /** Facts the pipeline learns along the way, written as they arrive. */
-export type DeploymentFacts = Partial<
+type DeploymentFacts = Partial<
   Pick<
     DeploymentState,
     | 'artifact'

@@ -34,14 +34,6 @@ export const PIPELINE_STAGES = [
 ] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
 
-/** The stages that end a run: its outcome. */
-export const FINAL_STAGES = [
-  'serving',
-  'promoted',
-  'rolled-back',
-  'rejected',
-] as const satisfies PipelineStage[];
-
 /** One approval decision, as the audit log also has it. */
 export interface ApprovalRecord {
   stepIndex: number;

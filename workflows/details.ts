@@ -35,7 +35,7 @@ function versions(state: DeploymentState): { candidate: string; stable: string }
  * How to answer the approval step from the Web UI itself (Send an Update) or a terminal. The
  * JSON is exactly what the `approve` update takes.
  */
-export function approvalHowTo(
+function approvalHowTo(
   state: Pick<DeploymentState, 'model' | 'environment'>,
   pending: WaitingApproval,
 ): string[] {

@@ -15,9 +15,9 @@ import { RolloutStageKey } from './search-attributes.ts';
 
 /** The `RolloutStage` search attribute while retiring and once retired. */
 export const RETIRING_STAGE = 'retiring';
-export const RETIRED_STAGE = 'retired';
+const RETIRED_STAGE = 'retired';
 
-export interface RetireModelInput {
+interface RetireModelInput {
   /** The removed spec's deployment: its model and environment, the commit that removed it. */
   deployment: DeploymentRef;
 }

@@ -18,7 +18,7 @@ import type { Verdict } from '../analysis/judge.ts';
 import type { Step, StepKind } from '../specs/schema.ts';
 
 /** Extensions of one inconclusive step before the rollout gives up on it. */
-export const DEFAULT_MAX_EXTENSIONS = 3;
+const DEFAULT_MAX_EXTENSIONS = 3;
 
 type StepOf<K extends StepKind> = Extract<Step, { type: K }>;
 
@@ -55,7 +55,7 @@ export interface RolloutProgress {
 }
 
 /** Run step `index` of the spec; `canaryWeight` is the share the candidate has while it runs. */
-export type StepAction = {
+type StepAction = {
   [K in StepKind]: { kind: K; step: StepOf<K>; index: number; canaryWeight: number };
 }[StepKind];
 
@@ -84,7 +84,7 @@ export type PlannedAction =
       verdict?: Verdict;
     };
 
-export interface PlanOptions {
+interface PlanOptions {
   /** Default `DEFAULT_MAX_EXTENSIONS`. */
   maxExtensions?: number;
 }

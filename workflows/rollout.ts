@@ -29,9 +29,7 @@ export interface RolloutContext {
   run: DeploymentRun;
 }
 
-export type RolloutEnd =
-  | { outcome: 'promoted' }
-  | { outcome: 'rolled-back'; reason: string; verdict?: Verdict };
+type RolloutEnd = { outcome: 'promoted' } | { outcome: 'rolled-back'; reason: string; verdict?: Verdict };
 
 /** Reads during a shadow step (it has no `interval` of its own): often enough to fail early. */
 function shadowInterval(durationMs: number): number {

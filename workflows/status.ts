@@ -11,7 +11,7 @@ import type { Step } from '../specs/schema.ts';
 import type { PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
 import type { ApprovalRecord, DeploymentState, PipelineStage } from './deployment-state.ts';
 
-export { type ApprovalRecord, PIPELINE_STAGES, type PipelineStage } from './deployment-state.ts';
+export type { PipelineStage } from './deployment-state.ts';
 
 export interface DeploymentStatus {
   model: string;

@@ -83,7 +83,7 @@ const FAST_BUCKETS: readonly { index: number; share: number; midSeconds: number 
 ];
 const SLOW_BUCKET = { index: LATENCY_BUCKETS.indexOf(1), midSeconds: 0.75 };
 
-export interface Arm {
+interface Arm {
   errorRate: number;
   /** Share of requests in the slow bucket (0.5–1 s). */
   slowShare: number;

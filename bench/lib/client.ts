@@ -8,7 +8,7 @@ import { spawnPinned, stopChild } from './processes.ts';
 const WORKER = fileURLToPath(new URL('../client-worker.ts', import.meta.url));
 
 /** A finished run and the load generator's CPU use during it. */
-export interface ClientRun {
+interface ClientRun {
   summary: LoadSummary;
   /** CPU seconds the load generator used; divided by `summary.durationS`, its busy share of a core. */
   cpuS: number;

@@ -4,7 +4,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { env } from 'onnxruntime-node';
 
-export interface MachineInfo {
+interface MachineInfo {
   cpu_model: string;
   cores: number;
   memory_gib: number;

@@ -53,7 +53,7 @@ export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<vo
  * NaN where there is no procfs. Unlike requests per second, CPU time per request hardly moves
  * when other work shares the machine, so it backs up throughput numbers taken on a busy host.
  */
-export function processCpuSeconds(pid: number | undefined): number {
+function processCpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return Number.NaN;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -69,7 +69,7 @@ export function processCpuSeconds(pid: number | undefined): number {
 /** USER_HZ: 100 on every Linux that Node supports. */
 const CLOCK_TICKS = 100;
 
-export interface RunningServer {
+interface RunningServer {
   name: string;
   url: string;
   /** CPU seconds the server process has used so far (see processCpuSeconds). */

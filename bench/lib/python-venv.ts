@@ -14,7 +14,7 @@ import { REPO_ROOT } from '../../test/support/paths.ts';
 const run = promisify(execFile);
 
 export const VENV_DIR = join(REPO_ROOT, '.tools', 'bench-venv');
-export const REQUIREMENTS = join(REPO_ROOT, 'bench', 'python-peer', 'requirements.txt');
+const REQUIREMENTS = join(REPO_ROOT, 'bench', 'python-peer', 'requirements.txt');
 const STAMP = join(VENV_DIR, '.requirements.sha256');
 
 export interface PythonPeerEnv {

@@ -95,7 +95,7 @@ export function summarizeSplit(runs: SplitResult[]) {
   };
 }
 
-export type SplitSummary = ReturnType<typeof summarizeSplit>;
+type SplitSummary = ReturnType<typeof summarizeSplit>;
 
 export interface Target {
   target: string;

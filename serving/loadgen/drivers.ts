@@ -66,7 +66,7 @@ export interface ScheduleReport {
   windowS: number;
 }
 
-export interface OpenLoopOptions {
+interface OpenLoopOptions {
   ratePerS: number;
   /** At most this many requests in flight; beyond that, sends wait and become late. */
   maxInFlight: number;

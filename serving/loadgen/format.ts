@@ -5,7 +5,7 @@ import type { ProgressSnapshot } from './stats.ts';
 const count = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** Milliseconds with two significant digits below 1 ms and two decimals above: `0.21ms`, `12.40ms`. */
-export function formatMs(value: number): string {
+function formatMs(value: number): string {
   if (value < 1) return `${Number(value.toPrecision(2))}ms`;
   return `${value.toFixed(value < 100 ? 2 : 0)}ms`;
 }

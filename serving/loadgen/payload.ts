@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parseHoldoutCsv } from '../../model/holdout.ts';
 
 /** The rows to cycle through: encoded bodies and the true class of each. */
-export interface LoadPayloads {
+interface LoadPayloads {
   bodies: Buffer[];
   /** The holdout label of `bodies[i]`. */
   labels: Int32Array;

@@ -7,7 +7,7 @@
 import { LatencyHistogram } from './histogram.ts';
 
 /** How one request ended: an HTTP status, or why there was no HTTP answer. */
-export type OutcomeStatus = number | 'timeout' | 'connection' | 'protocol';
+type OutcomeStatus = number | 'timeout' | 'connection' | 'protocol';
 
 export interface Outcome {
   latencyNs: number;
@@ -82,7 +82,7 @@ const ms = (ns: number) => ns / 1e6;
 /** Rounds to 4 significant decimals of a millisecond (0.1 µs) so JSON stays readable. */
 const round = (value: number) => Math.round(value * 1e4) / 1e4;
 
-export function latencySummary(histogram: LatencyHistogram): LatencySummary {
+function latencySummary(histogram: LatencyHistogram): LatencySummary {
   return {
     p50: round(ms(histogram.percentileNs(50))),
     p90: round(ms(histogram.percentileNs(90))),

@@ -169,10 +169,10 @@ describe.concurrent('an approval step (stubbed activities)', () => {
       model: 'ab-policy-four-eyes',
       steps: approvalSteps('author, bob'),
       script: {
-        verifySupplyChain: async (input, attempt) => ({
-          ...(await healthy.verifySupplyChain(input, attempt)),
-          fourEyes: true,
-        }),
+        checkShipGates: async (input, attempt) => {
+          const passed = await healthy.checkShipGates(input, attempt);
+          return { ...passed, supplyChain: { ...passed.supplyChain, fourEyes: true } };
+        },
       },
     });
     expect(await refusal(handle, 'author')).toBe(

@@ -97,8 +97,9 @@ describe('DeployModel', () => {
     const steps = run.map((r) => `${r.kind}:${r.step}`);
     for (const activity of [
       'resolveArtifact',
+      'checkShipGates',
       'validateModel',
-      'scanModel',
+      'checkPolicy',
       'packageModel',
       'loadIntoDataPlane',
     ]) {

@@ -37,8 +37,7 @@ afterAll(async () => {
 /** The gates in the order a change meets them; scanning never executes the model, so it comes first. */
 const PIPELINE: ActivityName[] = [
   'resolveArtifact',
-  'verifySupplyChain',
-  'scanModel',
+  'checkShipGates',
   'validateModel',
   'checkPolicy',
   'packageModel',
@@ -91,7 +90,7 @@ describe.concurrent('DeployModel before the rollout (stubbed activities)', () =>
       sha256: input.spec.spec.model.sha256,
     });
     const artifact = { sha256: input.spec.spec.model.sha256 };
-    expect(run.inputsOf('scanModel')[0]?.artifact).toMatchObject(artifact);
+    expect(run.inputsOf('checkShipGates')[0]).toMatchObject({ artifact, specText: input.specText });
     expect(run.inputsOf('validateModel')[0]).toMatchObject({
       artifact,
       interface: input.spec.spec.interface,
@@ -102,8 +101,11 @@ describe.concurrent('DeployModel before the rollout (stubbed activities)', () =>
 
   const gates: [ActivityName, PipelineStage, FailureType][] = [
     ['resolveArtifact', 'resolving', 'DigestMismatch'],
-    ['verifySupplyChain', 'scanning', 'SignatureInvalid'],
-    ['scanModel', 'scanning', 'ScanFailed'],
+    // One activity judges every ship-or-not gate (supply-chain/gates/); each refuses with its type.
+    ['checkShipGates', 'scanning', 'ScanFailed'],
+    ['checkShipGates', 'scanning', 'SecretFound'],
+    ['checkShipGates', 'scanning', 'SignatureInvalid'],
+    ['checkShipGates', 'scanning', 'PolicyViolation'],
     ['validateModel', 'validating', 'ValidationFailed'],
     ['checkPolicy', 'validating', 'PolicyViolation'],
     ['packageModel', 'packaging', 'BundleConflict'],
@@ -112,7 +114,7 @@ describe.concurrent('DeployModel before the rollout (stubbed activities)', () =>
   it.for(gates)(
     'rejects a change refused by %s at %s (%s), before any traffic moves',
     async ([gate, step, type], { expect }) => {
-      const model = `pb-reject-${gate.toLowerCase()}`;
+      const model = `pb-reject-${gate.toLowerCase()}-${type.toLowerCase()}`;
       const message = `stub: ${gate} refuses this model`;
       const { handle, run } = await startStubbedDeployment(stack, {
         model,
