@@ -172,7 +172,7 @@ describe('modelship dev (npm start)', () => {
     const toApproval = Date.now() - startedAt;
     expect(toApproval).toBeLessThan(120_000);
     console.log(`dev.test: npm start to awaiting-approval in ${(toApproval / 1000).toFixed(1)} s`);
-    expect(dev.stdout()).toMatch(/iris@dev: step 1\/5 \(shadow 15s \(agreement ≥ 0\.95\)\): pass: /);
+    expect(dev.stdout()).toMatch(/iris@dev: step 1\/5 \(shadow 10s \(agreement ≥ 0\.95\)\): pass: /);
     expect(dev.stdout()).toMatch(/iris@dev: step 3\/5 \(analysis 40s\): pass: /);
     // The lines after it come in the same breath, maybe in the next chunk of output.
     await dev.waitFor(
