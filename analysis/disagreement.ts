@@ -64,10 +64,7 @@ export function totalVariationDistance(
  * standard error of a difference of two proportions, times E|Z| = √(2/π) for a normal Z, summed
  * and halved like the distance itself.
  */
-function samplingNoise(
-  a: Readonly<Record<string, number>>,
-  b: Readonly<Record<string, number>>,
-): number {
+function samplingNoise(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): number {
   const totalA = sum(a);
   const totalB = sum(b);
   if (totalA === 0 || totalB === 0) return Number.NaN;

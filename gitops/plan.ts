@@ -13,6 +13,7 @@ import { type DeploymentKey, deployModelWorkflowId } from '../domain/deployment.
 import { formatPath, type SpecError } from '../specs/errors.ts';
 import { parseSpec } from '../specs/parse.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
+import { describeStep } from '../specs/steps.ts';
 import { positionOf, type SpecSource } from '../specs/yaml-source.ts';
 import type { GateReport } from '../supply-chain/gates/evaluate.ts';
 import type { PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
@@ -23,7 +24,6 @@ import type { Commit, CommitReader } from './git.ts';
 import { type OfflineCheck, shipGatesAt } from './offline-checks.ts';
 import { specDigest } from './spec-digest.ts';
 import { declaresModelDeployment, specIdentity } from './spec-fields.ts';
-import { describeStep } from './steps.ts';
 
 /**
  * `ok`: `apply` would roll it out; `invalid`: schema, rule or offline-check errors (apply starts
@@ -276,7 +276,7 @@ function rolloutPlan(spec: ModelDeployment, baseText: string | undefined): Rollo
     ...(previous?.ok
       ? { previous: { source: previous.spec.spec.model.source, sha256: previous.spec.spec.model.sha256 } }
       : {}),
-    steps: steps.map(describeStep),
+    steps: steps.map((step) => describeStep(step, 'full')),
     approvers,
     owners: spec.metadata.owners,
   };

@@ -4,9 +4,9 @@
  * directory), reading the model's signature, and comparing it with `spec.interface`.
  */
 import { env, type InferenceSession } from 'onnxruntime-node';
-import { createInferenceSession } from '../serving/onnx-env.ts';
 import type { ModelDeployment, TensorSpec } from '../specs/schema.ts';
 import { ModelError, ModelErrorKind } from './errors.ts';
+import { createInferenceSession } from './onnx-env.ts';
 
 /** One input or output as the model declares it; `-1` stands for a symbolic or unknown dimension. */
 export interface TensorSignature {

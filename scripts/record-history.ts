@@ -3,12 +3,19 @@
  * a throwaway dev server and saves each history as JSON. Re-record only on purpose, when a
  * workflow change is meant to be incompatible; otherwise the replay test is what catches it.
  *
- *   npx tsx scripts/record-history.ts
+ * A history that is already committed is kept: recording it again on today's code would erase
+ * the older workflow code paths it pins (the `patched()` branches). So by default only the
+ * missing files are recorded; `--only <file>` (repeatable) picks cases, `--force` overwrites.
+ *
+ *   npx tsx scripts/record-history.ts                  # record the cases that have no file yet
+ *   npx tsx scripts/record-history.ts --only deploy-model-cancelled.json --force
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { setTimeout as delay } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { Client, Connection, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { openAuditStore } from '../audit/open.ts';
@@ -20,19 +27,33 @@ import { type ExampleSpecOptions, exampleSpecYaml } from '../test/support/model-
 import { repoPath } from '../test/support/paths.ts';
 import { startDevServer } from '../worker/dev-server.ts';
 import { createModelshipWorker } from '../worker/worker.ts';
+import type { DeployModel } from '../workflows/deploy-model.ts';
+import type { PipelineStage } from '../workflows/deployment-state.ts';
+import { approveSignal, approveUpdate, statusQuery } from '../workflows/messages.ts';
+
+type Handle = WorkflowHandle<typeof DeployModel>;
 
 interface Case {
   file: string;
   spec: ExampleSpecOptions;
   /** Deployed first (and waited for), so that `spec` becomes a candidate next to it. */
   before?: ExampleSpecOptions;
+  /** Talks to the run while it goes (updates, signals, cancel); the script then waits for its result. */
+  drive?: (handle: Handle) => Promise<void>;
+  /** The outcome the run must end with, or the recording is refused. */
+  expect: string;
 }
 
 const CASES: Case[] = [
-  { file: 'deploy-model-serving.json', spec: { name: 'iris', dataset: 'iris', version: 'v2' } },
+  {
+    file: 'deploy-model-serving.json',
+    spec: { name: 'iris', dataset: 'iris', version: 'v2' },
+    expect: 'serving',
+  },
   {
     file: 'deploy-model-rejected.json',
     spec: { name: 'iris-inaccurate', dataset: 'iris', version: 'bad-accuracy' },
+    expect: 'rejected',
   },
   {
     // A staged rollout: a weight, a pause, an approval nobody gives in time, the rollback.
@@ -50,8 +71,109 @@ const CASES: Case[] = [
         'setWeight: 100',
       ],
     },
+    expect: 'rolled-back',
+  },
+  {
+    // Promoted after an approval, with refusals on the way: a refused update (not an approver),
+    // a refused signal, both audited at once by the handler; then the accepted update. The
+    // post-promotion window is short so that the release of the old stable is in the history.
+    file: 'deploy-model-promoted-approval.json',
+    before: { name: 'iris-approval', dataset: 'iris', version: 'v1', minAccuracy: 0.8 },
+    spec: {
+      name: 'iris-approval',
+      dataset: 'iris',
+      version: 'v2',
+      minAccuracy: 0.8,
+      postPromotionWindow: '500ms',
+      steps: [
+        'setWeight: 50',
+        'pause: { duration: 500ms }',
+        'approval: { approvers: [alice], timeout: 1m }',
+        'setWeight: 100',
+      ],
+    },
+    async drive(handle) {
+      await waitForStage(handle, 'awaiting-approval');
+      const refused = await handle
+        .executeUpdate(approveUpdate, { args: [{ approver: 'mallory', decision: 'approve' }] })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      if (!(refused instanceof WorkflowUpdateFailedError))
+        throw new Error(`mallory's approve update was not refused: ${String(refused)}`);
+      await handle.signal(approveSignal, { approver: 'eve', decision: 'approve' });
+      // The signal's refusal is audited by its handler; let it land before the accepted update.
+      await waitFor('the refusal of eve to be audited', async () =>
+        (await audit.list({ workflowId: handle.workflowId })).some(
+          (record) => record.step === 'approval.refused' && record.actor === 'eve',
+        ),
+      );
+      await handle.executeUpdate(approveUpdate, { args: [{ approver: 'alice', decision: 'approve' }] });
+    },
+    expect: 'promoted',
+  },
+  {
+    // Cancelled during a pause (an operator, or a newer commit): the candidate is rolled back.
+    file: 'deploy-model-cancelled.json',
+    before: { name: 'iris-cancel', dataset: 'iris', version: 'v1', minAccuracy: 0.8 },
+    spec: {
+      name: 'iris-cancel',
+      dataset: 'iris',
+      version: 'v2',
+      minAccuracy: 0.8,
+      steps: ['setWeight: 20', 'pause: { duration: 10m }', 'setWeight: 100'],
+    },
+    async drive(handle) {
+      await waitForStage(handle, 'paused');
+      await handle.cancel();
+    },
+    expect: 'rolled-back',
   },
 ];
+
+const { values: options } = parseArgs({
+  options: { only: { type: 'string', multiple: true }, force: { type: 'boolean', default: false } },
+});
+const unknown = (options.only ?? []).filter((file) => !CASES.some((c) => c.file === file));
+if (unknown.length > 0) {
+  console.error(`no such case: ${unknown.join(', ')} (cases: ${CASES.map((c) => c.file).join(', ')})`);
+  process.exit(2);
+}
+const exists = (file: string) =>
+  access(historyPath(file)).then(
+    () => true,
+    () => false,
+  );
+const selected: Case[] = [];
+for (const c of CASES) {
+  if (options.only && !options.only.includes(c.file)) continue;
+  if (!options.force && (await exists(c.file))) {
+    console.log(`kept ${c.file} (already recorded; --force to overwrite it)`);
+    continue;
+  }
+  selected.push(c);
+}
+if (selected.length === 0) {
+  console.log('nothing to record');
+  process.exit(0);
+}
+
+function historyPath(file: string): string {
+  return repoPath(`test/replay/histories/${file}`);
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(100);
+  }
+}
+
+function waitForStage(handle: Handle, stage: PipelineStage): Promise<void> {
+  return waitFor(`stage ${stage}`, async () => (await handle.query(statusQuery)).stage === stage);
+}
 
 async function deploy(repo: TempRepo, spec: ExampleSpecOptions) {
   await repo.copyFromProject(`models/${spec.dataset}/${spec.version}/model.onnx`);
@@ -79,13 +201,16 @@ const worker = await createModelshipWorker({
 });
 const run = worker.run();
 try {
-  for (const { file, spec, before } of CASES) {
+  for (const { file, spec, before, drive, expect } of selected) {
     const repo = await createTempRepo();
     if (before) await (await deploy(repo, before)).result();
     const handle = await deploy(repo, spec);
+    await drive?.(handle);
     const result = await handle.result();
+    if (result.outcome !== expect)
+      throw new Error(`${file}: expected ${expect}, got ${result.outcome}: ${result.summary}`);
     const history = await handle.fetchHistory();
-    await writeFile(repoPath(`test/replay/histories/${file}`), `${historyToJSON(history)}\n`);
+    await writeFile(historyPath(file), `${historyToJSON(history)}\n`);
     console.log(`recorded ${file}: ${result.outcome} (${history.events?.length} events)`);
     await repo.remove();
   }

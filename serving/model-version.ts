@@ -6,10 +6,10 @@
  * has finished.
  */
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
+import { createInferenceSession } from '../model/onnx-env.ts';
 import type { ServableBundle } from './bundle.ts';
 import { type InputElementType, inputElementType, type KServeDatatype, kserveDatatype } from './dtypes.ts';
 import type { VersionMetrics } from './metrics.ts';
-import { createInferenceSession } from './onnx-env.ts';
 
 /** An input as the request path checks it. */
 export interface InputPlan {

@@ -12,9 +12,7 @@ import { DEFAULT_DATA_PLANE_URL } from './config.ts';
 
 /** Workflow sources, as an explicit `.ts` path so the bundler works the same under vitest and tsx. */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-const WORKFLOW_INTERCEPTORS_PATH = fileURLToPath(
-  new URL('../workflows/interceptors.ts', import.meta.url),
-);
+const WORKFLOW_INTERCEPTORS_PATH = fileURLToPath(new URL('../workflows/interceptors.ts', import.meta.url));
 
 /**
  * Bundles the workflow code once. Bundling takes seconds; tests and long-running processes

@@ -7,8 +7,9 @@
  * path people know, with the data plane's version name beside it.
  */
 import { verdictMarkdown } from '../analysis/report.ts';
+import { describeStep } from '../specs/steps.ts';
 import type { ApprovalRecord, DeploymentState, WaitingApproval } from './deployment-state.ts';
-import { describeStep, estimateLines } from './status.ts';
+import { estimateLines } from './status.ts';
 
 const OUTCOME: Partial<Record<DeploymentState['stage'], string>> = {
   serving: '✅ **Serving**: this version answers all traffic',

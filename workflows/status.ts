@@ -7,29 +7,34 @@ import type { AnalysisEstimate } from '../activities/step-estimates.ts';
 import type { SupplyChainReport } from '../activities/supply-chain.ts';
 import type { Verdict } from '../analysis/judge.ts';
 import { formatDuration } from '../specs/duration.ts';
-import type { Step } from '../specs/schema.ts';
-import type { PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
-import type { ApprovalRecord, DeploymentState, PipelineStage } from './deployment-state.ts';
+import { describeStep } from '../specs/steps.ts';
+import type { DeploymentState } from './deployment-state.ts';
 
 export type { PipelineStage } from './deployment-state.ts';
 
-export interface DeploymentStatus {
-  model: string;
-  environment: string;
-  commit: string;
-  /** Where the model comes from, as the spec names it (e.g. `models/iris/v2/model.onnx`). */
-  modelSource: string;
-  stage: PipelineStage;
-  history: { stage: PipelineStage; at: string }[];
-  artifact?: { sha256: string; sizeBytes: number };
-  validation?: { name: string; value: number; passed: boolean }[];
-  scanFindings?: number;
-  /** One line: who verifiably signed the model directory, or that it is unsigned. */
-  signature?: string;
-  /** The environment policy's verdicts, rule by rule. */
-  policy?: PolicyRuleResult[];
-  bundle?: { digest: string; path: string };
-  dataPlane?: { version: string; stable: string | null };
+/**
+ * The `status` query's answer: the state's facts as they are, and the rollout, the last verdict
+ * and the waiting approval in the shape clients read (steps in words, step indexes).
+ */
+export type DeploymentStatus = Pick<
+  DeploymentState,
+  | 'model'
+  | 'environment'
+  | 'commit'
+  | 'modelSource'
+  | 'stage'
+  | 'history'
+  | 'artifact'
+  | 'validation'
+  | 'scanFindings'
+  | 'signature'
+  | 'policy'
+  | 'bundle'
+  | 'dataPlane'
+  | 'approvals'
+  | 'rollback'
+  | 'rejection'
+> & {
   rollout?: {
     /** One short description per spec step, e.g. `setWeight 10%`. */
     steps: string[];
@@ -46,26 +51,7 @@ export interface DeploymentStatus {
   };
   lastVerdict?: { stepIndex: number; verdict: Verdict };
   waitingFor?: { stepIndex: number; approvers: string[]; until: string; description?: string };
-  approvals: ApprovalRecord[];
-  rollback?: { reason: string; at: string };
-  rejection?: { step: PipelineStage; type: string; message: string };
-}
-
-/** How a step reads in the status and the Web UI, e.g. `setWeight 10%`, `pause 500us`. */
-export function describeStep(step: Step): string {
-  switch (step.type) {
-    case 'shadow':
-      return `shadow ${step.duration} (agreement ≥ ${step.minAgreement})`;
-    case 'setWeight':
-      return `setWeight ${step.weight}%`;
-    case 'pause':
-      return `pause ${step.duration}`;
-    case 'analysis':
-      return `analysis ${step.duration}`;
-    case 'approval':
-      return `approval by ${step.approvers.join(' or ')}`;
-  }
-}
+};
 
 /** The `status` query's answer, derived from the run's state. */
 export function statusOf(state: DeploymentState): DeploymentStatus {
@@ -90,7 +76,7 @@ export function statusOf(state: DeploymentState): DeploymentStatus {
     ...(rollout && progress
       ? {
           rollout: {
-            steps: rollout.steps.map(describeStep),
+            steps: rollout.steps.map((step) => describeStep(step)),
             stepIndex: progress.nextStepIndex,
             canaryWeight: progress.canaryWeight,
             shadow: rollout.shadow,

@@ -1,7 +1,8 @@
 /**
  * Replays committed DeployModel histories against today's workflow code. A failure here means a
  * change would break workflows already running in production: guard it with `patched()`, or
- * re-record deliberately with `npx tsx scripts/record-history.ts`.
+ * re-record deliberately with `npx tsx scripts/record-history.ts --only <file> --force`. New cases
+ * are recorded with the same script, which keeps the files that already exist.
  */
 import { readFile } from 'node:fs/promises';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -20,6 +21,10 @@ describe('DeployModel replay', () => {
     'deploy-model-serving.json',
     'deploy-model-rejected.json',
     'deploy-model-rolled-back.json',
+    // Recorded on the code with every patch taken: one ship-gate activity, refusals audited by
+    // the handler (a refused update and a refused signal before the approval), durations in ms.
+    'deploy-model-promoted-approval.json',
+    'deploy-model-cancelled.json',
   ]) {
     it(`replays ${file} deterministically`, async () => {
       const json = JSON.parse(await readFile(new URL(`./histories/${file}`, import.meta.url), 'utf8'));

@@ -13,7 +13,7 @@ import { Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { parseHoldoutCsv } from '../../model/holdout.ts';
 import { accuracy, f1Macro } from '../../model/metrics.ts';
-import { createInferenceSession } from '../../serving/onnx-env.ts';
+import { createInferenceSession } from '../../model/onnx-env.ts';
 import { parseSpecFile } from '../../specs/parse-file.ts';
 import { REPO_ROOT } from '../support/paths.ts';
 import { yamlFilesIn } from './helpers.ts';

@@ -48,7 +48,7 @@ describe('onnxruntime environment', () => {
 
   it('the data plane and validation loaders leave no file in the temp folder', async () => {
     const files = await tempFilesAfter(
-      `import { createInferenceSession } from ${moduleUrl('serving/onnx-env.ts')};
+      `import { createInferenceSession } from ${moduleUrl('model/onnx-env.ts')};
        import { loadSession } from ${moduleUrl('model/session.ts')};
        await createInferenceSession(${JSON.stringify(MODEL)}, { executionProviders: ['cpu'] });
        await loadSession(${JSON.stringify(MODEL)}, 'iris v1');
