@@ -92,5 +92,5 @@ export function verdictMarkdown(verdict: Verdict): string {
     ...(repeatsEvidence ? [] : [`Why: ${verdict.reason}`]),
     ...plain,
   ];
-  return `${head.join('<br>\n')}\n\nNumbers (${verdict.judge} judge):<br>\n${numbers.join('<br>\n')}`;
+  return `${head.join('<br>')}\n\nNumbers (${verdict.judge} judge):<br>${numbers.join('<br>')}`;
 }

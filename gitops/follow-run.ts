@@ -57,6 +57,10 @@ export function progressLines(
       `${where}: ${stepText(verdict.stepIndex)}: ${verdict.verdict.outcome}: ${verdict.verdict.reason}`,
     );
   }
+  // Decisions first: an approval is what moved the rollout to its next stage.
+  for (const approval of next.approvals.slice(previous?.approvals.length ?? 0)) {
+    lines.push(`${where}: step ${approval.stepIndex + 1}: ${decisionText(approval)}`);
+  }
   const stageChanged = previous === undefined || previous.stage !== next.stage;
   const stepChanged = previous?.rollout?.stepIndex !== rollout?.stepIndex;
   if (stageChanged || (stepChanged && rollout && next.stage !== 'awaiting-approval')) {
@@ -66,9 +70,6 @@ export function progressLines(
   const nowWaiting = next.waitingFor;
   if (nowWaiting && previous?.waitingFor?.stepIndex !== nowWaiting.stepIndex) {
     lines.push(...approvalLines(where, next));
-  }
-  for (const approval of next.approvals.slice(previous?.approvals.length ?? 0)) {
-    lines.push(`${where}: step ${approval.stepIndex + 1}: ${decisionText(approval)}`);
   }
   return lines;
 }
@@ -83,7 +84,7 @@ function decisionText(approval: DeploymentStatus['approvals'][number]): string {
     case 'timeout':
       return 'no decision before the approval timed out';
     case 'refused':
-      return `an approval by ${approval.approver} was refused (not a listed approver)`;
+      return `an approval by ${approval.approver} was refused: ${approval.reason ?? 'not allowed to decide this step'}`;
   }
 }
 

@@ -3,7 +3,8 @@
  * run's state (`deployment-state.ts`) by pure functions, so it is unit-tested without Temporal.
  *
  * Written for the Web UI 2.5x renderer: no pipe tables (it runs their columns together), one
- * line per fact joined with `<br>`; plain words before statistics; versions named by the model
+ * line per fact joined with a bare `<br>` (the renderer also keeps newlines, so `<br>` plus a
+ * newline shows as a blank line); plain words before statistics; versions named by the model
  * path people know, with the data plane's version name beside it.
  */
 import { verdictMarkdown } from '../analysis/report.ts';
@@ -42,8 +43,9 @@ function approvalHowTo(
 ): string[] {
   const approver = pending.approvers[0] ?? '<name>';
   return [
-    `**To approve in this Web UI:** at the top of this workflow's page open the actions menu and choose **Send an Update**, update name \`approve\`, and paste as input:`,
+    `**To approve in this Web UI:** open **More Actions** at the top right of this page and choose **Send an Update**, update name \`approve\` (pick it in the Name list), paste this into Data and click **Submit**:`,
     `\`{"approver":"${approver}","decision":"approve"}\``,
+    `If the first click only re-indents the JSON, click **Submit** again; "Update successful" confirms it and **R** refreshes these details.`,
     `To reject: \`{"approver":"${approver}","decision":"reject","comment":"why"}\` (use your own name: one of ${pending.approvers.join(', ')})`,
     `**Or from a terminal:** \`npx modelship approve ${state.model} --env ${state.environment} --as ${approver}\``,
   ];
@@ -57,7 +59,7 @@ function waitingLines(state: DeploymentState): string[] {
     `**Waiting for approval** of step ${pending.stepIndex + 1}${step ? ` (${describeStep(step)})` : ''}, until ${pending.until}`,
     ...(pending.description ? [`Asked to check: ${pending.description}`] : []),
   ];
-  return ['', waiting.join('<br>\n'), '', approvalHowTo(state, pending).join('<br>\n')];
+  return ['', waiting.join('<br>'), '', approvalHowTo(state, pending).join('<br>')];
 }
 
 function rolloutLines(state: DeploymentState): string[] {
@@ -69,7 +71,7 @@ function rolloutLines(state: DeploymentState): string[] {
       const mark = index < progress.nextStepIndex ? '✓' : index === progress.nextStepIndex ? '▶' : '·';
       return `${mark} ${index + 1}. ${describeStep(step)}`;
     })
-    .join('<br>\n');
+    .join('<br>');
   const { candidate, stable } = versions(state);
   const weight = progress.canaryWeight;
   const agreement = rollout.shadowAgreement;
@@ -77,7 +79,7 @@ function rolloutLines(state: DeploymentState): string[] {
     '',
     `**Traffic:** stable (${stable}) ${100 - weight}% · candidate ${candidate} ${weight}%${rollout.shadow ? ' · mirroring to the candidate' : ''}`,
     '',
-    `**Steps:**<br>\n${steps}`,
+    `**Steps:**<br>${steps}`,
     ...(agreement
       ? [
           '',
@@ -85,7 +87,7 @@ function rolloutLines(state: DeploymentState): string[] {
         ]
       : []),
     ...(rollout.estimates
-      ? ['', `**Step estimates:**<br>\n${estimateLines(rollout.estimates).join('<br>\n')}`]
+      ? ['', `**Step estimates:**<br>${estimateLines(rollout.estimates).join('<br>')}`]
       : []),
   ];
 }
@@ -122,7 +124,7 @@ function supplyChainLines(state: DeploymentState): string[] {
       (metric) =>
         `• ${metric.name} ${formatMetric(metric.name, metric.value)}: ${metric.passed ? 'pass' : '**FAIL**'}`,
     );
-    lines.push('', `**Offline validation:**<br>\n${metrics.join('<br>\n')}`);
+    lines.push('', `**Offline validation:**<br>${metrics.join('<br>')}`);
   }
   if (state.signature) lines.push('', `**Signature:** ${state.signature}`);
   if (state.scanFindings !== undefined) lines.push('', `**Scan:** ${state.scanFindings} finding(s)`);
@@ -130,7 +132,7 @@ function supplyChainLines(state: DeploymentState): string[] {
     const rules = state.policy.map(
       (result) => `• ${result.rule}: ${result.passed ? 'pass' : '**FAIL**'} (${result.reason})`,
     );
-    lines.push('', `**Environment policy:**<br>\n${rules.join('<br>\n')}`);
+    lines.push('', `**Environment policy:**<br>${rules.join('<br>')}`);
   }
   if (state.bundle) lines.push('', `**Bundle:** \`${state.bundle.digest.slice(0, 16)}…\``);
   if (state.dataPlane && !state.rollout) {
@@ -171,7 +173,7 @@ export function renderDetails(state: DeploymentState): string {
   if (state.approvals.length > 0) {
     lines.push(
       '',
-      `**Approvals:**<br>\n${state.approvals.map((record) => approvalLine(record, state)).join('<br>\n')}`,
+      `**Approvals:**<br>${state.approvals.map((record) => approvalLine(record, state)).join('<br>')}`,
     );
   }
   lines.push(...supplyChainLines(state));

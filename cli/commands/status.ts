@@ -17,6 +17,9 @@ Lists the latest DeployModel or RetireModel run of every model and environment o
 $TEMPORAL_ADDRESS: state, stage, commit, traffic split and what it waits for; for running
 rollouts, the last verdict of the live analysis as a table. --all lists every run, not only the latest of each deployment.`;
 
+/** How long one run may take to answer its status query. */
+const QUERY_DEADLINE_MS = 5_000;
+
 function trafficOf(status: DeploymentStatus | undefined): string {
   const rollout = status?.rollout;
   if (!status?.dataPlane) return '';
@@ -39,7 +42,19 @@ async function describeRun(
     return { ...base, stage: '', commit: '', traffic: '', note: 'retiring from the data plane' };
   }
   if (state === 'RUNNING') {
-    const status = await handle.query(statusQuery);
+    // A run whose worker is gone cannot answer: say so on its row instead of failing the list.
+    const status = await client.connection
+      .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(statusQuery))
+      .catch((error: unknown) => error as Error);
+    if (status instanceof Error) {
+      return {
+        ...base,
+        stage: '',
+        commit: '',
+        traffic: '',
+        note: `no answer to the status query (is a modelship worker running?): ${status.message.split('\n')[0]}`,
+      };
+    }
     const waiting = status.waitingFor
       ? `waiting for approval by ${status.waitingFor.approvers.join(' or ')}`
       : '';

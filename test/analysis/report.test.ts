@@ -18,15 +18,9 @@ const failing = judgeThresholds({
 describe('verdict reports', () => {
   it('lead with plain words, one line per metric, the numbers below; no pipe tables', () => {
     expect(verdictMarkdown(failing)).toMatchInlineSnapshot(`
-      "**fail: the candidate is worse than allowed on errors**<br>
-      • errors: canary 12 % against stable 0 % (allowed ≤ 0.01): **worse than allowed**<br>
-      • p99 latency: canary 2.49ms against stable 2.49ms (allowed ≤ 1.5× stable): fine, enough evidence<br>
-      • predicted classes against stable: canary 0 % (allowed ≤ 0.05): fine, enough evidence
+      "**fail: the candidate is worse than allowed on errors**<br>• errors: canary 12 % against stable 0 % (allowed ≤ 0.01): **worse than allowed**<br>• p99 latency: canary 2.49ms against stable 2.49ms (allowed ≤ 1.5× stable): fine, enough evidence<br>• predicted classes against stable: canary 0 % (allowed ≤ 0.05): fine, enough evidence
 
-      Numbers (threshold judge):<br>
-      • errorRate: candidate 12/100 requests, stable 0/900<br>
-      • latencyP99: timed requests: candidate 100, stable 900<br>
-      • disagreement (distribution): class distance 0.0067 − sampling noise 0.059; 100 vs 900 rows"
+      Numbers (threshold judge):<br>• errorRate: candidate 12/100 requests, stable 0/900<br>• latencyP99: timed requests: candidate 100, stable 900<br>• disagreement (distribution): class distance 0.0067 − sampling noise 0.059; 100 vs 900 rows"
     `);
   });
 

@@ -86,8 +86,8 @@ describe('progress while apply waits', () => {
       approvals: [{ stepIndex: 3, approver: 'alice', decision: 'approve', comment: 'looks good', at: 'now' }],
     });
     expect(progressLines(WHERE, waiting, approved)).toEqual([
-      `${WHERE}: canary: step 5/5 (setWeight 100%)`,
       `${WHERE}: step 4: approved by alice ("looks good")`,
+      `${WHERE}: canary: step 5/5 (setWeight 100%)`,
     ]);
   });
 

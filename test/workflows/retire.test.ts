@@ -187,7 +187,7 @@ describe.sequential('retiring through apply', () => {
       { action: 'retire', supersedes: heldRun },
     ]);
     expect(retired.out).toContain(
-      `apply: ${MODEL}@staging: cancelling the rollout in progress (run ${heldRun}); it rolls back first`,
+      `apply: ${MODEL}@staging: cancelling the run in progress (run ${heldRun}); it rolls back first (it was at paused): stable gets all traffic again, the candidate is unloaded`,
     );
     expect(retired.out.join('\n')).toMatch(/previous rollout closed: rolled-back: the rollout was cancelled/);
     expect(retired.out.at(-1)).toMatch(new RegExp(`^apply: ${MODEL}@staging: retired: `));
