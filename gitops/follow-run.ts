@@ -26,7 +26,7 @@ export function approvalLines(where: string, status: DeploymentStatus): string[]
   for (const approver of waiting.approvers) {
     lines.push(
       `${where}:   as ${approver}: npx modelship approve ${status.model} --env ${status.environment} --as ${approver}` +
-        ` (or in the Web UI: Send an Update named approve with input ${approveInputJson(approver)})`,
+        ` (or in the Web UI: More Actions → Send an Update, name approve, Data ${approveInputJson(approver)})`,
     );
   }
   return lines;

@@ -176,7 +176,7 @@ describe('modelship dev (npm start)', () => {
     expect(dev.stdout()).toMatch(/iris@dev: step 3\/5 \(analysis 40s\): pass: /);
     // The lines after it come in the same breath, maybe in the next chunk of output.
     await dev.waitFor(
-      /iris@dev: {3}as alice: npx modelship approve iris --env dev --as alice \(or in the Web UI: Send an Update named approve with input \{"approver":"alice","decision":"approve"\}\)/,
+      /iris@dev: {3}as alice: npx modelship approve iris --env dev --as alice \(or in the Web UI: More Actions → Send an Update, name approve, Data \{"approver":"alice","decision":"approve"\}\)/,
       5_000,
     );
     await dev.waitFor(

@@ -76,8 +76,8 @@ describe('progress while apply waits', () => {
     expect(progressLines(WHERE, before, waiting)).toEqual([
       `${WHERE}: awaiting-approval: step 4/5 (approval by alice)`,
       `${WHERE}: step 4: waiting until 2026-01-01T08:00:00.000Z for an approval by alice or bob`,
-      `${WHERE}:   as alice: npx modelship approve iris --env staging --as alice (or in the Web UI: Send an Update named approve with input {"approver":"alice","decision":"approve"})`,
-      `${WHERE}:   as bob: npx modelship approve iris --env staging --as bob (or in the Web UI: Send an Update named approve with input {"approver":"bob","decision":"approve"})`,
+      `${WHERE}:   as alice: npx modelship approve iris --env staging --as alice (or in the Web UI: More Actions → Send an Update, name approve, Data {"approver":"alice","decision":"approve"})`,
+      `${WHERE}:   as bob: npx modelship approve iris --env staging --as bob (or in the Web UI: More Actions → Send an Update, name approve, Data {"approver":"bob","decision":"approve"})`,
     ]);
     expect(progressLines(WHERE, waiting, waiting)).toEqual([]);
     const approved = status({

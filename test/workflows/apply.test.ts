@@ -226,7 +226,7 @@ describe.sequential('modelship apply', () => {
       ),
     );
     expect(rolledBack.out).toContain(
-      `apply: ${MODEL}@staging:   as alice: npx modelship approve ${MODEL} --env staging --as alice (or in the Web UI: Send an Update named approve with input {"approver":"alice","decision":"approve"})`,
+      `apply: ${MODEL}@staging:   as alice: npx modelship approve ${MODEL} --env staging --as alice (or in the Web UI: More Actions → Send an Update, name approve, Data {"approver":"alice","decision":"approve"})`,
     );
     expect(rolledBack.out).toContain(
       `apply: ${MODEL}@staging: step 2: no decision before the approval timed out`,
