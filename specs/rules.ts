@@ -164,13 +164,45 @@ function analysisLimitsGiven({ spec }: ModelDeployment): RuleProblem[] {
 }
 
 /** An analysis reads metrics more than once before it decides. */
+/**
+ * Counters are read over HTTP (or from Prometheus) once per interval: more often than ten times a
+ * second measures nothing new and loads the data plane; an hour between reads leaves a bad
+ * canary on live traffic for that long.
+ */
+const MIN_INTERVAL_MS = 100;
+const MAX_INTERVAL_MS = 3_600_000;
+
 function analysisIntervalShorterThanDuration({ spec }: ModelDeployment): RuleProblem[] {
   return spec.rollout.steps.flatMap((step, index) => {
-    if (step.type !== 'analysis' || step.intervalMs < step.durationMs) return [];
+    if (step.type !== 'analysis') return [];
+    const path = [...STEPS, index, 'analysis', 'interval'];
+    if (step.intervalMs < MIN_INTERVAL_MS || step.intervalMs > MAX_INTERVAL_MS) {
+      return [{ path, message: `interval ${step.interval} must be between 100ms and 1h` }];
+    }
+    if (step.intervalMs < step.durationMs) return [];
     return [
       {
-        path: [...STEPS, index, 'analysis', 'interval'],
+        path,
         message: `interval ${step.interval} must be shorter than the step's duration (${step.duration})`,
+      },
+    ];
+  });
+}
+
+/**
+ * A step that watches live traffic is one heartbeating activity for its whole duration; a week
+ * is already far beyond any canary analysis, and the activity's own time limit (8 days,
+ * `workflows/activity-proxies.ts`) stays above it.
+ */
+const MAX_WATCH_MS = 7 * 86_400_000;
+
+function watchesAtMostAWeek({ spec }: ModelDeployment): RuleProblem[] {
+  return spec.rollout.steps.flatMap((step, index) => {
+    if ((step.type !== 'analysis' && step.type !== 'shadow') || step.durationMs <= MAX_WATCH_MS) return [];
+    return [
+      {
+        path: [...STEPS, index, step.type, 'duration'],
+        message: `${step.duration} is longer than the 7d a live-traffic step may watch`,
       },
     ];
   });
@@ -212,6 +244,7 @@ export const RULES: readonly Rule[] = [
   { name: 'analysis-limits', check: analysisLimitsGiven },
   { name: 'analysis-interval', check: analysisIntervalShorterThanDuration },
   { name: 'durations-positive', check: durationsPositive },
+  { name: 'watch-at-most-a-week', check: watchesAtMostAWeek },
 ];
 
 /** Runs every rule; each problem carries the name of the rule that found it. */

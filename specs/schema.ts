@@ -145,8 +145,10 @@ const PauseStep = z
 
 const AnalysisStep = z
   .strictObject({
-    duration: duration.describe('How long to watch live traffic before deciding.'),
-    interval: duration.default('10s').describe('How often metrics are read from the data plane.'),
+    duration: duration.describe('How long to watch live traffic before deciding (at most 7d).'),
+    interval: duration
+      .default('10s')
+      .describe('How often metrics are read from the data plane (100ms to 1h).'),
   })
   .transform((step) => ({
     ...step,
@@ -169,7 +171,7 @@ const ApprovalStep = z
 
 const ShadowStep = z
   .strictObject({
-    duration: duration.describe('How long to mirror traffic to the candidate.'),
+    duration: duration.describe('How long to mirror traffic to the candidate (at most 7d).'),
     minAgreement: fraction
       .default(0.98)
       .describe('Lowest share of mirrored requests whose answer matches stable.'),

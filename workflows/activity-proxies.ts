@@ -71,9 +71,10 @@ export const dataPlaneLoad = proxyActivities<ReturnType<typeof createDataPlaneAc
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes },
 });
 
-// A watch lasts as long as its step; the heartbeat, not the overall timeout, notices a dead worker.
+// A watch lasts as long as its step (at most 7 days, a spec rule); the heartbeat, not the overall
+// timeout, notices a dead worker.
 export const { watchCandidate } = proxyActivities<ReturnType<typeof createMonitorActivities>>({
-  startToCloseTimeout: '24 hours',
+  startToCloseTimeout: '8 days',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 20, nonRetryableErrorTypes },
 });

@@ -67,7 +67,8 @@ async function allImports(): Promise<ImportStatement[]> {
 
 const where = (s: ImportStatement) => `${s.file}:${s.line} imports ${s.target}`;
 
-describe('layers', () => {
+// The type checker and Biome take seconds each and share nothing: they run side by side.
+describe.concurrent('layers', () => {
   it('nothing outside worker/ imports activities/, and workflows/ imports only its types', async () => {
     const imports = await allImports();
     expect(imports.length).toBeGreaterThan(200);

@@ -210,7 +210,8 @@ describe('modelship dev (npm start)', () => {
     expect(await portAnswers(servePort)).toBe(false);
   }, 200_000);
 
-  it.each([
+  // Each case starts its own stack on its own ports; they mostly wait, so they run side by side.
+  it.concurrent.each([
     ['SIGHUP', 'npm'],
     ['SIGINT', 'npm'],
     ['SIGTERM', 'node'],

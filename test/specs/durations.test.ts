@@ -4,10 +4,10 @@
  * existed gets the same numbers from the normaliser a workflow calls at start.
  */
 import { describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { normaliseDurations } from '../../specs/durations-ms.ts';
 import { formatSpecError, parseSpec } from '../../specs/parse.ts';
-import type { ModelDeployment } from '../../specs/schema.ts';
+import { type ModelDeployment, ModelDeploymentSchema } from '../../specs/schema.ts';
 
 const UNITS = { us: 0.001, ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -42,9 +42,9 @@ function specWith(at: (amount: number) => string): ModelDeployment {
       analysis: { latencyP99: { max: at(9) } },
     },
   });
-  const result = parseSpec(text);
-  if (!result.ok) throw new Error(result.errors.map(formatSpecError).join('\n'));
-  return result.spec;
+  // The schema alone: the conversion is the point here, and some of these values (an interval of
+  // 1us or 1d) are refused by the rules that follow it, tested below.
+  return ModelDeploymentSchema.parse(parse(text));
 }
 
 /** Every duration field of a parsed spec, by its path, in milliseconds. */
@@ -146,5 +146,56 @@ describe('normaliseDurations', () => {
     const parsed = specWith((amount) => `${amount}00us`);
     expect(normaliseDurations(parsed)).toEqual(parsed);
     expect(millisecondsOf(normaliseDurations(parsed))['steps.pause.duration']).toBeCloseTo(0.3, 9);
+  });
+});
+
+describe('duration rules', () => {
+  const withSteps = (steps: unknown[]) =>
+    parseSpec(
+      stringify({
+        apiVersion: 'modelship.dev/v1',
+        kind: 'ModelDeployment',
+        metadata: { name: 'iris', owners: ['bob'] },
+        spec: {
+          model: { source: 'models/iris/v2/model.onnx', sha256: 'a'.repeat(64) },
+          interface: {
+            inputs: [{ name: 'input', dtype: 'float32', shape: [-1, 4] }],
+            outputs: [{ name: 'label', dtype: 'int64', shape: [-1] }],
+          },
+          validation: { holdout: { path: 'models/iris/holdout.csv' }, metrics: { accuracy: { min: 0.8 } } },
+          rollout: { environment: 'staging', steps },
+          analysis: { errorRate: { max: 0.01 } },
+        },
+      }),
+      { file: 'iris.yaml' },
+    );
+  const messages = (result: ReturnType<typeof withSteps>) =>
+    result.ok ? [] : result.errors.map(formatSpecError);
+
+  it('refuse an analysis interval below 100ms or above 1h, naming the field', () => {
+    for (const interval of ['500us', '99ms', '2h', '1d']) {
+      const result = withSteps([
+        { setWeight: 10 },
+        { analysis: { duration: '2d', interval } },
+        { setWeight: 100 },
+      ]);
+      expect(messages(result).join('\n')).toContain(
+        `spec.rollout.steps.1.analysis.interval: interval ${interval} must be between 100ms and 1h`,
+      );
+    }
+    const fine = withSteps([
+      { setWeight: 10 },
+      { analysis: { duration: '2d', interval: '0.01d' } },
+      { setWeight: 100 },
+    ]);
+    expect(messages(fine)).toEqual([]);
+  });
+
+  it('refuse a live-traffic step that would watch for more than a week', () => {
+    const result = withSteps([{ shadow: { duration: '8d' } }, { setWeight: 100 }]);
+    expect(messages(result).join('\n')).toContain(
+      'spec.rollout.steps.0.shadow.duration: 8d is longer than the 7d a live-traffic step may watch',
+    );
+    expect(messages(withSteps([{ shadow: { duration: '168h' } }, { setWeight: 100 }]))).toEqual([]);
   });
 });
