@@ -22,7 +22,7 @@ import { DevDeployments, groupByDeployment, Traffic } from '../dev-deployments.t
 import { loadDeploymentInput } from '../start-deployment.ts';
 import { Stopped, type StopRequests, watchStopRequests } from '../stop-requests.ts';
 
-const USAGE = `Usage: modelship dev [--port 7233] [--ui-port PORT+1000] [--serve-port 8000] [--specs DIR] [--rate 50] [--once]
+const USAGE = `Usage: modelship dev [--port 7233] [--ui-port PORT+1000] [--serve-port 8000] [--specs DIR] [--rate 100] [--once]
 
 Starts a Temporal dev server (Web UI on --ui-port), the serving data plane (KServe V2 on
 --serve-port), a worker, and deploys every *.yaml in --specs (default specs/dev): specs of the
@@ -54,7 +54,7 @@ async function runDev(argv: string[], stop: StopRequests): Promise<number> {
       'ui-port': { type: 'string' },
       specs: { type: 'string', default: join(PROJECT_ROOT, 'specs', 'dev') },
       'serve-port': { type: 'string', default: '8000' },
-      rate: { type: 'string', default: '50' },
+      rate: { type: 'string', default: '100' },
       once: { type: 'boolean' },
     },
     USAGE,

@@ -160,7 +160,7 @@ describe('modelship dev (npm start)', () => {
     await dev.waitFor(/press Ctrl-C to stop/);
     expect(dev.stdout()).toContain(`Temporal Web UI at http://127.0.0.1:${uiPort}`);
     expect(dev.stdout()).toMatch(/serving: iris@dev serving version [0-9a-f]{12} to all traffic/);
-    expect(dev.stdout()).toContain('sending 50 req/s of holdout rows to iris');
+    expect(dev.stdout()).toContain('sending 100 req/s of holdout rows to iris');
     const live = await fetch(`http://127.0.0.1:${servePort}/v2/models/iris/ready`);
     expect(live.status).toBe(200);
 
@@ -172,8 +172,8 @@ describe('modelship dev (npm start)', () => {
     const toApproval = Date.now() - startedAt;
     expect(toApproval).toBeLessThan(120_000);
     console.log(`dev.test: npm start to awaiting-approval in ${(toApproval / 1000).toFixed(1)} s`);
-    expect(dev.stdout()).toMatch(/iris@dev: step 1\/5 \(shadow 10s \(agreement ≥ 0\.95\)\): pass: /);
-    expect(dev.stdout()).toMatch(/iris@dev: step 3\/5 \(analysis 40s\): pass: /);
+    expect(dev.stdout()).toMatch(/iris@dev: step 1\/5 \(shadow 5s \(agreement ≥ 0\.95\)\): pass: /);
+    expect(dev.stdout()).toMatch(/iris@dev: step 3\/5 \(analysis 20s\): pass: /);
     // The lines after it come in the same breath, maybe in the next chunk of output.
     await dev.waitFor(
       /iris@dev: {3}as alice: npx modelship approve iris --env dev --as alice \(or in the Web UI: More Actions → Send an Update, name approve, Data \{"approver":"alice","decision":"approve"\}\)/,
