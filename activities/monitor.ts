@@ -51,6 +51,9 @@ export interface WatchCandidateResult {
   reads: number;
 }
 
+/** How often a watch heartbeats while it waits for its next read (the workflow allows 20 s). */
+const HEARTBEAT_EVERY_MS = 5_000;
+
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolveSleep, reject) => {
     const timer = setTimeout(resolveSleep, ms);
@@ -107,7 +110,11 @@ export function createMonitorActivities(deps: {
       for (;;) {
         const elapsedBefore = now() - start.startedAtMs;
         const wait = Math.min(input.intervalMs, Math.max(0, input.durationMs - elapsedBefore));
-        if (wait > 0) await sleep(wait, signal);
+        // An interval may be longer than the heartbeat timeout: keep heartbeating while waiting.
+        for (let waited = 0; waited < wait; waited += HEARTBEAT_EVERY_MS) {
+          await sleep(Math.min(HEARTBEAT_EVERY_MS, wait - waited), signal);
+          heartbeat({ start, reads });
+        }
         const windows = modelWindows(start.baseline, await read(model));
         reads += 1;
         const elapsedMs = now() - start.startedAtMs;

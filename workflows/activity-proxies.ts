@@ -71,11 +71,12 @@ export const dataPlaneLoad = proxyActivities<ReturnType<typeof createDataPlaneAc
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes },
 });
 
-// A watch lasts as long as its step (at most 7 days, a spec rule); the heartbeat, not the overall
-// timeout, notices a dead worker.
+// A watch lasts as long as its step (at most 7 days, a spec rule); the heartbeat (every read, and
+// every 5 s while it waits for the next), not the overall timeout, notices a dead worker, so a
+// new worker takes the watch over 20 s after the old one died.
 export const { watchCandidate } = proxyActivities<ReturnType<typeof createMonitorActivities>>({
   startToCloseTimeout: '8 days',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 20, nonRetryableErrorTypes },
 });
 

@@ -128,7 +128,7 @@ describe('durability: the worker dies mid-canary', () => {
     await second.running();
     mark('worker 2 running');
 
-    // The server retries the watch once its heartbeat timeout (30 s) notices the dead worker.
+    // The server retries the watch once its heartbeat timeout (20 s) notices the dead worker.
     const result = await handle.result();
     mark('rollout finished');
     expect(result.outcome, result.summary).toBe('promoted');
