@@ -40,7 +40,7 @@ describe('watchCandidate', () => {
     env.on('heartbeat', (details: { reads: number }) =>
       beats.push({ reads: details.reads, readsSoFar: reads }),
     );
-    const result = await env.run(watchCandidate, {
+    const result: Awaited<ReturnType<typeof watchCandidate>> = await env.run(watchCandidate, {
       deployment: {
         model: 'iris',
         environment: 'staging',
