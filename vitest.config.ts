@@ -10,7 +10,7 @@ export default defineConfig({
     pool: 'forks',
     // Vitest's default is one worker per core but one, which on a two-core machine runs every
     // file in turn; most of these tests wait on servers, timers and traffic, so two share well.
-    maxWorkers: 2,
+    maxWorkers: 3,
     projects: [
       {
         extends: true,
