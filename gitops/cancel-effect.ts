@@ -5,32 +5,17 @@
  * once promoted, the promotion stands and only the post-promotion wait (after which the previous
  * version is unloaded) is cut short.
  */
-
-const BEFORE_TRAFFIC: ReadonlySet<string> = new Set([
-  'resolving',
-  'scanning',
-  'validating',
-  'packaging',
-  'loading',
-]);
-const IN_ROLLOUT: ReadonlySet<string> = new Set([
-  'shadow',
-  'canary',
-  'paused',
-  'analysis',
-  'awaiting-approval',
-  'promoting',
-]);
+import { BEFORE_TRAFFIC_STAGES, isStageIn, STEP_STAGES } from '../domain/stages.ts';
 
 /** One clause: what the cancelled run does before it closes; `stage` undefined when unknown. */
 export function cancelEffect(stage: string | undefined): string {
   if (stage === 'promoted') {
     return 'it had already promoted its version (post-promotion window): the promotion stands and nothing rolls back; the previous version is left loaded instead of being unloaded at the end of the window';
   }
-  if (stage !== undefined && BEFORE_TRAFFIC.has(stage)) {
+  if (isStageIn(BEFORE_TRAFFIC_STAGES, stage)) {
     return `it is stopped while ${stage}, before any traffic moved`;
   }
-  if (stage !== undefined && IN_ROLLOUT.has(stage)) {
+  if (isStageIn(STEP_STAGES, stage) || stage === 'promoting') {
     return `it rolls back first (it was at ${stage}): stable gets all traffic again, the candidate is unloaded`;
   }
   return 'if it is past loading, it rolls back first unless it had already promoted';

@@ -5,7 +5,9 @@
  * `status` query by polling with short calls (query, describe), never a long poll, so that a lost
  * connection or a stop request is noticed within seconds; `progressLines` is the pure part.
  */
+
 import { type WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
+import { isStageIn, STEP_STAGES } from '../domain/stages.ts';
 import type { DeployModel, DeployModelResult } from '../workflows/deploy-model.ts';
 import { statusQuery } from '../workflows/messages.ts';
 import type { DeploymentStatus } from '../workflows/status.ts';
@@ -88,16 +90,8 @@ function decisionText(approval: DeploymentStatus['approvals'][number]): string {
   }
 }
 
-const STEP_STAGES: ReadonlySet<string> = new Set([
-  'shadow',
-  'canary',
-  'paused',
-  'analysis',
-  'awaiting-approval',
-]);
-
 function isStepStage(stage: string): boolean {
-  return STEP_STAGES.has(stage);
+  return isStageIn(STEP_STAGES, stage);
 }
 
 /** How following a run ended. */

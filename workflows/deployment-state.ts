@@ -6,33 +6,12 @@
  */
 import type { AnalysisEstimate } from '../activities/step-estimates.ts';
 import type { ApproveInput, PendingApproval } from '../domain/approval.ts';
+import type { PipelineStage } from '../domain/stages.ts';
 import type { Step } from '../specs/schema.ts';
 import type { PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
 import { initialProgress, type RolloutProgress } from './rollout-plan.ts';
 
-/**
- * Stages, in order; also the `RolloutStage` search attribute. `serving`, `promoted`,
- * `rolled-back` and `rejected` end a run.
- */
-export const PIPELINE_STAGES = [
-  'resolving',
-  'scanning',
-  'validating',
-  'packaging',
-  'loading',
-  'shadow',
-  'canary',
-  'paused',
-  'analysis',
-  'awaiting-approval',
-  'promoting',
-  'promoted',
-  'rolling-back',
-  'serving',
-  'rolled-back',
-  'rejected',
-] as const;
-export type PipelineStage = (typeof PIPELINE_STAGES)[number];
+export type { PipelineStage } from '../domain/stages.ts';
 
 /** One approval decision, as the audit log also has it. */
 export interface ApprovalRecord {
