@@ -47,6 +47,12 @@ export interface MetricVerdict {
   passed: boolean | null;
   /** The counts behind the value, for people: `12/100 requests`, `stable 0/900`. */
   evidence?: string;
+  /** The same counts as numbers, for plain words: events (errors, slow requests) out of `total` `of`. */
+  counts?: {
+    of: string;
+    candidate: { events: number; total: number };
+    stable?: { events: number; total: number };
+  };
   /** A confidence interval for `of` (e.g. the candidate/stable error-rate ratio), when the judge gives one. */
   interval?: { of: string; lower: number; upper: number };
 }

@@ -47,6 +47,11 @@ function judgement(metric: MetricVerdict): string {
  * enough evidence`.
  */
 function metricInWords(metric: MetricVerdict): string {
+  if (metric.counts) {
+    const { of, candidate, stable } = metric.counts;
+    const against = stable ? ` against ${stable.events} in ${stable.total} stable` : '';
+    return `${metricWords(metric)}: ${candidate.events} in ${candidate.total} canary ${of}${against} (allowed ${metric.limit}): ${judgement(metric)}`;
+  }
   const measured =
     metric.stable === null
       ? `canary ${amount(metric.candidate, metric.unit)}`

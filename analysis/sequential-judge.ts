@@ -310,6 +310,11 @@ function countTest(test: {
     ...base,
     passed,
     ...(passed === null ? {} : { bound: { kind: 'max' as const, value: nullRatio * stableRate } }),
+    counts: {
+      of: 'requests',
+      candidate: { events: candidate.events, total: candidate.exposure },
+      stable: { events: stable.events, total: stable.exposure },
+    },
     interval,
     log10EValue: log10E,
     evidence,
@@ -333,6 +338,7 @@ function limitTest(candidate: VersionWindow, max: number, level: number): Sequen
     passed: failed ? false : null,
     log10EValue: log10E,
     log10Threshold: threshold,
+    counts: { of: 'requests', candidate: { events: errors, total: requests } },
     evidence:
       `error limit: candidate ${errors}/${requests}, ` +
       `e-value 10^${log10E.toFixed(2)} ${failed ? '≥' : '<'} 10^${threshold.toFixed(2)}` +

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { verdictLine, verdictMarkdown } from '../../analysis/report.ts';
+import { judgeSequential } from '../../analysis/sequential-judge.ts';
 import { judgeThresholds } from '../../analysis/threshold-judge.ts';
 import { windowOf } from './traffic.ts';
 
@@ -42,6 +43,25 @@ describe('verdict reports', () => {
       '• errors: canary 0 % against stable 0 % (allowed ≤ 0.01): no problem seen, not enough evidence yet',
     );
     expect(markdown).not.toContain('fine, enough evidence');
+  });
+
+  it('count errors in requests, canary against stable, for the sequential judge', () => {
+    const clean = judgeSequential(
+      {
+        stable: windowOf({ requests: 751, errors: 0, latencyMs: 2, classes: { 0: 250, 1: 250, 2: 251 } }),
+        candidate: windowOf({ requests: 751, errors: 0, latencyMs: 2, classes: { 0: 250, 1: 250, 2: 251 } }),
+        limits: {
+          errorRate: { max: 0.05 },
+          latencyP99: { max: '250ms', maxMs: 250 },
+          disagreement: { max: 0.1 },
+        },
+        context: { elapsedMs: 20_000, durationMs: 20_000, minRequests: 50, candidateWeight: 50 },
+      },
+      { alpha: 0.01, minEffect: 1 },
+    );
+    const markdown = verdictMarkdown(clean);
+    expect(markdown).toContain('**pass: the candidate does as well as stable, with enough evidence**');
+    expect(markdown).toContain('• errors: 0 in 751 canary requests against 0 in 751 stable');
   });
 
   it('print the reason once: not again when the metrics already carry it', () => {
