@@ -11,6 +11,7 @@
  * gets a RetireModel under the same workflow id: a rollout still running is cancelled first (it
  * rolls back), a deployment already retired is left alone.
  */
+
 import {
   type Client,
   WorkflowExecutionAlreadyStartedError,
@@ -23,6 +24,7 @@ import {
   deployModelWorkflowId,
   deploymentLabel,
 } from '../domain/deployment.ts';
+import { shortId } from '../domain/short-id.ts';
 import { formatSpecError } from '../specs/errors.ts';
 import type { DeployModel, DeployModelInput } from '../workflows/deploy-model.ts';
 import { statusQuery } from '../workflows/messages.ts';
@@ -74,7 +76,9 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyReport> {
   const err = input.err ?? ((line: string) => console.error(line));
   const { plan, deployable } = await buildPlan(input);
   const head = plan.head;
-  out(`apply: ${summaryLine(plan)} (${plan.base === null ? 'nothing' : short(plan.base)}..${short(head)})`);
+  out(
+    `apply: ${summaryLine(plan)} (${plan.base === null ? 'nothing' : shortId(plan.base)}..${shortId(head)})`,
+  );
 
   const invalid = plan.specs.filter((spec) => spec.verdict === 'invalid');
   if (invalid.length > 0) {
@@ -189,7 +193,7 @@ async function decideAndStart(context: {
       conflicted = true;
       continue;
     }
-    out(`apply: ${where}: started ${workflowId} for ${target.path}@${short(head)}`);
+    out(`apply: ${where}: started ${workflowId} for ${target.path}@${shortId(head)}`);
     started.push({ where, handle, kind: 'deploy' });
   }
   return { decisions, started, failed: refused || conflicted };
@@ -268,7 +272,7 @@ async function retireRemoved(context: {
       failed = true;
       continue;
     }
-    out(`apply: ${where}: retiring: started ${workflowId} (${spec.path} removed at ${short(head)})`);
+    out(`apply: ${where}: retiring: started ${workflowId} (${spec.path} removed at ${shortId(head)})`);
     started.push({ where, handle, kind: 'retire' });
   }
   return { decisions, started, failed };
@@ -373,9 +377,5 @@ function problems(spec: SpecPlan): string[] {
 }
 
 function commitOf(run: ObservedRun): string {
-  return run.commit ? short(run.commit) : `run ${run.runId}`;
-}
-
-function short(sha: string): string {
-  return sha.slice(0, 12);
+  return run.commit ? shortId(run.commit) : `run ${run.runId}`;
 }

@@ -3,6 +3,7 @@
  * can stop at, then a section per spec. Deterministic (no times, sorted input), so re-running
  * the plan on the same commits posts the same comment.
  */
+import { shortId } from '../domain/short-id.ts';
 import type { SpecError } from '../specs/errors.ts';
 import type { PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
 import type { OfflineCheck } from './offline-checks.ts';
@@ -23,7 +24,7 @@ export function summaryLine(plan: Plan): string {
 
 /** The whole comment. */
 export function renderPlanMarkdown(plan: Plan): string {
-  const range = `${plan.base === null ? 'nothing' : code(short(plan.base))} → ${code(short(plan.head))}`;
+  const range = `${plan.base === null ? 'nothing' : code(shortId(plan.base))} → ${code(shortId(plan.head))}`;
   const lines = [`## modelship plan: ${range}`, '', `**${summaryLine(plan)}**`, ''];
   if (plan.specs.length === 0) {
     lines.push(
@@ -49,10 +50,10 @@ function section(spec: SpecPlan, head: string): string[] {
     const was = rollout.previous
       ? rollout.previous.sha256 === rollout.model.sha256
         ? ' (unchanged)'
-        : ` (was ${code(rollout.previous.source)} ${code(short(rollout.previous.sha256))})`
+        : ` (was ${code(rollout.previous.source)} ${code(shortId(rollout.previous.sha256))})`
       : '';
     lines.push(
-      `- model: ${code(rollout.model.source)} sha256 ${code(short(rollout.model.sha256))}${was}`,
+      `- model: ${code(rollout.model.source)} sha256 ${code(shortId(rollout.model.sha256))}${was}`,
       `- owners: ${escapeText(rollout.owners.join(', '))}${rollout.approvers.length > 0 ? ` · approvers: ${escapeText(rollout.approvers.join(', '))}` : ''}`,
       ...spec.checks.map(
         (check) => `- ${CHECK_ICON[check.status]} ${check.name}: ${escapeText(check.detail)}`,
@@ -60,8 +61,8 @@ function section(spec: SpecPlan, head: string): string[] {
       ...policyLines(spec, head),
       '',
       rollout.kind === 'update'
-        ? `Rollout in **${escapeText(deployment.environment)}** at ${code(short(head))}:`
-        : `Rollout in **${escapeText(deployment.environment)}** at ${code(short(head))} (for versions after the first; a first deployment serves at once):`,
+        ? `Rollout in **${escapeText(deployment.environment)}** at ${code(shortId(head))}:`
+        : `Rollout in **${escapeText(deployment.environment)}** at ${code(shortId(head))} (for versions after the first; a first deployment serves at once):`,
       '',
       ...rollout.steps.map((step, index) => `${index + 1}. ${escapeText(step)}`),
     );
@@ -104,12 +105,12 @@ function policyLines(spec: SpecPlan, head: string): string[] {
   switch (policy.status) {
     case 'none': {
       if (policy.results.length === 0) {
-        return [`- ${CHECK_ICON.skipped} policy: no ${file} at ${code(short(head))}, so no policy applies`];
+        return [`- ${CHECK_ICON.skipped} policy: no ${file} at ${code(shortId(head))}, so no policy applies`];
       }
       // Without a file the default policy still judges (four eyes in production), as the worker does.
       const failed = policy.results.filter((result) => !result.passed).length;
       return [
-        `- ${failed === 0 ? CHECK_ICON.passed : CHECK_ICON.failed} policy: no ${file} at ${code(short(head))}, so the default policy of ${escapeText(policy.environment)} applies`,
+        `- ${failed === 0 ? CHECK_ICON.passed : CHECK_ICON.failed} policy: no ${file} at ${code(shortId(head))}, so the default policy of ${escapeText(policy.environment)} applies`,
         ...ruleLines(spec, policy.results),
       ];
     }
@@ -208,10 +209,6 @@ function problemCount(spec: SpecPlan): string {
 
 function deploymentText(spec: SpecPlan): string {
   return spec.deployment ? `${spec.deployment.model} → ${spec.deployment.environment}` : '?';
-}
-
-function short(sha: string): string {
-  return sha.slice(0, 12);
 }
 
 function code(text: string): string {

@@ -200,7 +200,7 @@ function compareWithDirectory(
     } else if (expected !== file.sha256) {
       findings.push({
         severity: 'error',
-        message: `${file.path} differs from signature ${signaturePath}: signed sha256 ${short(expected)}, found ${short(file.sha256)}`,
+        message: `${file.path} differs from signature ${signaturePath}: signed sha256 ${shortId(expected)}…, found ${shortId(file.sha256)}…`,
         location: file.path,
       });
     }
@@ -211,7 +211,7 @@ function compareWithDirectory(
     if (!present.has(file.path) && !refused.has(file.path)) {
       findings.push({
         severity: 'error',
-        message: `missing file ${file.path}: listed in signature ${signaturePath} (sha256 ${short(file.sha256)}) but not in the model directory`,
+        message: `missing file ${file.path}: listed in signature ${signaturePath} (sha256 ${shortId(file.sha256)}…) but not in the model directory`,
         location: file.path,
       });
     }
@@ -245,8 +245,4 @@ function finish(
   const passed =
     report.signatures.some((s) => s.valid) && !report.findings.some((f) => f.severity === 'error');
   return { passed, verifiedKeys, ...report };
-}
-
-function short(hex: string): string {
-  return `${shortId(hex)}…`;
 }
