@@ -7,7 +7,6 @@
 import { ESTIMATE_HORIZON_MS, estimateStep } from '../analysis/step-estimate.ts';
 import type { DeploymentRef } from '../domain/deployment.ts';
 import type { AdminClient } from '../serving/admin-client.ts';
-import { parseDuration } from '../specs/duration.ts';
 import type { AnalysisSpec, Step } from '../specs/schema.ts';
 
 /** Counters younger than this say too little about the traffic to size steps by. */
@@ -94,7 +93,7 @@ export function estimateSteps(
   for (const [stepIndex, step] of steps.entries()) {
     if (step.type === 'setWeight') weight = step.weight;
     if (step.type !== 'analysis') continue;
-    const durationMs = parseDuration(step.duration);
+    const { durationMs } = step;
     const estimate = estimateStep({ traffic, candidateWeight: weight, analysis });
     const known = (ms: number) => (Number.isFinite(ms) && ms <= ESTIMATE_HORIZON_MS ? Math.round(ms) : null);
     estimates.push({

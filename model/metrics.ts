@@ -2,7 +2,6 @@
  * Offline validation metrics and their thresholds: pure functions, so the numbers a rollout is
  * judged on are unit-testable and do not depend on onnxruntime.
  */
-import { parseDuration } from '../specs/duration.ts';
 import type { ValidationSpec } from '../specs/schema.ts';
 
 /** Share of positions where prediction equals label. */
@@ -78,8 +77,8 @@ export function judgeMetrics(
       const min = spec[name]?.min;
       if (min !== undefined) threshold = { min };
     } else {
-      const max = spec[name]?.max;
-      if (max !== undefined) threshold = { max: parseDuration(max) };
+      const max = spec[name]?.maxMs;
+      if (max !== undefined) threshold = { max };
     }
     if (!threshold) return { name, value, unit, passed: true };
     const passed = 'min' in threshold ? value >= threshold.min : value <= threshold.max;
