@@ -210,8 +210,9 @@ describe('modelship dev (npm start)', () => {
     expect(await portAnswers(servePort)).toBe(false);
   }, 200_000);
 
-  // Each case starts its own stack on its own ports; they mostly wait, so they run side by side.
-  it.concurrent.each([
+  // One after another: dev servers started side by side on ports chosen in advance can collide
+  // (a dev server also binds ports of its own choosing), and a collision fails the start.
+  it.each([
     ['SIGHUP', 'npm'],
     ['SIGINT', 'npm'],
     ['SIGTERM', 'node'],
