@@ -16,8 +16,11 @@ import { ensureTemporalCli } from './temporal-cli.ts';
 interface DevServerOptions {
   /** Frontend port; a free one is picked when omitted. */
   port?: number;
-  /** Web UI port; the UI is disabled (headless) when omitted. */
-  uiPort?: number;
+  /**
+   * Web UI port; `'free'` picks a free one (again on each retry, like the frontend's); the UI is
+   * disabled (headless) when omitted.
+   */
+  uiPort?: number | 'free';
   /** SQLite file that keeps workflows across restarts; in-memory when omitted. */
   dbFile?: string;
   /** Where the server's own log goes; discarded when omitted. */
@@ -115,17 +118,24 @@ class ExitedEarly extends Error {
  * which happens when several test files start servers at once.
  */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
-  if (options.port !== undefined) return startOnce(options.port, options);
+  const withUiPort = async (): Promise<StartOptions> =>
+    options.uiPort === 'free'
+      ? { ...options, uiPort: await freePort() }
+      : { ...options, uiPort: options.uiPort };
+  if (options.port !== undefined) return startOnce(options.port, await withUiPort());
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await startOnce(await freePort(), options);
+      return await startOnce(await freePort(), await withUiPort());
     } catch (error) {
       if (!(error instanceof ExitedEarly) || attempt >= 3) throw error;
     }
   }
 }
 
-async function startOnce(port: number, options: DevServerOptions): Promise<DevServer> {
+/** The options of one start, the UI port decided. */
+type StartOptions = Omit<DevServerOptions, 'uiPort'> & { uiPort: number | undefined };
+
+async function startOnce(port: number, options: StartOptions): Promise<DevServer> {
   const cli = ensureTemporalCli();
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
   for (const flag of SEARCH_ATTRIBUTE_FLAGS) args.push('--search-attribute', flag);

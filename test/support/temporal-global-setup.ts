@@ -5,7 +5,7 @@
  * looking at a test run's workflows.
  */
 import type { TestProject } from 'vitest/node';
-import { freePort, startDevServer } from '../../worker/dev-server.ts';
+import { startDevServer } from '../../worker/dev-server.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,7 +16,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const server = await startDevServer({ startTimeoutMs: 90_000, uiPort: await freePort() });
+  const server = await startDevServer({ startTimeoutMs: 90_000, uiPort: 'free' });
   project.provide('temporalAddress', server.address);
   project.provide('temporalUiAddress', server.uiAddress ?? '');
   return async () => {
