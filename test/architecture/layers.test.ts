@@ -2,7 +2,8 @@
  * The layer rules of docs/architecture.md, enforced. Biome's `noRestrictedImports` (one override
  * per folder in biome.json) and `noImportCycles` say which folder may import which; what Biome
  * cannot tell apart, a type-only import from a value import, is checked here by reading the
- * import statements of every source file.
+ * import statements of every source file. The type checker's stricter flags are enforced by
+ * `npm run check` and the GitHub CI job, which run `tsc` (here it would cost `npm test` 10 s).
  */
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
@@ -89,15 +90,6 @@ describe.concurrent('layers', () => {
     );
     expect(offending.map(where)).toEqual([]);
   });
-
-  it('the type checker passes with unused locals and parameters and implicit returns refused', async () => {
-    const tsc = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsc');
-    const result = await run(tsc, ['--noEmit', '-p', '.'], { cwd: PROJECT_ROOT, maxBuffer: 1 << 24 }).then(
-      () => ({ ok: true, output: '' }),
-      (error: { stdout?: string }) => ({ ok: false, output: error.stdout ?? '' }),
-    );
-    expect(result.ok, result.output).toBe(true);
-  }, 180_000);
 
   it('biome check passes: formatting, lint, the import restrictions of every layer and no import cycles', async () => {
     const biome = join(PROJECT_ROOT, 'node_modules', '.bin', 'biome');
