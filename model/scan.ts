@@ -75,14 +75,8 @@ interface ScanFileOptions extends Partial<ScanLimits> {
   onProgress?: OnProgress;
 }
 
-const MODEL_CHECKS: ScanCheckName[] = [
-  'versions',
-  'limits',
-  'operators',
-  'attributes',
-  'external-data',
-  'metadata',
-];
+/** The checks that need the decoded model: every check after `structure`. */
+const MODEL_CHECKS: ScanCheckName[] = SCAN_CHECKS.slice(SCAN_CHECKS.indexOf('structure') + 1);
 
 /**
  * Scans one model file; external-data files are looked for in its directory (the bundle).

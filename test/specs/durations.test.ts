@@ -11,9 +11,9 @@ import { type ModelDeployment, ModelDeploymentSchema } from '../../specs/schema.
 
 const UNITS = { us: 0.001, ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** A spec with every duration field set from `at(n)`, e.g. `at(3)` = `3us`. */
-function specWith(at: (amount: number) => string): ModelDeployment {
-  const text = stringify({
+/** A spec document (plain data, before parsing) with `rollout` and the rest of `spec` swapped in. */
+function specDocument(spec: Record<string, unknown>): Record<string, unknown> {
+  return {
     apiVersion: 'modelship.dev/v1',
     kind: 'ModelDeployment',
     metadata: { name: 'iris', owners: ['bob'] },
@@ -23,6 +23,16 @@ function specWith(at: (amount: number) => string): ModelDeployment {
         inputs: [{ name: 'input', dtype: 'float32', shape: [-1, 4] }],
         outputs: [{ name: 'label', dtype: 'int64', shape: [-1] }],
       },
+      validation: { holdout: { path: 'models/iris/holdout.csv' }, metrics: {} },
+      ...spec,
+    },
+  };
+}
+
+/** A spec with every duration field set from `at(n)`, e.g. `at(3)` = `3us`. */
+function specWith(at: (amount: number) => string): ModelDeployment {
+  const text = stringify(
+    specDocument({
       validation: {
         holdout: { path: 'models/iris/holdout.csv' },
         metrics: { latencyP50: { max: at(2) }, latencyP99: { max: at(7) } },
@@ -40,8 +50,8 @@ function specWith(at: (amount: number) => string): ModelDeployment {
         ],
       },
       analysis: { latencyP99: { max: at(9) } },
-    },
-  });
+    }),
+  );
   // The schema alone: the conversion is the point here, and some of these values (an interval of
   // 1us or 1d) are refused by the rules that follow it, tested below.
   return ModelDeploymentSchema.parse(parse(text));
@@ -99,17 +109,8 @@ describe('durations in milliseconds', () => {
 
   it('come with the defaults too: interval 10s, approval timeout 24h, postPromotionWindow 5m', () => {
     const result = parseSpec(
-      stringify({
-        apiVersion: 'modelship.dev/v1',
-        kind: 'ModelDeployment',
-        metadata: { name: 'iris', owners: ['bob'] },
-        spec: {
-          model: { source: 'models/iris/v2/model.onnx', sha256: 'a'.repeat(64) },
-          interface: {
-            inputs: [{ name: 'input', dtype: 'float32', shape: [-1, 4] }],
-            outputs: [{ name: 'label', dtype: 'int64', shape: [-1] }],
-          },
-          validation: { holdout: { path: 'models/iris/holdout.csv' }, metrics: {} },
+      stringify(
+        specDocument({
           rollout: {
             environment: 'staging',
             steps: [
@@ -119,8 +120,8 @@ describe('durations in milliseconds', () => {
               { setWeight: 100 },
             ],
           },
-        },
-      }),
+        }),
+      ),
     );
     if (!result.ok) throw new Error(result.errors.map(formatSpecError).join('\n'));
     const { rollout, analysis } = result.spec.spec;
@@ -152,21 +153,13 @@ describe('normaliseDurations', () => {
 describe('duration rules', () => {
   const withSteps = (steps: unknown[]) =>
     parseSpec(
-      stringify({
-        apiVersion: 'modelship.dev/v1',
-        kind: 'ModelDeployment',
-        metadata: { name: 'iris', owners: ['bob'] },
-        spec: {
-          model: { source: 'models/iris/v2/model.onnx', sha256: 'a'.repeat(64) },
-          interface: {
-            inputs: [{ name: 'input', dtype: 'float32', shape: [-1, 4] }],
-            outputs: [{ name: 'label', dtype: 'int64', shape: [-1] }],
-          },
+      stringify(
+        specDocument({
           validation: { holdout: { path: 'models/iris/holdout.csv' }, metrics: { accuracy: { min: 0.8 } } },
           rollout: { environment: 'staging', steps },
           analysis: { errorRate: { max: 0.01 } },
-        },
-      }),
+        }),
+      ),
       { file: 'iris.yaml' },
     );
   const messages = (result: ReturnType<typeof withSteps>) =>
