@@ -6,6 +6,7 @@ import { createAuditActivities } from './audit.ts';
 import { counterSources } from './counter-source.ts';
 import { createDataPlaneActivities } from './data-plane.ts';
 import { loadEvidenceKey } from './evidence-key.ts';
+import { createIdentityActivities } from './identity.ts';
 import { createMonitorActivities } from './monitor.ts';
 import { createPackageActivities } from './package.ts';
 import { createScanActivities } from './scan.ts';
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createValidateActivities({ home: deps.home }),
     ...createScanActivities({ home: deps.home }),
     ...createSupplyChainActivities(),
+    ...createIdentityActivities(),
     ...createPackageActivities({
       home: deps.home,
       ...(deps.evidenceKeyPath

@@ -105,7 +105,8 @@ function loadCheckoutPolicy(deployment: DeploymentRef): Promise<LoadedPolicy> {
   );
 }
 
-async function readPolicy(deployment: DeploymentRef): Promise<Extract<LoadedPolicy, { ok: true }>> {
+/** The deployment's environment policy from its checkout; a broken policy is a domain failure. */
+export async function readPolicy(deployment: DeploymentRef): Promise<Extract<LoadedPolicy, { ok: true }>> {
   const loaded = await loadCheckoutPolicy(deployment);
   if (!loaded.ok) {
     const errors = loaded.errors.map(

@@ -31,6 +31,8 @@ export const FailureType = {
   SecretFound: 'SecretFound',
   /** The environment's policy refuses the deployment, or cannot be read. */
   PolicyViolation: 'PolicyViolation',
+  /** The environment requires a verified origin (who started the deployment) and none was proven. */
+  OriginUnverified: 'OriginUnverified',
   /** The data plane refused a change as invalid (bad bundle, version name taken by other bytes). */
   DataPlaneRejected: 'DataPlaneRejected',
   /** Packaging found an existing bundle with other content under the same digest. */

@@ -49,6 +49,8 @@ export interface ApplyInput {
    */
   connect: () => Promise<Client>;
   taskQueue: string;
+  /** The OIDC token presented as every started run's origin (`gitops/origin-token.ts`). */
+  originToken?: string | undefined;
   /** Wait for each started run's result (default true). */
   wait?: boolean;
   /** While waiting, how often the `status` query is read (default 1s). */
@@ -152,6 +154,7 @@ async function decideAndStart(context: {
   client: Client;
   reader: CommitReader;
   taskQueue: string;
+  originToken?: string | undefined;
   deployable: DeployableSpec[];
   head: string;
   out: (line: string) => void;
@@ -163,7 +166,10 @@ async function decideAndStart(context: {
   const started: Started[] = [];
   const author = await context.reader.author(head);
   for (const target of context.deployable) {
-    const deploymentInput = toDeploymentInput(target, head, context.reader.root, author);
+    const deploymentInput = {
+      ...toDeploymentInput(target, head, context.reader.root, author),
+      ...(context.originToken ? { originToken: context.originToken } : {}),
+    };
     const { deployment } = deploymentInput;
     const where = deploymentLabel(deployment);
     const workflowId = deployModelWorkflowId(deployment);

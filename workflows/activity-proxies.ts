@@ -7,6 +7,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { createArtifactActivities } from '../activities/artifact.ts';
 import type { createAuditActivities } from '../activities/audit.ts';
 import type { createDataPlaneActivities } from '../activities/data-plane.ts';
+import type { createIdentityActivities } from '../activities/identity.ts';
 import type { createMonitorActivities } from '../activities/monitor.ts';
 import type { createPackageActivities } from '../activities/package.ts';
 import type { createScanActivities } from '../activities/scan.ts';
@@ -50,6 +51,16 @@ export const { checkShipGates } = proxyActivities<ReturnType<typeof createSupply
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes },
+});
+
+// Who approves and who started a run: policy files and (for OIDC) an issuer's key set over the
+// network. An approver is waiting on the answer, so a few quick tries; a refusal is an answer,
+// not a failure, and a missing origin is a domain failure.
+export const { verifyApproval, authenticateOrigin } = proxyActivities<
+  ReturnType<typeof createIdentityActivities>
+>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', maximumInterval: '5s', maximumAttempts: 5, nonRetryableErrorTypes },
 });
 
 export const { packageModel } = proxyActivities<ReturnType<typeof createPackageActivities>>({

@@ -29,6 +29,7 @@ import type { ScanLimits, ScanReport } from '../model/scan.ts';
 import { normaliseDurations } from '../specs/durations-ms.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
 import {
+  authenticateOrigin,
   checkPolicy,
   checkShipGates,
   dataPlane,
@@ -65,6 +66,11 @@ export interface DeployModelInput {
   specText: string;
   /** sha256 of `specText`; `apply` compares it to tell an unchanged spec after a rollback. */
   specDigest?: string;
+  /**
+   * The OIDC token of who started the run (`gitops/origin-token.ts`), verified by the worker
+   * first thing. Short-lived and bound to the commit by its `sha` claim where it has one.
+   */
+  originToken?: string;
 }
 
 /**
@@ -165,6 +171,23 @@ async function deploy(run: DeploymentRun, input: DeployModelInput): Promise<Depl
   let metrics: { name: string; value: number; passed: boolean }[];
   try {
     await enter('resolving');
+    // Added after rollouts had run: before it, who started a run was taken from the commit only.
+    if (patched('verified-origin')) {
+      const authenticated = await authenticateOrigin({
+        deployment,
+        ...(input.originToken ? { token: input.originToken } : {}),
+      });
+      run.record({ origin: authenticated.origin, unsignedApprovals: authenticated.unsignedApprovals });
+      if (authenticated.origin) {
+        const { actor, issuerName, repository, ref, workflow, fingerprint } = authenticated.origin;
+        await recordDecision({
+          deployment,
+          decision: 'origin.verified',
+          actor,
+          details: { issuer: issuerName, repository, ref, workflow, tokenFingerprint: fingerprint },
+        });
+      }
+    }
     const artifact = await resolveArtifact({
       deployment,
       source: spec.spec.model.source,

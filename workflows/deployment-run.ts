@@ -7,10 +7,14 @@
  *
  * Refusing an approval, accept-then-audit: the update's validator refuses only input that is not
  * an approval at all (null, `{}`, a string), which needs no trace. Whether the sender may decide
- * (listed approver, four eyes, something pending) is judged by the handler, because a refusal
- * must reach the audit log when it happens, and only a handler can run the `recordDecision`
- * activity; it then throws an `ApplicationFailure`, so the caller still gets the refusal as a
- * failed update. The signal handler audits its refusals the same way (it cannot answer at all).
+ * is judged by the handler, because a refusal must reach the audit log when it happens, and only
+ * a handler can run activities: first the `verifyApproval` activity (the proof of who approves,
+ * against the policy's keys and issuers: missing, forged, expired, replayed or wrongly scoped
+ * proofs are refused there), then the pure rule (listed approver, four eyes on the verified
+ * names and the verified origin, something pending). A refusal is audited with the claimed name,
+ * the reason and the proof's fingerprint, then the handler throws an `ApplicationFailure`, so the
+ * caller still gets it as a failed update. The signal handler audits its refusals the same way
+ * (it cannot answer at all).
  */
 
 import {
@@ -20,12 +24,19 @@ import {
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
-import { type ApproveInput, approvalProblem, parseApproveInput } from '../domain/approval.ts';
+import {
+  type ApprovalRequest,
+  type ApproveInput,
+  approvalProblem,
+  parseApproveInput,
+} from '../domain/approval.ts';
 import type { DeploymentRef } from '../domain/deployment.ts';
 import type { Step } from '../specs/schema.ts';
-import { recordDecision } from './activity-proxies.ts';
+import { recordDecision, verifyApproval } from './activity-proxies.ts';
 import {
+  type ApprovalRecord,
   type DeploymentState,
   initialState,
   type PipelineStage,
@@ -44,6 +55,9 @@ function approvalRefusal(message: string): ApplicationFailure {
   return failure;
 }
 
+/** An accepted decision, with how the approver proved who they are. */
+type DecidedApproval = ApproveInput & Pick<ApprovalRecord, 'proof'>;
+
 /** Facts the pipeline learns along the way, written as they arrive. */
 type DeploymentFacts = Partial<
   Pick<
@@ -54,6 +68,8 @@ type DeploymentFacts = Partial<
     | 'signature'
     | 'policy'
     | 'fourEyes'
+    | 'origin'
+    | 'unsignedApprovals'
     | 'bundle'
     | 'dataPlane'
     | 'rejection'
@@ -105,6 +121,16 @@ export class DeploymentRun {
     const parsed = parseApproveInput(input);
     if (typeof parsed === 'string') throw approvalRefusal(parsed);
     const stepIndex = this.state.pending?.stepIndex ?? -1;
+    // Added after rollouts had run: before it, the approver's name was taken as sent.
+    if (patched('verified-approvals')) {
+      const judged = await this.verify(parsed);
+      if ('problem' in judged) {
+        await this.auditRefusal(parsed.approver, judged.problem, stepIndex, 'update', judged.fingerprint);
+        throw approvalRefusal(judged.problem);
+      }
+      this.decide(judged.decision);
+      return { approver: judged.decision.approver, decision: judged.decision.decision, stepIndex };
+    }
     const problem = this.problemWith(parsed);
     if (problem) {
       await this.auditRefusal(parsed.approver, problem, stepIndex, 'update');
@@ -117,6 +143,20 @@ export class DeploymentRun {
   /** The `approve` signal: the same decision; a refusal cannot be answered, so it is audited. */
   async approveBySignal(input: unknown): Promise<void> {
     const parsed = parseApproveInput(input);
+    if (patched('verified-approvals')) {
+      const stepIndex = this.state.pending?.stepIndex ?? -1;
+      if (typeof parsed === 'string') {
+        await this.auditRefusal('unknown', parsed, stepIndex, 'signal');
+        return;
+      }
+      const judged = await this.verify(parsed);
+      if ('problem' in judged) {
+        await this.auditRefusal(parsed.approver, judged.problem, stepIndex, 'signal', judged.fingerprint);
+        return;
+      }
+      this.decide(judged.decision);
+      return;
+    }
     const problem = typeof parsed === 'string' ? parsed : this.problemWith(parsed);
     if (!problem && typeof parsed !== 'string') {
       this.decide(parsed);
@@ -220,7 +260,17 @@ export class DeploymentRun {
       deployment: this.deployment,
       decision: decision.decision === 'approve' ? 'approval.approved' : 'approval.rejected',
       actor: decision.approver,
-      details: { step: index + 1, ...(decision.comment ? { comment: decision.comment } : {}) },
+      details: {
+        step: index + 1,
+        ...(decision.comment ? { comment: decision.comment } : {}),
+        ...(decision.proof
+          ? {
+              proof: decision.proof.method,
+              proofFingerprint: decision.proof.fingerprint,
+              ...(decision.proof.issuer ? { issuer: decision.proof.issuer } : {}),
+            }
+          : {}),
+      },
     });
     return {
       decision: decision.decision,
@@ -235,10 +285,76 @@ export class DeploymentRun {
   }
 
   /** The accepted decision, taken out of the state (read through a call: handlers set it). */
-  private takeDecision(): ApproveInput | undefined {
+  private takeDecision(): DecidedApproval | undefined {
     const decision = this.state.decision;
     delete this.state.decision;
     return decision;
+  }
+
+  /**
+   * Whether `request` may decide the pending step: its proof verified by the `verifyApproval`
+   * activity, then the pure rule on the verified name. The step may be decided by another
+   * message while the proof is checked; then this one is refused.
+   */
+  private async verify(
+    request: ApprovalRequest,
+  ): Promise<{ decision: DecidedApproval } | { problem: string; fingerprint?: string }> {
+    const pending = this.state.pending;
+    if (!pending) return { problem: 'no approval is pending for this rollout right now' };
+    const info = workflowInfo();
+    let verdict: Awaited<ReturnType<typeof verifyApproval>>;
+    try {
+      verdict = await verifyApproval({
+        deployment: this.deployment,
+        request,
+        scope: {
+          workflowId: info.workflowId,
+          runId: info.runId,
+          step: pending.stepIndex + 1,
+          model: this.deployment.model,
+          environment: this.deployment.environment,
+          commit: this.deployment.commit,
+          bundleDigest: this.state.bundle?.digest ?? '',
+        },
+        usedProofs: this.state.usedProofs,
+      });
+    } catch (error) {
+      // The policy or an issuer's keys could not be read after retries: nobody is verified.
+      const cause = error instanceof Error ? error.cause : undefined;
+      const message =
+        cause instanceof Error ? cause.message : error instanceof Error ? error.message : String(error);
+      return { problem: `the approval could not be verified: ${message}` };
+    }
+    const fingerprint = verdict.fingerprint;
+    const withPrint = fingerprint === undefined ? {} : { fingerprint };
+    if (!verdict.accepted) return { problem: `${verdict.kind}: ${verdict.reason}`, ...withPrint };
+    if (this.state.pending?.stepIndex !== pending.stepIndex) {
+      return { problem: 'the step was decided while this approval was being verified', ...withPrint };
+    }
+    const decision: DecidedApproval = {
+      approver: verdict.approver,
+      decision: request.decision,
+      ...(request.comment ? { comment: request.comment } : {}),
+      ...(fingerprint !== undefined && verdict.method !== 'none'
+        ? {
+            proof: {
+              method: verdict.method,
+              fingerprint,
+              ...(verdict.issuer ? { issuer: verdict.issuer } : {}),
+            },
+          }
+        : {}),
+    };
+    const problem = approvalProblem(decision, this.state.pending, {
+      environment: this.deployment.environment,
+      author: this.deployment.author,
+      fourEyes: this.state.fourEyes,
+      origin: this.state.origin ?? undefined,
+      identities: verdict.identities,
+    });
+    if (problem) return { problem, ...withPrint };
+    if (fingerprint !== undefined) this.state.usedProofs.push(fingerprint);
+    return { decision };
   }
 
   private problemWith(input: ApproveInput): string | undefined {
@@ -250,7 +366,7 @@ export class DeploymentRun {
   }
 
   /** An accepted decision: in the state and on screen at once; the loop audits it when it wakes. */
-  private decide(input: ApproveInput): void {
+  private decide(input: DecidedApproval): void {
     const stepIndex = this.state.pending?.stepIndex ?? -1;
     this.state.decision = input;
     this.state.approvals.push({
@@ -259,6 +375,7 @@ export class DeploymentRun {
       decision: input.decision,
       at: new Date().toISOString(),
       ...(input.comment ? { comment: input.comment } : {}),
+      ...(input.proof ? { proof: input.proof } : {}),
     });
     delete this.state.pending;
     this.publish();
@@ -280,13 +397,21 @@ export class DeploymentRun {
     reason: string,
     stepIndex: number,
     via: 'update' | 'signal',
+    fingerprint?: string,
   ): Promise<void> {
     this.noteRefusal(approver, reason, stepIndex);
     await recordDecision({
       deployment: this.deployment,
       decision: 'approval.refused',
       actor: approver,
-      details: { reason, via, ...(stepIndex >= 0 ? { step: stepIndex + 1 } : {}) },
+      details: {
+        reason,
+        via,
+        // The name is as claimed: a refused approval proved nothing.
+        claimed: true,
+        ...(stepIndex >= 0 ? { step: stepIndex + 1 } : {}),
+        ...(fingerprint === undefined ? {} : { proofFingerprint: fingerprint }),
+      },
     });
   }
 }

@@ -5,7 +5,7 @@
  * `details.ts`) are pure functions of it. Pure types and constructors, no Temporal.
  */
 import type { AnalysisEstimate } from '../activities/step-estimates.ts';
-import type { ApproveInput, PendingApproval } from '../domain/approval.ts';
+import type { ApproveInput, PendingApproval, VerifiedOrigin } from '../domain/approval.ts';
 import type { PipelineStage } from '../domain/stages.ts';
 import type { Step } from '../specs/schema.ts';
 import type { PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
@@ -21,6 +21,8 @@ export interface ApprovalRecord {
   comment?: string;
   /** Why a `refused` message was refused. */
   reason?: string;
+  /** How the approver proved who they are (absent: free text, where the policy allows it). */
+  proof?: { method: 'signature' | 'oidc'; fingerprint: string; issuer?: string };
   at: string;
 }
 
@@ -59,13 +61,19 @@ export interface DeploymentState {
   policy?: PolicyRuleResult[];
   /** The environment policy's four-eyes rule, once read; undefined: production only. */
   fourEyes?: boolean;
+  /** Who started the run, as verified from the token `apply` presented; null: no token was given. */
+  origin?: VerifiedOrigin | null;
+  /** Whether approvals without proof count (the policy's `identity.unsignedApprovals`). */
+  unsignedApprovals?: 'allow' | 'refuse';
+  /** Fingerprints of the proofs that decided something in this run: each counts once. */
+  usedProofs: string[];
   bundle?: { digest: string; path: string };
   dataPlane?: { version: string; stable: string | null };
   rollout?: RolloutState;
   /** The approval step waiting for a decision, if any. */
   pending?: WaitingApproval;
   /** A decision accepted for `pending`, until the rollout loop takes it. */
-  decision?: ApproveInput;
+  decision?: ApproveInput & Pick<ApprovalRecord, 'proof'>;
   approvals: ApprovalRecord[];
   rollback?: { reason: string; at: string };
   rejection?: { step: PipelineStage; type: string; message: string };
@@ -78,7 +86,7 @@ export function initialState(input: {
   commit: string;
   modelSource: string;
 }): DeploymentState {
-  return { ...input, stage: 'resolving', history: [], approvals: [] };
+  return { ...input, stage: 'resolving', history: [], approvals: [], usedProofs: [] };
 }
 
 /** The rollout part of the state before its first step. */

@@ -35,19 +35,33 @@ function versions(state: DeploymentState): { candidate: string; stable: string }
 
 /**
  * How to answer the approval step from the Web UI itself (Send an Update) or a terminal. The
- * JSON is exactly what the `approve` update takes.
+ * JSON is exactly what the `approve` update takes: free text where the policy allows it,
+ * otherwise the signed statement `modelship approve --print` produces.
  */
 function approvalHowTo(
-  state: Pick<DeploymentState, 'model' | 'environment'>,
+  state: Pick<DeploymentState, 'model' | 'environment' | 'unsignedApprovals'>,
   pending: WaitingApproval,
 ): string[] {
   const approver = pending.approvers[0] ?? '<name>';
+  const dialog =
+    'open **More Actions** at the top right of this page and choose **Send an Update**, update name `approve` (pick it in the Name list)';
+  const confirm = `If the first click only re-indents the JSON, click **Submit** again; "Update successful" confirms it and **R** refreshes these details.`;
+  const command = `npx modelship approve ${state.model} --env ${state.environment} --as ${approver}`;
+  if (state.unsignedApprovals === 'refuse') {
+    return [
+      `**${state.environment} needs proof of who approves:** a name alone is refused. Sign a statement for this exact step with your key (the policy lists your public key):`,
+      `\`${command} --key <your-private-key.pem> --print\``,
+      `**To approve in this Web UI:** ${dialog}, paste the JSON that command printed into Data and click **Submit**. It is valid for 15 minutes, for this run and step only; add \`--reject --comment "why"\` to reject.`,
+      confirm,
+      `**Or from a terminal:** the same command without \`--print\` sends it. With an OIDC ID token instead of a key: \`--oidc-token <file>\` (the token's nonce must be the one \`--print\` shows without a key).`,
+    ];
+  }
   return [
-    `**To approve in this Web UI:** open **More Actions** at the top right of this page and choose **Send an Update**, update name \`approve\` (pick it in the Name list), paste this into Data and click **Submit**:`,
+    `**To approve in this Web UI:** ${dialog}, paste this into Data and click **Submit**:`,
     `\`{"approver":"${approver}","decision":"approve"}\``,
-    `If the first click only re-indents the JSON, click **Submit** again; "Update successful" confirms it and **R** refreshes these details.`,
+    confirm,
     `To reject: \`{"approver":"${approver}","decision":"reject","comment":"why"}\` (use your own name: one of ${pending.approvers.join(', ')})`,
-    `**Or from a terminal:** \`npx modelship approve ${state.model} --env ${state.environment} --as ${approver}\``,
+    `**Or from a terminal:** \`${command}\``,
   ];
 }
 
@@ -99,11 +113,14 @@ function approvalLine(record: ApprovalRecord, state: DeploymentState): string {
       ? `step ${record.stepIndex + 1}${step ? ` (${describeStep(step)})` : ''}`
       : 'no step pending';
   const comment = record.comment ? `: "${record.comment}"` : '';
+  const proof = record.proof
+    ? ` (proven by ${record.proof.method === 'signature' ? 'key signature' : `${record.proof.issuer ?? 'OIDC'} token`}, proof ${record.proof.fingerprint})`
+    : '';
   switch (record.decision) {
     case 'approve':
-      return `${where}: approved by ${record.approver} at ${record.at}${comment}`;
+      return `${where}: approved by ${record.approver}${proof} at ${record.at}${comment}`;
     case 'reject':
-      return `${where}: rejected by ${record.approver} at ${record.at}${comment}`;
+      return `${where}: rejected by ${record.approver}${proof} at ${record.at}${comment}`;
     case 'timeout':
       return `${where}: nobody decided in time (${record.at})`;
     case 'refused':
@@ -127,6 +144,13 @@ function supplyChainLines(state: DeploymentState): string[] {
     lines.push('', `**Offline validation:**<br>${metrics.join('<br>')}`);
   }
   if (state.signature) lines.push('', `**Signature:** ${state.signature}`);
+  if (state.origin) {
+    const { actor, issuerName, repository, ref } = state.origin;
+    const from = repository ? ` from ${repository}${ref ? ` ${ref}` : ''}` : '';
+    lines.push('', `**Started by:** ${actor}${from} (verified by ${issuerName})`);
+  } else if (state.origin === null) {
+    lines.push('', '**Started by:** not proven (no origin token; the commit author stands in for four eyes)');
+  }
   if (state.scanFindings !== undefined) lines.push('', `**Scan:** ${state.scanFindings} finding(s)`);
   if (state.policy && state.policy.length > 0) {
     const rules = state.policy.map(

@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ApproveInput } from '../domain/approval.ts';
+import type { SignedApproval } from '../domain/approval-statement.ts';
 import type { DeploymentStatus } from './status.ts';
 
 /** What an accepted `approve` update returns to the caller. */
@@ -17,7 +18,10 @@ export interface ApprovalReceipt {
 export const statusQuery = defineQuery<DeploymentStatus>('status');
 
 /** Approve or reject the pending approval step; the validator refuses anyone not allowed. */
-export const approveUpdate = defineUpdate<ApprovalReceipt, [ApproveInput]>('approve');
+/** What the `approve` update and signal take: free text, or a signed approval (`modelship approve --print`). */
+export type ApproveMessage = ApproveInput | SignedApproval;
+
+export const approveUpdate = defineUpdate<ApprovalReceipt, [ApproveMessage]>('approve');
 
 /** The same as {@link approveUpdate}, for clients that cannot send updates; refusals are audited. */
-export const approveSignal = defineSignal<[ApproveInput]>('approve');
+export const approveSignal = defineSignal<[ApproveMessage]>('approve');

@@ -4,6 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { applyChanges } from '../../gitops/apply.ts';
+import { originTokenFrom } from '../../gitops/origin-token.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient } from '../../worker/connection.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
@@ -71,6 +72,7 @@ export const command: Command = {
           return client;
         },
         taskQueue: config.taskQueue,
+        originToken: await originTokenFrom(process.env),
         wait: values['no-wait'] !== true,
       }).catch(asUsageError);
       return report.exitCode;

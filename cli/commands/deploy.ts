@@ -1,6 +1,7 @@
 /** `modelship deploy <spec…>`: start DeployModel for specs in the working tree and wait for the results. */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { followRun, lostConnectionLine } from '../../gitops/follow-run.ts';
+import { originTokenFrom } from '../../gitops/origin-token.ts';
 import { startDeployment } from '../../gitops/start-deployment.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient } from '../../worker/connection.ts';
@@ -19,7 +20,11 @@ export const command: Command = {
     if (positionals.length === 0) throw new CliError(`no spec files given\n\n${USAGE}`);
     const config = loadConfig();
     const inputs = [];
-    for (const file of positionals) inputs.push(await loadDeploymentInput(file));
+    const originToken = await originTokenFrom(process.env);
+    for (const file of positionals) {
+      const input = await loadDeploymentInput(file);
+      inputs.push(originToken ? { ...input, originToken } : input);
+    }
     const client = await connectClient(config);
     let rejected = 0;
     try {

@@ -81,6 +81,10 @@ export type LoadedPolicy =
       file: string;
       policy: EnvironmentPolicy;
       keys: Record<string, string>;
+      /** PEM public keys of `identity.approvers`, by approver name. */
+      approverKeys: Record<string, string>;
+      /** JWKS text of the `identity.issuers` whose keys are a repository file, by issuer name. */
+      jwksFiles: Record<string, string>;
     }
   | { ok: false; file: string; errors: SpecError[] };
 
@@ -125,8 +129,61 @@ export async function loadPolicy(reader: PolicyFileReader, environment: string):
     if (problem !== undefined) fail(`${keyFile} ${problem}`);
     else keys[name] = pem;
   }
+  const approverKeys: Record<string, string> = {};
+  for (const [name, approver] of Object.entries(parsed.policy.identity.approvers)) {
+    if (approver.publicKey === undefined) continue;
+    const where = ['identity', 'approvers', name, 'publicKey'];
+    const keyFile = normalizeRepoPath(approver.publicKey) ?? approver.publicKey;
+    const pem = await reader.readFile(keyFile);
+    const problem = pem === undefined ? 'no such file in the repository' : publicKeyProblem(pem);
+    if (problem !== undefined || pem === undefined) {
+      const message = pem === undefined ? `${problem}: ${keyFile}` : `${keyFile} ${problem}`;
+      errors.push({
+        file,
+        ...positionOf(parsed.source, where),
+        path: formatPath(where),
+        message,
+        rule: 'approver-key-file',
+      });
+    } else approverKeys[name] = pem;
+  }
+  const jwksFiles: Record<string, string> = {};
+  for (const [name, issuer] of Object.entries(parsed.policy.identity.issuers)) {
+    if (/^https?:\/\//i.test(issuer.jwks)) continue;
+    const where = ['identity', 'issuers', name, 'jwks'];
+    const jwksFile = normalizeRepoPath(issuer.jwks) ?? issuer.jwks;
+    const text = await reader.readFile(jwksFile);
+    const problem = text === undefined ? `no such file in the repository: ${jwksFile}` : jwksProblem(text);
+    if (problem !== undefined || text === undefined) {
+      errors.push({
+        file,
+        ...positionOf(parsed.source, where),
+        path: formatPath(where),
+        message: problem ?? 'unreadable',
+        rule: 'jwks-file',
+      });
+    } else jwksFiles[name] = text;
+  }
   if (errors.length > 0) return { ok: false, file, errors: errors.sort(compareSpecErrors) };
-  return { ok: true, origin: 'file', file, policy: parsed.policy, keys };
+  return { ok: true, origin: 'file', file, policy: parsed.policy, keys, approverKeys, jwksFiles };
+}
+
+/** What is wrong with a JWKS file's text, or `undefined` for a set of public keys. */
+function jwksProblem(text: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return 'is not JSON: expected a JSON Web Key Set ({"keys":[…]})';
+  }
+  const keys = (parsed as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.length === 0)
+    return 'is not a JSON Web Key Set: expected {"keys":[…]} with at least one key';
+  // A private JWK carries "d": a signing key in the repository is a leak, not a key to trust.
+  if (keys.some((key) => typeof key === 'object' && key !== null && 'd' in key)) {
+    return 'holds a private key (a JWK with "d"): commit only the public keys';
+  }
+  return undefined;
 }
 
 /** The default policy of `environment`, as `loadPolicy` returns it when there is no policy file. */
@@ -137,6 +194,8 @@ export function loadedDefaultPolicy(environment: string): Extract<LoadedPolicy, 
     file: policyPath(environment),
     policy: defaultPolicy(environment),
     keys: {},
+    approverKeys: {},
+    jwksFiles: {},
   };
 }
 

@@ -164,6 +164,118 @@ const Scan = z
   })
   .describe('Limits for the scan step (read by the scan, not judged by the policy rules).');
 
+/**
+ * Where an issuer's signing keys are: an `https://` JWKS URL (plain `http://` only on the
+ * loopback interface, for tests and local identity providers), or a JWKS file in the repository.
+ */
+const JwksLocation = z
+  .string()
+  .min(1)
+  .superRefine((location, ctx) => {
+    if (/^https:\/\/[^/]+/i.test(location)) return;
+    if (/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//i.test(location)) return;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(location)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a JWKS URL must be https:// (http:// only on 127.0.0.1 or localhost), or a repository path',
+      });
+      return;
+    }
+    const problem = checkRepoPath(location);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .describe("The issuer's JSON Web Key Set: an https:// URL, or the repository path of a JWKS file.");
+
+const Issuer = z
+  .strictObject({
+    issuer: z.url().describe('The `iss` claim tokens must carry, exactly.'),
+    audience: z.string().min(1).describe('The `aud` tokens must be issued for (e.g. `modelship`).'),
+    jwks: JwksLocation,
+    claim: z
+      .string()
+      .min(1)
+      .default('email')
+      .describe('The claim that names the person: `email` for most SSO, `actor` for GitHub Actions.'),
+    requireNonce: z
+      .boolean()
+      .default(true)
+      .describe(
+        "An approval's token must carry the statement's digest as its `nonce`, binding it to that one approval. Turn off only for issuers that cannot set a nonce; such tokens must then be at most `maxTokenAge` old and are accepted once.",
+      ),
+    maxTokenAge: duration
+      .default('10m')
+      .describe('The oldest (by `iat`) a token may be when it is presented.'),
+  })
+  .describe('An OpenID Connect issuer this environment trusts.');
+
+const Approver = z
+  .strictObject({
+    publicKey: repoPath
+      .optional()
+      .describe(
+        'Repository path of the PEM public key whose signature proves this approver (`modelship keygen`).',
+      ),
+    identities: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "The names a trusted issuer's token gives this person (an email, a GitHub login); a token naming one of them proves this approver.",
+      ),
+  })
+  .describe('One person (or role) who may approve, and how they prove it.');
+
+const Origin = z
+  .strictObject({
+    required: z
+      .boolean()
+      .optional()
+      .describe(
+        'A deployment must present a verified OIDC token of who started it (`apply` in GitHub Actions does). Default: true in production.',
+      ),
+    issuers: z
+      .array(keyName)
+      .optional()
+      .describe('Which of `identity.issuers` may vouch for an origin. Default: all of them.'),
+    repositories: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        "The only repositories (`owner/name`, the token's `repository` claim) deployments may come from.",
+      ),
+  })
+  .describe('Who started a deployment, proven rather than taken from the commit.');
+
+const Identity = z
+  .strictObject({
+    issuers: z
+      .record(keyName, Issuer)
+      .default({})
+      .describe('OIDC issuers this environment trusts, by name (company SSO, GitHub Actions).'),
+    approvers: z
+      .record(z.string().min(1), Approver)
+      .default({})
+      .describe('People who may approve here, by the name approval steps list, with their proof.'),
+    unsignedApprovals: z
+      .enum(['allow', 'refuse'])
+      .optional()
+      .describe(
+        'Whether an approval without proof (`--as NAME` only) counts. Default: refuse in production and wherever approvers or issuers are named.',
+      ),
+    origin: Origin.prefault({}),
+  })
+  .superRefine(({ issuers, origin }, ctx) => {
+    for (const [index, name] of (origin.issuers ?? []).entries()) {
+      if (!Object.hasOwn(issuers, name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['origin', 'issuers', index],
+          message: `"${name}" is not in identity.issuers (${Object.keys(issuers).join(', ') || 'none'})`,
+        });
+      }
+    }
+  })
+  .describe("How people prove who they are: approvers, trusted OIDC issuers, and the deployment's origin.");
+
 /** A whole policy file; parses plain data into an `EnvironmentPolicy` with defaults applied. */
 export const EnvironmentPolicySchema = z
   .strictObject({
@@ -180,16 +292,27 @@ export const EnvironmentPolicySchema = z
     validation: Validation.prefault({}),
     rollout: Rollout.prefault({}),
     scan: Scan.prefault({}),
+    identity: Identity.prefault({}),
   })
   // Production has always refused self-approval (domain/approval.ts); a production policy
   // that says nothing about four eyes keeps that, so plan judges what the workflow enforces.
-  .transform((policy) => ({
-    ...policy,
-    rollout: {
-      ...policy.rollout,
-      fourEyes: policy.rollout.fourEyes ?? policy.metadata.environment === 'production',
-    },
-  }))
+  // Production also refuses unproven approvals and unproven origins unless its policy says
+  // otherwise, and so does any environment whose policy names who may approve.
+  .transform((policy) => {
+    const production = policy.metadata.environment === 'production';
+    const { identity } = policy;
+    const namesPeople =
+      Object.keys(identity.approvers).length > 0 || Object.keys(identity.issuers).length > 0;
+    return {
+      ...policy,
+      rollout: { ...policy.rollout, fourEyes: policy.rollout.fourEyes ?? production },
+      identity: {
+        ...identity,
+        unsignedApprovals: identity.unsignedApprovals ?? (production || namesPeople ? 'refuse' : 'allow'),
+        origin: { ...identity.origin, required: identity.origin.required ?? production },
+      },
+    };
+  })
   .describe('The rules every model deployment to one environment must satisfy.');
 
 /** A policy as written in YAML, before defaults. */

@@ -54,6 +54,44 @@ describe('who may approve', () => {
     ).toBeUndefined();
   });
 
+  it('refuses whoever the verified origin names (who ran apply), under any verified identity of the approver', () => {
+    const origin = {
+      issuerName: 'github-actions',
+      issuer: 'https://token.actions.githubusercontent.com',
+      actor: 'bob-gh',
+      alsoBy: ['carol-gh'],
+      fingerprint: '0123456789abcdef',
+    };
+    const ctx = { environment: 'production', author, origin };
+    expect(
+      approvalProblem({ approver: 'bob', decision: 'approve' }, pending, {
+        ...ctx,
+        identities: ['bob@example.com', 'BOB-gh'],
+      }),
+    ).toBe(
+      'in production bob-gh, who started this deployment (verified by github-actions), cannot approve it',
+    );
+    expect(
+      approvalProblem({ approver: 'bob', decision: 'approve' }, pending, {
+        ...ctx,
+        identities: ['carol-gh'],
+      }),
+    ).toMatch(/cannot approve it/);
+    // The commit's author is still compared through the verified identities too.
+    expect(
+      approvalProblem({ approver: 'bob', decision: 'approve' }, pending, {
+        ...ctx,
+        identities: ['alice@example.com'],
+      }),
+    ).toMatch(/the commit's author .* cannot approve their own change/);
+    expect(
+      approvalProblem({ approver: 'bob', decision: 'approve' }, pending, {
+        ...ctx,
+        identities: ['bob@example.com'],
+      }),
+    ).toBeUndefined();
+  });
+
   it('refuses any decision when no approval is pending', () => {
     expect(
       approvalProblem({ approver: 'alice', decision: 'approve' }, undefined, { environment: 'staging' }),
@@ -68,9 +106,14 @@ describe('who may approve', () => {
       'approver: must name who approves, as in {"approver":"alice","decision":"approve"}',
     );
     expect(parseApproveInput(null)).toBe(
-      'expected one JSON object such as {"approver":"alice","decision":"approve"}, got null',
+      'expected one JSON object such as {"approver":"alice","decision":"approve"}, or the output of `modelship approve --print`, got null',
     );
     expect(parseApproveInput([])).toMatch(/got a list$/);
+    // A signed approval is checked field by field, and an unsigned extra field is not let through.
+    expect(parseApproveInput({ statement: {}, proof: {} })).toBe(
+      'statement.type: must be "modelship.dev/approval/v1"',
+    );
+    expect(parseApproveInput({ statement: 'x' })).toMatch(/^statement: must be the JSON object/);
     expect(parseApproveInput({ approver: ' alice ', decision: 'reject', comment: 'too slow' })).toEqual({
       approver: 'alice',
       decision: 'reject',

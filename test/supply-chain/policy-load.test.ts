@@ -30,7 +30,7 @@ function errorsOf(text: string, environment?: string): string[] {
 }
 
 describe('parsePolicy', () => {
-  it('applies the defaults of an empty policy: nothing required, four eyes only in production', () => {
+  it('applies the defaults of an empty policy: four eyes, proven approvals and a proven origin only in production', () => {
     const production = parsePolicy(policyYaml('production'));
     expect(production.ok && production.policy).toEqual({
       apiVersion: 'modelship.dev/v1',
@@ -41,8 +41,13 @@ describe('parsePolicy', () => {
       validation: {},
       rollout: { fourEyes: true },
       scan: {},
+      identity: { issuers: {}, approvers: {}, unsignedApprovals: 'refuse', origin: { required: true } },
     });
     expect(defaultPolicy('staging').rollout.fourEyes).toBe(false);
+    expect(defaultPolicy('staging').identity).toMatchObject({ unsignedApprovals: 'allow', origin: { required: false } });
+    // Naming who may approve anywhere means their names alone no longer count.
+    const named = parsePolicy(policyYaml('staging', 'identity:\n  approvers: { alice: { identities: [alice@example.com] } }\n'));
+    expect(named.ok && named.policy.identity.unsignedApprovals).toBe('refuse');
     const optedOut = parsePolicy(policyYaml('production', 'rollout: { fourEyes: false }\n'));
     expect(optedOut.ok && optedOut.policy.rollout.fourEyes).toBe(false);
   });
@@ -87,7 +92,7 @@ scan:
       'policies/production.yaml:1:13  apiVersion: must be "modelship.dev/v1"; got "v2"',
       'policies/production.yaml:2:7  kind: must be "EnvironmentPolicy"; got "ModelDeployment"',
       'policies/production.yaml:3:11  metadata.environment: missing required field',
-      'policies/production.yaml:4:1  rules: unknown field "rules"; expected one of: apiVersion, kind, metadata, signatures, artifacts, validation, rollout, scan',
+      'policies/production.yaml:4:1  rules: unknown field "rules"; expected one of: apiVersion, kind, metadata, signatures, artifacts, validation, rollout, scan, identity',
     ]);
   });
 
@@ -167,6 +172,8 @@ describe('loadPolicy', () => {
       file: 'policies/canary-lab.yaml',
       policy: defaultPolicy('canary-lab'),
       keys: {},
+      approverKeys: {},
+      jwksFiles: {},
     });
   });
 
@@ -202,6 +209,50 @@ describe('loadPolicy', () => {
       'policies/staging.yaml:7:11  signatures.trustedKeys.gone: no such file in the repository: keys/gone.pub',
       'policies/staging.yaml:8:13  signatures.trustedKeys.leaked: keys/leaked.pem holds a private key: commit only the public key, and replace this key pair',
       'policies/staging.yaml:9:12  signatures.trustedKeys.notes: keys/notes.txt is not a PEM public key (-----BEGIN PUBLIC KEY-----)',
+    ]);
+  });
+
+  it("reads approvers' public keys and issuers' JWKS files, refusing missing files, private keys and non-JWKS", async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    await write('keys/alice.pub', pem);
+    await write('keys/sso.jwks', JSON.stringify({ keys: [publicKey.export({ format: 'jwk' })] }));
+    await write('keys/leaky.jwks', JSON.stringify({ keys: [privateKey.export({ format: 'jwk' })] }));
+    await write('keys/empty.jwks', '{"keys":[]}');
+    const issuer = (jwks: string) => `{ issuer: "https://sso.example.com", audience: modelship, jwks: ${jwks} }`;
+    const identity = (issuers: string, approvers: string) =>
+      policyYaml('production', `identity:\n  issuers:\n${issuers}  approvers:\n${approvers}`);
+    await write(
+      'policies/production.yaml',
+      identity(`    sso: ${issuer('keys/sso.jwks')}\n`, '    alice: { publicKey: keys/alice.pub }\n'),
+    );
+    const loaded = await loadPolicy(reader, 'production');
+    expect(loaded.ok && loaded.approverKeys).toEqual({ alice: pem });
+    expect(loaded.ok && Object.keys(loaded.jwksFiles)).toEqual(['sso']);
+
+    await write(
+      'policies/production.yaml',
+      identity(
+        `    leaky: ${issuer('keys/leaky.jwks')}\n    empty: ${issuer('keys/empty.jwks')}\n    web: ${issuer('"http://sso.example.com/jwks"')}\n`,
+        '    bob: { publicKey: keys/bob.pub }\n',
+      ),
+    );
+    const broken = await loadPolicy(reader, 'production');
+    expect(broken.ok ? [] : broken.errors.map((error) => `${error.path}: ${error.message}`)).toEqual([
+      'identity.issuers.web.jwks: a JWKS URL must be https:// (http:// only on 127.0.0.1 or localhost), or a repository path',
+    ]);
+    await write(
+      'policies/production.yaml',
+      identity(
+        `    leaky: ${issuer('keys/leaky.jwks')}\n    empty: ${issuer('keys/empty.jwks')}\n`,
+        '    bob: { publicKey: keys/bob.pub }\n',
+      ),
+    );
+    const files = await loadPolicy(reader, 'production');
+    expect(files.ok ? [] : files.errors.map((error) => `${error.path}: ${error.message}`)).toEqual([
+      'identity.issuers.leaky.jwks: holds a private key (a JWK with "d"): commit only the public keys',
+      'identity.issuers.empty.jwks: is not a JSON Web Key Set: expected {"keys":[…]} with at least one key',
+      'identity.approvers.bob.publicKey: no such file in the repository: keys/bob.pub',
     ]);
   });
 

@@ -183,6 +183,15 @@ export const healthy: { readonly [K in ActivityName]: StubHandler<K> } = {
     passed: true,
     results: [],
   }),
+  // A policy that allows unsigned approvals and needs no origin; signed approvals are tested by
+  // scripting these with the real verifier (`approval-proof-branches.test.ts`).
+  verifyApproval: (input) => ({
+    accepted: true,
+    approver: input.request.approver,
+    identities: [],
+    method: 'none',
+  }),
+  authenticateOrigin: () => ({ origin: null, unsignedApprovals: 'allow' }),
   packageModel: () => ({
     digest: CANDIDATE_DIGEST,
     path: `/stub/bundles/${CANDIDATE_DIGEST}`,

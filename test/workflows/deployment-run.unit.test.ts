@@ -27,6 +27,7 @@ vi.mock('@temporalio/workflow', async () => {
     setCurrentDetails: (details: string) => recorded.details.push(details),
     upsertSearchAttributes: () => undefined,
     patched: () => true,
+    workflowInfo: () => ({ workflowId: 'deploy/production/iris', runId: 'run-1' }),
     condition: (ready: () => boolean) =>
       new Promise<boolean>((resolve) => {
         const check = () => (ready() ? resolve(true) : setTimeout(check, 1));
@@ -36,8 +37,14 @@ vi.mock('@temporalio/workflow', async () => {
       new Proxy(
         {},
         {
-          get: (_target, name) => async (input: (typeof recorded.decisions)[number]) => {
-            if (name === 'recordDecision') recorded.decisions.push(input);
+          get: (_target, name) => async (input: Record<string, unknown>) => {
+            if (name === 'recordDecision')
+              recorded.decisions.push(input as (typeof recorded.decisions)[number]);
+            // The verifier of a policy that allows unsigned approvals: the name is taken as sent.
+            if (name === 'verifyApproval') {
+              const { approver } = input.request as { approver: string };
+              return { accepted: true, approver, identities: [], method: 'none' };
+            }
           },
         },
       ),
@@ -89,9 +96,18 @@ describe('DeploymentRun', () => {
   it('refuses an update with no usable input in the validator, with a clear message and no stack', async () => {
     const { run } = await waitingRun();
     for (const [input, message] of [
-      [null, 'expected one JSON object such as {"approver":"alice","decision":"approve"}, got null'],
-      [undefined, 'expected one JSON object such as {"approver":"alice","decision":"approve"}, got no input'],
-      ['', 'expected one JSON object such as {"approver":"alice","decision":"approve"}, got an empty string'],
+      [
+        null,
+        'expected one JSON object such as {"approver":"alice","decision":"approve"}, or the output of `modelship approve --print`, got null',
+      ],
+      [
+        undefined,
+        'expected one JSON object such as {"approver":"alice","decision":"approve"}, or the output of `modelship approve --print`, got no input',
+      ],
+      [
+        '',
+        'expected one JSON object such as {"approver":"alice","decision":"approve"}, or the output of `modelship approve --print`, got an empty string',
+      ],
       [{}, 'approver: must name who approves, as in {"approver":"alice","decision":"approve"}'],
     ] as const) {
       const error = (() => {
@@ -125,6 +141,8 @@ describe('DeploymentRun', () => {
         details: {
           reason: 'mallory is not an approver of this step (approvers: alice, bob)',
           via: 'update',
+          // The audit says the name was only claimed: a refused approval proved nothing.
+          claimed: true,
           step: 2,
         },
       },
