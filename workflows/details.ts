@@ -49,11 +49,11 @@ function approvalHowTo(
   const command = `npx modelship approve ${state.model} --env ${state.environment} --as ${approver}`;
   if (state.unsignedApprovals === 'refuse') {
     return [
-      `**${state.environment} needs proof of who approves:** a name alone is refused. Sign a statement for this exact step with your key (the policy lists your public key):`,
+      `**To approve in this Web UI:** ${dialog}, paste the signed statement this command prints (with your own name and key) into Data and click **Submit**:`,
       `\`${command} --key <your-private-key.pem> --print\``,
-      `**To approve in this Web UI:** ${dialog}, paste the JSON that command printed into Data and click **Submit**. It is valid for 15 minutes, for this run and step only; add \`--reject --comment "why"\` to reject.`,
+      `${state.environment} needs proof of who approves, so a name alone is refused: the statement names this run and step, is signed by the key the policy lists for you, and is valid for 15 minutes. Add \`--reject --comment "why"\` to reject.`,
       confirm,
-      `**Or from a terminal:** the same command without \`--print\` sends it. With an OIDC ID token instead of a key: \`--oidc-token <file>\` (the token's nonce must be the one \`--print\` shows without a key).`,
+      `**Or from a terminal:** the same command without \`--print\` sends it. With an OIDC ID token instead of a key: \`--oidc-token <file>\` (unless the issuer is exempt, the token's nonce must be the one \`--print\` shows without a key).`,
     ];
   }
   return [

@@ -4,22 +4,32 @@
  * Update" dialog filled in exactly as those instructions say. Every control is found by the name
  * the instructions give it, so instructions that drift from the UI fail here.
  *
+ * The environment's policy names alice's public key, so a name alone is refused: the panel says
+ * to paste what `modelship approve --key … --print` prints, a statement signed for this run and
+ * step. A forged paste (the statement changed after signing) is refused and audited at once.
+ *
  * What the Web UI 2.54 dialog does, learnt by hand: Name is a list of the workflow's registered
  * updates (plus "Custom"); Data is a JSON editor whose one value becomes the update's only
  * argument (encoding json/plain); when the editor loses focus it re-indents the JSON, which moves
  * the Submit button, so the first click after pasting often lands on nothing and must be repeated.
  */
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadDeploymentInput } from '../../cli/start-deployment.ts';
 import { startDeployment } from '../../gitops/start-deployment.ts';
+import { generateSigningKeyPair } from '../../supply-chain/signing/keys.ts';
 import { statusQuery } from '../../workflows/messages.ts';
 import { type Browser, launchBrowser } from '../support/chromium.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';
 import { startTestStack, type TestStack } from '../support/test-stack.ts';
 
+const BIN = fileURLToPath(new URL('../../bin/modelship.mjs', import.meta.url));
+const alice = generateSigningKeyPair();
 let stack: TestStack;
 let browser: Browser;
 let repo: TempRepo;
@@ -68,6 +78,11 @@ async function rolloutWaitingForAlice() {
   await repo.copyFromProject('models/iris/v1/model.onnx');
   await repo.copyFromProject('models/iris/v2/model.onnx');
   await repo.copyFromProject('models/iris/holdout.csv');
+  await repo.write('keys/alice.pub', alice.publicKeyPem);
+  await repo.write(
+    'policies/staging.yaml',
+    'apiVersion: modelship.dev/v1\nkind: EnvironmentPolicy\nmetadata: { environment: staging }\nidentity:\n  approvers:\n    alice: { publicKey: keys/alice.pub }\n',
+  );
   const spec = (version: string) =>
     exampleSpecYaml({
       name: 'iris-ui',
@@ -91,8 +106,26 @@ async function rolloutWaitingForAlice() {
   return handle;
 }
 
+/** Runs the command the details panel gives, as alice would: `npx modelship` is this checkout's CLI. */
+async function runShown(command: string, keyFile: string): Promise<string> {
+  const args = command
+    .replace(/^npx modelship /, '')
+    .replace('<your-private-key.pem>', keyFile)
+    .split(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress') },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${command}: ${stderr}`))));
+  });
+}
+
 describe('approving in the Temporal Web UI', () => {
-  it('follows the details panel: More Actions, Send an Update, approve, the pasted JSON, Submit', async () => {
+  it('follows the details panel: More Actions, Send an Update, approve, the pasted signed statement, Submit', async () => {
     const handle = await rolloutWaitingForAlice();
     const { page } = browser;
     const updates: string[] = [];
@@ -110,27 +143,61 @@ describe('approving in the Temporal Web UI', () => {
     const howTo = details.locator('p', { hasText: 'To approve in this Web UI' });
     // Bold: the controls to press, in order; code: the update name, then the input to paste.
     const [, menu = '', action = '', submitLabel = ''] = await howTo.locator('strong').allInnerTexts();
-    const [updateName = '', input = ''] = await howTo.locator('code').allInnerTexts();
+    const [updateName = '', command = ''] = await howTo.locator('code').allInnerTexts();
     expect([menu, action, submitLabel]).toEqual(['More Actions', 'Send an Update', 'Submit']);
     expect(updateName).toBe('approve');
-    expect(JSON.parse(input)).toEqual({ approver: 'alice', decision: 'approve' });
+    expect(command).toBe(
+      'npx modelship approve iris-ui --env staging --as alice --key <your-private-key.pem> --print',
+    );
+    const keyFile = join(repo.root, '..', `alice-${process.pid}.key`);
+    await writeFile(keyFile, alice.privateKeyPem, { mode: 0o600 });
+    const signed = await runShown(command, keyFile);
+    const statement = JSON.parse(signed) as { statement: Record<string, unknown> };
+    expect(statement.statement).toMatchObject({ workflowId: handle.workflowId, approver: 'alice', step: 2 });
 
-    await page.getByRole('button', { name: menu }).click();
-    await page.getByRole('menuitem', { name: action }).click();
-    const dialog = page.locator('dialog[open]');
-    await dialog.getByTestId('update-select-button').click();
-    await dialog.getByRole('option', { name: updateName, exact: true }).click();
-    await dialog.getByRole('textbox', { name: 'Data' }).click();
-    // What a paste does (headless Chromium has no system clipboard to paste from).
-    await page.keyboard.insertText(input);
-    const submit = dialog.getByRole('button', { name: submitLabel });
-    const sent = page.waitForRequest((request) => request.url().includes('/update/'), { timeout: 2_000 });
-    await submit.click();
-    // The instructions warn that the first click may only re-indent the JSON: then click again.
-    if (!(await sent.then(() => true).catch(() => false))) await submit.click();
+    /** Sends `input` through the dialog, as the panel says; true when the UI says it succeeded. */
+    const sendUpdate = async (input: string): Promise<boolean> => {
+      await page.getByRole('button', { name: menu }).click();
+      await page.getByRole('menuitem', { name: action }).click();
+      const dialog = page.locator('dialog[open]');
+      await dialog.getByTestId('update-select-button').click();
+      await dialog.getByRole('option', { name: updateName, exact: true }).click();
+      await dialog.getByRole('textbox', { name: 'Data' }).click();
+      await page.keyboard.press('ControlOrMeta+A');
+      // What a paste does (headless Chromium has no system clipboard to paste from).
+      await page.keyboard.insertText(input);
+      const submit = dialog.getByRole('button', { name: submitLabel });
+      const sent = page.waitForRequest((request) => request.url().includes('/update/'), { timeout: 2_000 });
+      await submit.click();
+      // The instructions warn that the first click may only re-indent the JSON: then click again.
+      if (!(await sent.then(() => true).catch(() => false))) await submit.click();
+      const response = await page.waitForResponse((answer) => answer.url().includes('/update/'), {
+        timeout: 10_000,
+      });
+      // The Web UI's API answers 200 for an update the workflow refused, with the failure inside.
+      return response.ok() && !(await response.text()).includes('"failure"');
+    };
 
+    // A forger who changes the signed statement (here: who it names) is refused and audited.
+    const forged = signed.replace('"approver": "alice"', '"approver": "mallory"');
+    expect(await sendUpdate(forged)).toBe(false);
+    await expect
+      .poll(async () =>
+        (await stack.audit.list({ workflowId: handle.workflowId })).map((record) => record.step),
+      )
+      .toContain('approval.refused');
+    const refused = (await stack.audit.list({ workflowId: handle.workflowId })).find(
+      (record) => record.step === 'approval.refused',
+    );
+    expect(refused?.actor).toBe('mallory');
+    expect(JSON.stringify(refused)).toMatch(/proofFingerprint/);
+    expect((await handle.query(statusQuery)).stage).toBe('awaiting-approval');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
+
+    expect(await sendUpdate(signed)).toBe(true);
     await expect.poll(() => page.getByText('Update successful').isVisible(), { timeout: 10_000 }).toBe(true);
-    expect(updates).toHaveLength(1);
+    expect(updates).toHaveLength(2);
     await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
 
     const result = await handle.result();
