@@ -96,6 +96,7 @@ describe('DeployModel', () => {
     const run = records.filter((r) => r.runId === description.runId);
     const steps = run.map((r) => `${r.kind}:${r.step}`);
     for (const activity of [
+      'authenticateOrigin',
       'resolveArtifact',
       'checkShipGates',
       'validateModel',

@@ -34,8 +34,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** The gates in the order a change meets them; scanning never executes the model, so it comes first. */
+/**
+ * The gates in the order a change meets them: who started it first (nothing is read for an
+ * unproven production origin); scanning never executes the model, so it comes before validation.
+ */
 const PIPELINE: ActivityName[] = [
+  'authenticateOrigin',
   'resolveArtifact',
   'checkShipGates',
   'validateModel',
@@ -100,6 +104,7 @@ describe.concurrent('DeployModel before the rollout (stubbed activities)', () =>
   });
 
   const gates: [ActivityName, PipelineStage, FailureType][] = [
+    ['authenticateOrigin', 'resolving', 'OriginUnverified'],
     ['resolveArtifact', 'resolving', 'DigestMismatch'],
     // One activity judges every ship-or-not gate (supply-chain/gates/); each refuses with its type.
     ['checkShipGates', 'scanning', 'ScanFailed'],
@@ -114,7 +119,7 @@ describe.concurrent('DeployModel before the rollout (stubbed activities)', () =>
   it.for(gates)(
     'rejects a change refused by %s at %s (%s), before any traffic moves',
     async ([gate, step, type], { expect }) => {
-      const model = `pb-reject-${gate.toLowerCase()}-${type.toLowerCase()}`;
+      const model = `pb-reject-${gate.toLowerCase()}-${type.toLowerCase()}`.slice(0, 63);
       const message = `stub: ${gate} refuses this model`;
       const { handle, run } = await startStubbedDeployment(stack, {
         model,
