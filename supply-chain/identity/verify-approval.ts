@@ -116,7 +116,7 @@ export async function verifyApproval(
     proof.type === 'signature'
       ? verifySignature(statement, proof.signature, trust)
       : await verifyToken(statement, proof.token, trust, input.now);
-  return verdict.accepted ? { ...verdict, fingerprint } : { ...verdict, fingerprint };
+  return { ...verdict, fingerprint };
 }
 
 function timingProblem(statement: ApprovalStatement, now: Date): string | undefined {
