@@ -90,23 +90,39 @@ function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 }
 
+const noRefusals = () => ({
+  bad_request: 0,
+  too_large: 0,
+  timeout: 0,
+  client_closed: 0,
+  response_too_large: 0,
+});
+
 function mutableCounters(): {
   requests: number;
   errors: Record<string, number>;
   latency: { buckets: { le: number; count: number }[]; sum: number; count: number };
   predictions: Record<string, number>;
   shadow: { compared: number; agreed: number; dropped: number; errors: number };
+  refused: Record<string, number>;
+  pinned: { requests: number; errors: Record<string, number>; refused: Record<string, number> };
 } {
   return {
     requests: 0,
-    errors: { bad_request: 0, inference: 0, non_finite: 0 },
+    errors: { inference: 0, non_finite: 0 },
     latency: { buckets: LATENCY_BUCKETS.map((le) => ({ le, count: 0 })), sum: 0, count: 0 },
     predictions: {},
     shadow: { compared: 0, agreed: 0, dropped: 0, errors: 0 },
+    refused: noRefusals(),
+    pinned: { requests: 0, errors: { inference: 0, non_finite: 0 }, refused: noRefusals() },
   };
 }
 
-/** Turns `modelship_*` samples (as `serving/prometheus.ts` exposes them) back into counters. */
+/**
+ * Turns `modelship_*` samples (as `serving/prometheus.ts` exposes them) back into counters, the
+ * same shape as the admin API's: the judge reads only the routed counters, the refused and
+ * pinned ones are carried for reports and dashboards.
+ */
 function countersFromSamples(samples: readonly Sample[]): Record<string, VersionCounters> {
   const versions: Record<string, ReturnType<typeof mutableCounters>> = {};
   for (const sample of samples) {
@@ -122,6 +138,17 @@ function countersFromSamples(samples: readonly Sample[]): Record<string, Version
         break;
       case 'modelship_errors_total':
         counters.errors[sample.metric.kind ?? 'unknown'] = value;
+        break;
+      case 'modelship_refused_total': {
+        const refused = sample.metric.traffic === 'pinned' ? counters.pinned.refused : counters.refused;
+        refused[sample.metric.reason ?? 'unknown'] = value;
+        break;
+      }
+      case 'modelship_pinned_requests_total':
+        counters.pinned.requests = value;
+        break;
+      case 'modelship_pinned_errors_total':
+        counters.pinned.errors[sample.metric.kind ?? 'unknown'] = value;
         break;
       case 'modelship_request_duration_seconds_bucket': {
         const le = Number(sample.metric.le);

@@ -15,9 +15,9 @@ import { type Bucket, histogramQuantile, sameLayout } from './histogram.ts';
 
 /** Cumulative counters of one version, as the data plane reports them (`VersionMetricsSnapshot`). */
 export interface VersionCounters {
-  /** Requests answered, errors included. */
+  /** Routed requests that reached the model, errors included (refused and pinned ones are not here). */
   readonly requests: number;
-  /** Failed requests by kind (e.g. `bad_request`, `inference`, `non_finite`). */
+  /** The model's failures among them by kind (`inference`, `non_finite`). */
   readonly errors: Readonly<Record<string, number>>;
   /** Cumulative buckets in seconds; `count` includes the `+Inf` bucket. */
   readonly latency: { readonly buckets: readonly Bucket[]; readonly sum: number; readonly count: number };

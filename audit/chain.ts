@@ -5,9 +5,11 @@
  *
  * What a chain alone cannot catch: anyone who can write the store can also recompute every hash
  * after the point they changed (there is no secret), and removing records from the END leaves a
- * shorter chain that is still valid. Both are caught only against an anchor kept elsewhere: pin
- * `{ seq, hash }` of the head (from `verify` or `store.head()`) somewhere the writer of the
- * store cannot reach — a CI log, a Git tag, a ticket — and verify with `{ anchor }`.
+ * shorter chain that is still valid. Both are caught only against a statement kept elsewhere:
+ * the writer's signed checkpoints (`checkpoint.ts`, fed the walk's hashes through `onRecord`),
+ * or an anchor pinned by hand — `{ seq, hash }` of the head somewhere the writer of the store
+ * cannot reach (a CI log, a Git tag, a ticket), verified with `{ anchor }`. Rows the walk never
+ * reads are the census's business (`census.ts`).
  */
 import { sha256Hex } from '../model/files.ts';
 import { canonicalJson } from './canonical.ts';
@@ -27,6 +29,11 @@ export type VerifyResult =
 export interface VerifyOptions {
   /** Fails unless the chain contains the anchored record with exactly this hash. */
   anchor?: ChainAnchor;
+  /**
+   * Called with each record the walk accepts, in seq order: how signed checkpoints learn the
+   * hash the chain holds at their seq without a second pass over a long log.
+   */
+  onRecord?: (seq: number, hash: string) => void;
 }
 
 /** Hash of one record: SHA-256 over the canonical JSON of `{ seq, prevHash, ...event }`. */
@@ -66,6 +73,19 @@ export class ChainVerifier {
     return this.headSeq + 1;
   }
 
+  /**
+   * The records accepted so far (seq 1 to {@link verifiedHead}, each once), also after a failure:
+   * the part of the table the walk vouches for, which a census of the table is compared with.
+   */
+  get verifiedCount(): number {
+    return this.count;
+  }
+
+  /** Seq of the last accepted record (0 when none). */
+  get verifiedHead(): number {
+    return this.headSeq;
+  }
+
   /** Records a failure found outside the chain rules (an unreadable line); the first one wins. */
   reject(reason: string): VerifyResult {
     return this.failure ?? this.fail(this.expectedSeq, reason);
@@ -102,6 +122,7 @@ export class ChainVerifier {
     this.count += 1;
     this.headSeq = seq;
     this.headHash = hash;
+    this.options.onRecord?.(seq, hash);
     return undefined;
   }
 

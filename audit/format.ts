@@ -32,6 +32,11 @@ function summariseDetails(details: Record<string, unknown>): string {
     .join(' ');
 }
 
+/** The first 12 hex characters of a hash: enough to tell records apart in a message. */
+export function shortHash(hash: string): string {
+  return hash.slice(0, 12);
+}
+
 /** One line per record under a header, columns aligned; the last column is not padded. */
 export function formatRecordTable(records: readonly AuditRecord[]): string {
   const rows: string[][] = [

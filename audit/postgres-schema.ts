@@ -1,13 +1,36 @@
 /**
  * The PostgreSQL layout of the audit table (same columns as SQLite, from `rows.ts`), creating it
  * on first use, and the advisory lock keys that serialise creation and appends across processes.
+ *
+ * Schema 2 adds CHECK constraints that refuse rows no chain can hold (seq >= 1, attempt >= 1,
+ * lowercase hex hashes, non-empty texts). A schema 1 table gets them as NOT VALID constraints,
+ * which the server enforces on every new row without first checking the old ones, then each is
+ * validated if the old rows allow it: a table that already holds a stray row keeps working, and
+ * verify reports the row. A role that may not ALTER the table (only SELECT and INSERT) keeps
+ * appending to the schema 1 table, with a warning.
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { AuditStoreError, AuditStoreNotFoundError } from './store.ts';
 
 /** Version of the layout below, kept in the table's comment; bump it with a migration. */
-const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
+
+/**
+ * The CHECK constraints of schema 2, by name: what the CREATE TABLE declares and what a
+ * migration adds. Verify compares the table's constraints with these.
+ */
+export const PG_CONSTRAINTS: ReadonlyArray<readonly [name: string, check: string]> = [
+  ['modelship_seq_min', 'seq >= 1'],
+  ['modelship_attempt_min', 'attempt >= 1'],
+  ['modelship_hash_hex', "hash ~ '^[0-9a-f]{64}$'"],
+  ['modelship_prev_hash_hex', "prev_hash ~ '^[0-9a-f]{64}$'"],
+  [
+    'modelship_text_present',
+    "time <> '' AND kind <> '' AND model <> '' AND environment <> '' AND git_commit <> '' AND " +
+      "workflow_id <> '' AND run_id <> '' AND step <> '' AND actor <> '' AND activity_id <> ''",
+  ],
+];
 
 /** Table used when no `table` option is given. */
 export const DEFAULT_AUDIT_TABLE = 'audit_log';
@@ -19,7 +42,8 @@ const COMMENT_PREFIX = 'modelship audit log, schema ';
 // within PostgreSQL's 63-byte identifiers.
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
 
-const TRIGGERS = ['modelship_append_only', 'modelship_no_truncate'];
+/** The triggers every audit table has: row-level UPDATE/DELETE refusal, and TRUNCATE refusal. */
+export const TRIGGERS = ['modelship_append_only', 'modelship_no_truncate'];
 
 /** The audit table as the store uses it in SQL and in messages. */
 export interface AuditTable {
@@ -68,6 +92,14 @@ interface TableState {
   exists: boolean;
   comment: string | null;
   triggers: number;
+  constraints: number;
+}
+
+/** The schema version a table's comment states, undefined when it is not an audit table's comment. */
+export function versionFromComment(comment: string | null): number | undefined {
+  if (!comment?.startsWith(COMMENT_PREFIX)) return undefined;
+  const version = Number(comment.slice(COMMENT_PREFIX.length));
+  return Number.isInteger(version) ? version : undefined;
 }
 
 /**
@@ -98,8 +130,13 @@ export async function ensureAuditTable(
     appendLockKey: appendLockKey(schema, name),
   };
   const state = await readState(client, table);
-  checkOurs(state, table, where);
-  if (state.exists && (mustExist || state.triggers === TRIGGERS.length)) return table;
+  const version = checkOurs(state, table, where);
+  // A dropped trigger or constraint comes back the next time a writer opens the table.
+  const complete =
+    version === PG_SCHEMA_VERSION &&
+    state.triggers === TRIGGERS.length &&
+    state.constraints === PG_CONSTRAINTS.length;
+  if (state.exists && (mustExist || complete)) return table;
   if (mustExist) {
     throw new AuditStoreNotFoundError(
       `${table.label} on ${where}`,
@@ -112,31 +149,59 @@ export async function ensureAuditTable(
     // Another process may have created it (or someone else's table) while we waited.
     checkOurs(await readState(client, table), table, where);
     await client.query(createTableSql(table));
+    await validateConstraints(client, table);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
+    if (!state.exists) throw error;
+    // An existing table stays usable as it is (say the role may only SELECT and INSERT).
+    process.emitWarning(
+      `audit table ${table.label} on ${where} keeps schema ${version}: bringing it to schema ${PG_SCHEMA_VERSION} ` +
+        `failed (${(error as Error).message}); a role that owns the table can migrate it by opening it once`,
+    );
   }
   return table;
+}
+
+/**
+ * Validates the constraints a migration added NOT VALID, each on its own: one that old rows
+ * break stays NOT VALID (still enforced on new rows), and verify reports those rows.
+ */
+async function validateConstraints(client: pg.PoolClient, table: AuditTable): Promise<void> {
+  const { rows } = await client.query<{ name: string }>(
+    'SELECT conname AS name FROM pg_constraint WHERE conrelid = $1::regclass AND NOT convalidated AND conname = ANY($2)',
+    [table.sql, PG_CONSTRAINTS.map(([name]) => name)],
+  );
+  for (const { name } of rows) {
+    await client.query('SAVEPOINT modelship_validate');
+    try {
+      await client.query(`ALTER TABLE ${table.sql} VALIDATE CONSTRAINT ${name}`);
+      await client.query('RELEASE SAVEPOINT modelship_validate');
+    } catch {
+      await client.query('ROLLBACK TO SAVEPOINT modelship_validate');
+    }
+  }
 }
 
 async function readState(client: pg.PoolClient, table: AuditTable): Promise<TableState> {
   const result = await client.query<TableState>(
     `SELECT oid IS NOT NULL AS exists, obj_description(oid, 'pg_class') AS comment,
-       (SELECT count(*)::int FROM pg_trigger WHERE tgrelid = oid AND tgname = ANY($2)) AS triggers
+       (SELECT count(*)::int FROM pg_trigger WHERE tgrelid = oid AND tgname = ANY($2)) AS triggers,
+       (SELECT count(*)::int FROM pg_constraint WHERE conrelid = oid AND conname = ANY($3)) AS constraints
      FROM (SELECT to_regclass($1) AS oid) AS target`,
-    [table.sql, TRIGGERS],
+    [table.sql, TRIGGERS, PG_CONSTRAINTS.map(([name]) => name)],
   );
-  return result.rows[0] ?? { exists: false, comment: null, triggers: 0 };
+  return result.rows[0] ?? { exists: false, comment: null, triggers: 0, constraints: 0 };
 }
 
-/** Refuses a table that is not an audit log, or one laid out by a newer modelship. */
-function checkOurs(state: TableState, table: AuditTable, where: string): void {
-  if (!state.exists) return;
-  const version = state.comment?.startsWith(COMMENT_PREFIX)
-    ? Number(state.comment.slice(COMMENT_PREFIX.length))
-    : undefined;
-  if (version === undefined || !Number.isInteger(version)) {
+/**
+ * Refuses a table that is not an audit log, or one laid out by a newer modelship; returns the
+ * table's schema version (0 when there is no table yet).
+ */
+function checkOurs(state: TableState, table: AuditTable, where: string): number {
+  if (!state.exists) return 0;
+  const version = versionFromComment(state.comment);
+  if (version === undefined) {
     throw new AuditStoreError(
       `${table.label} on ${where} exists but is not a modelship audit log (its comment does not say so)`,
     );
@@ -146,16 +211,25 @@ function checkOurs(state: TableState, table: AuditTable, where: string): void {
       `${table.label} on ${where} was written by a newer modelship (schema ${version})`,
     );
   }
+  return version;
 }
 
 /**
- * Idempotent DDL for `table`. Columns hold exactly the text that was hashed: `time` stays TEXT
- * (a timestamptz would come back reformatted) and `data` stays TEXT (jsonb would reorder keys).
- * The triggers stop accidents — a person or a tool "fixing" a row — not attackers: whoever can
- * disable a trigger can edit rows, which is what the hash chain is for.
+ * Idempotent DDL for `table`, which also migrates a schema 1 table. Columns hold exactly the
+ * text that was hashed: `time` stays TEXT (a timestamptz would come back reformatted) and `data`
+ * stays TEXT (jsonb would reorder keys). The triggers and constraints stop accidents — a person
+ * or a tool "fixing" a row — not attackers: whoever can disable a trigger or drop a constraint
+ * can edit rows, which is what the hash chain and verify's census of the table are for.
  */
 function createTableSql(table: AuditTable): string {
   const fn = `"${table.schema}".modelship_audit_append_only`;
+  const inline = PG_CONSTRAINTS.map(([name, check]) => `,\n  CONSTRAINT ${name} CHECK (${check})`).join('');
+  const added = PG_CONSTRAINTS.map(
+    ([name, check]) => `
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = '${table.sql}'::regclass AND conname = '${name}') THEN
+    ALTER TABLE ${table.sql} ADD CONSTRAINT ${name} CHECK (${check}) NOT VALID;
+  END IF;`,
+  ).join('');
   return `
 CREATE TABLE IF NOT EXISTS ${table.sql} (
   seq BIGINT PRIMARY KEY,
@@ -172,7 +246,7 @@ CREATE TABLE IF NOT EXISTS ${table.sql} (
   actor TEXT NOT NULL,
   data TEXT NOT NULL,
   prev_hash TEXT NOT NULL,
-  hash TEXT NOT NULL
+  hash TEXT NOT NULL${inline}
 );
 CREATE INDEX IF NOT EXISTS "${table.name}_model_idx" ON ${table.sql} (model, environment);
 CREATE INDEX IF NOT EXISTS "${table.name}_workflow_idx" ON ${table.sql} (workflow_id);
@@ -191,7 +265,7 @@ DO $do$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '${table.sql}'::regclass AND tgname = '${TRIGGERS[1]}') THEN
     CREATE TRIGGER ${TRIGGERS[1]} BEFORE TRUNCATE ON ${table.sql}
       FOR EACH STATEMENT EXECUTE FUNCTION ${fn}();
-  END IF;
+  END IF;${added}
 END $do$;
 `;
 }

@@ -11,7 +11,9 @@
  * order; reads use the other pooled connections and never wait for appends.
  */
 import pg from 'pg';
-import { ChainVerifier, hashRecord, type VerifyOptions, type VerifyResult } from './chain.ts';
+import { accountRows, tableIsClean } from './census.ts';
+import { ChainVerifier, hashRecord, type VerifyOptions } from './chain.ts';
+import { checkLayout, countTable, listStrays } from './postgres-census.ts';
 import { wrapPgError } from './postgres-errors.ts';
 import { type AuditTable, DEFAULT_AUDIT_TABLE, ensureAuditTable } from './postgres-schema.ts';
 import { describePostgresUrl } from './postgres-url.ts';
@@ -23,7 +25,13 @@ import {
   parseAuditEvent,
 } from './record.ts';
 import { AUDIT_COLUMNS, rowToCandidate, toColumns, toRecord } from './rows.ts';
-import { type AuditFilter, type AuditStore, AuditStoreError, type ChainAnchor } from './store.ts';
+import {
+  type AuditFilter,
+  type AuditStore,
+  AuditStoreError,
+  type ChainAnchor,
+  type StoreVerifyResult,
+} from './store.ts';
 
 export { appendLockKey } from './postgres-schema.ts';
 
@@ -110,6 +118,10 @@ class PostgresAuditStore implements AuditStore {
     this.where = `table ${table.label} on ${server}`;
   }
 
+  get location(): string {
+    return this.where;
+  }
+
   async append(input: AuditEventInput): Promise<AuditRecord> {
     if (this.closed) throw this.closedError();
     // Validated before queueing, so a bad event fails fast and never takes a seq.
@@ -147,6 +159,12 @@ class PostgresAuditStore implements AuditStore {
   }
 
   async *all(): AsyncIterable<AuditRecord> {
+    const [stray] = await this.guarded(() => listStrays(this.pool, this.table));
+    if (stray) {
+      throw new AuditStoreError(
+        `${this.where} holds rows outside the chain (${stray.reason}); run \`modelship audit verify\``,
+      );
+    }
     for await (const row of this.pages()) yield toRecord(row, this.where);
   }
 
@@ -154,12 +172,23 @@ class PostgresAuditStore implements AuditStore {
     return this.guarded(() => this.readHead(this.pool));
   }
 
-  async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
+  async verify(options: VerifyOptions = {}): Promise<StoreVerifyResult> {
     const verifier = new ChainVerifier(options);
+    // The pages read seq 1 and up; the census below counts everything else.
     for await (const row of this.pages()) {
       if (verifier.add(rowToCandidate(row)) !== undefined) break;
     }
-    return verifier.result();
+    const chain = verifier.result();
+    const walk = { ok: chain.ok, verifiedCount: verifier.verifiedCount, verifiedHead: verifier.verifiedHead };
+    const table = await this.guarded(async () =>
+      accountRows({
+        counts: await countTable(this.pool, this.table, walk.verifiedHead),
+        walk,
+        listed: await listStrays(this.pool, this.table),
+        findings: await checkLayout(this.pool, this.table),
+      }),
+    );
+    return { ok: chain.ok && tableIsClean(table), chain, table };
   }
 
   async close(): Promise<void> {

@@ -22,16 +22,19 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sqlite from 'node-sqlite3-wasm';
-import {
-  type ChainAnchor,
-  ChainVerifier,
-  hashRecord,
-  type VerifyOptions,
-  type VerifyResult,
-} from './chain.ts';
+import { accountRows, tableIsClean } from './census.ts';
+import { type ChainAnchor, ChainVerifier, hashRecord, type VerifyOptions } from './chain.ts';
 import { type AuditEventInput, type AuditRecord, GENESIS_HASH, parseAuditEvent } from './record.ts';
-import { CREATE_SCHEMA, rowToCandidate, SCHEMA_VERSION, toParams, toRecord } from './sqlite-rows.ts';
-import { type AuditFilter, type AuditStore, AuditStoreError, AuditStoreNotFoundError } from './store.ts';
+import { checkLayout, countTable, listStrays } from './sqlite-census.ts';
+import { rowToCandidate, toParams, toRecord } from './sqlite-rows.ts';
+import { ensureSchema, SCHEMA_VERSION } from './sqlite-schema.ts';
+import {
+  type AuditFilter,
+  type AuditStore,
+  AuditStoreError,
+  AuditStoreNotFoundError,
+  type StoreVerifyResult,
+} from './store.ts';
 
 type Database = InstanceType<typeof sqlite.Database>;
 
@@ -50,6 +53,10 @@ interface SqliteAuditStoreOptions {
 
 /** Rows fetched per query when walking the whole log. */
 const PAGE_SIZE = 500;
+
+// The rows the walk reads: those that can be chain records. Everything else is counted and
+// listed by the census (`sqlite-census.ts`) instead of being mistaken for a broken record.
+const CHAIN_CANDIDATE = "typeof(seq) = 'integer' AND seq >= 1";
 
 /**
  * Opens (creating parent directories, file and table unless `mustExist`) the audit log at
@@ -90,6 +97,10 @@ class SqliteAuditStore implements AuditStore {
     private readonly staleLockMs: number,
   ) {}
 
+  get location(): string {
+    return this.path;
+  }
+
   async prepare(mustExist: boolean): Promise<void> {
     await this.serial(async () => {
       const version = await this.retryBusy(() => this.db.get('PRAGMA user_version')?.user_version);
@@ -107,7 +118,8 @@ class SqliteAuditStore implements AuditStore {
       // An acknowledged audit record must survive power loss: fsync journal and file per commit.
       // Even a PRAGMA loads the schema first, which needs the lock another process may hold.
       await this.retryBusy(() => this.db.exec('PRAGMA synchronous = FULL'));
-      await this.transaction(() => this.db.exec(CREATE_SCHEMA));
+      const warning = await this.transaction(() => ensureSchema(this.db));
+      if (warning) process.emitWarning(`audit log ${this.path} ${warning}`);
     });
   }
 
@@ -164,6 +176,12 @@ class SqliteAuditStore implements AuditStore {
   }
 
   async *all(): AsyncIterable<AuditRecord> {
+    const [stray] = await this.serial(() => this.retryBusy(() => listStrays(this.db)));
+    if (stray) {
+      throw new AuditStoreError(
+        `${this.path} holds rows outside the chain (${stray.reason}); run \`modelship audit verify\``,
+      );
+    }
     for await (const row of this.pages()) yield toRecord(row, this.path);
   }
 
@@ -171,12 +189,24 @@ class SqliteAuditStore implements AuditStore {
     return this.serial(() => this.retryBusy(() => this.readHead()));
   }
 
-  async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
+  async verify(options: VerifyOptions = {}): Promise<StoreVerifyResult> {
     const verifier = new ChainVerifier(options);
     for await (const row of this.pages()) {
       if (verifier.add(rowToCandidate(row)) !== undefined) break;
     }
-    return verifier.result();
+    const chain = verifier.result();
+    const walk = { ok: chain.ok, verifiedCount: verifier.verifiedCount, verifiedHead: verifier.verifiedHead };
+    const table = await this.serial(() =>
+      this.retryBusy(() =>
+        accountRows({
+          counts: countTable(this.db, walk.verifiedHead),
+          walk,
+          listed: listStrays(this.db),
+          findings: checkLayout(this.db),
+        }),
+      ),
+    );
+    return { ok: chain.ok && tableIsClean(table), chain, table };
   }
 
   async close(): Promise<void> {
@@ -191,7 +221,10 @@ class SqliteAuditStore implements AuditStore {
     for (;;) {
       const rows = await this.serial(() =>
         this.retryBusy(() =>
-          this.db.all('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?', [after, PAGE_SIZE]),
+          this.db.all(`SELECT * FROM audit_log WHERE ${CHAIN_CANDIDATE} AND seq > ? ORDER BY seq LIMIT ?`, [
+            after,
+            PAGE_SIZE,
+          ]),
         ),
       );
       yield* rows;

@@ -56,7 +56,7 @@ export async function startStack(options: StackOptions, cleanup: Cleanup): Promi
       dbFile: join(home, 'temporal.db'),
       logFile: join(home, 'logs', 'temporal.log'),
     }),
-    startDataPlaneProcess({ port: servePort, logFile: join(home, 'logs', 'serve.log') }),
+    startDataPlaneProcess({ port: servePort, logFile: join(home, 'logs', 'serve.log'), home }),
     bundleWorkflows(),
   ]);
   if (server.status === 'fulfilled') cleanup.add('Temporal dev server', () => server.value.stop());

@@ -16,10 +16,13 @@ import {
   ShadowBody,
 } from './admin-schemas.ts';
 import type { Authorizer } from './auth.ts';
+import { BundlePathError, resolveBundleDir } from './bundle-root.ts';
 import { decodePathPart, HttpError, readBody, sendError, sendJson } from './http.ts';
+import type { ServingLimits } from './limits.ts';
 import type { MetricsRegistry } from './metrics.ts';
 import type { ModelRegistry } from './registry.ts';
 import { routingState } from './registry.ts';
+import { parseJsonBody } from './safe-json.ts';
 import {
   clearCanary,
   clearShadow,
@@ -34,28 +37,32 @@ import {
 interface AdminContext {
   registry: ModelRegistry;
   metrics: MetricsRegistry | undefined;
-  maxBodyBytes: number;
+  limits: ServingLimits;
+  /** Directories bundles may be loaded from; undefined: anywhere (library use only). */
+  bundleRoots: readonly string[] | undefined;
   authorize: Authorizer;
   log: (line: string) => void;
 }
 
 async function readJson<S extends z.ZodType>(
   req: IncomingMessage,
-  limit: number,
+  limits: ServingLimits,
   schema: S,
 ): Promise<z.output<S>> {
-  const text = await readBody(req, limit);
-  let value: unknown = {};
-  if (text.trim() !== '') {
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      throw new HttpError(400, `request body is not valid JSON: ${(error as Error).message}`);
-    }
-  }
+  const text = await readBody(req, limits);
+  const value = text.trim() === '' ? {} : parseJsonBody(text, limits.maxJsonDepth);
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new HttpError(400, `invalid request body: ${describeIssues(parsed.error)}`);
   return parsed.data;
+}
+
+/** The bundle directory a load names, confined to the bundle roots (403 outside, 422 unusable). */
+async function bundleDir(ctx: AdminContext, requested: string): Promise<string> {
+  try {
+    return await resolveBundleDir(ctx.bundleRoots, requested);
+  } catch (error) {
+    throw error instanceof BundlePathError ? new HttpError(error.status, error.message) : error;
+  }
 }
 
 function requireMethod(req: IncomingMessage, allowed: readonly string[]): void {
@@ -74,7 +81,7 @@ function requireMethod(req: IncomingMessage, allowed: readonly string[]): void {
 async function modelRoute(ctx: AdminContext, req: IncomingMessage, res: ServerResponse, parts: string[]) {
   const [, modelPart, action, versionPart] = parts;
   const model = decodePathPart(modelPart ?? '');
-  const { registry, maxBodyBytes: limit } = ctx;
+  const { registry, limits: limit } = ctx;
   const found = () => registry.require(model);
   const reply = (status: number, body: unknown) => sendJson(res, status, body);
 
@@ -88,7 +95,7 @@ async function modelRoute(ctx: AdminContext, req: IncomingMessage, res: ServerRe
     const name = ModelName.safeParse(model);
     if (!name.success) throw new HttpError(400, `model name "${model}" ${name.error.issues[0]?.message}`);
     const body = await readJson(req, limit, LoadVersionBody);
-    const outcome = await registry.load(model, body.version, body.bundlePath);
+    const outcome = await registry.load(model, body.version, await bundleDir(ctx, body.bundlePath));
     return reply(outcome.status, outcome.state);
   }
   if (action === 'versions' && versionPart !== undefined && parts.length === 4) {

@@ -42,22 +42,55 @@ interface LatencySnapshot {
   count: number;
 }
 
-/** Cumulative counters of one (model, version) since the server started; readers take differences. */
+// A type, not an interface, so that it fits the judge's `Record<string, number>`.
+/** The model's own failures: it failed to run (`inference`) or answered NaN or ±Infinity (`non_finite`). */
+type ServerErrorCounts = {
+  inference: number;
+  non_finite: number;
+};
+
+/**
+ * Requests refused before the model answered, by reason; all the client's doing, none an error
+ * of the version: malformed (`bad_request`, 400), body over the limit (`too_large`, 413), body
+ * not sent in time (`timeout`, 408), client gone before its body was complete (`client_closed`),
+ * answer over the response limit (`response_too_large`, 413).
+ */
+type RefusedCounts = {
+  bad_request: number;
+  too_large: number;
+  timeout: number;
+  client_closed: number;
+  response_too_large: number;
+};
+
+/**
+ * Cumulative counters of one (model, version) since the server started; readers take differences.
+ * The top-level counters are the routed traffic the canary judge reads; pinned requests and
+ * refusals are counted apart, so that no client can poison the judge.
+ */
 export interface VersionMetricsSnapshot {
   /**
    * ISO 8601 time these counters started (the version's first load in this process): with
    * `takenAt`, the period the counts cover, so a reader can tell a rate from a single snapshot.
    */
   countingSince: string;
-  /** Infer requests answered by this version, errors included. */
+  /** Routed infer requests that reached this version's model, failed ones included. */
   requests: number;
-  errors: { bad_request: number; inference: number; non_finite: number };
-  /** Time from request arrival to response written, for requests that reached the model. */
+  /** Routed requests the model failed (a subset of `requests`). */
+  errors: ServerErrorCounts;
+  /**
+   * Server time of routed requests that reached the model, from the complete request body to the
+   * response handed to the socket: a client that uploads or reads slowly does not add to it.
+   */
   latency: LatencySnapshot;
-  /** Predicted class (from the prediction output) → rows predicted. */
+  /** Predicted class (from the prediction output) → rows predicted, for routed requests. */
   predictions: Record<string, number>;
   /** This version as a shadow: rows compared with stable, rows that agreed, requests dropped or failed. */
   shadow: { compared: number; agreed: number; dropped: number; errors: number };
+  /** Routed requests refused before the model answered them, by reason. */
+  refused: RefusedCounts;
+  /** Requests pinned to this version (`x-modelship-version` or a `/versions/{v}` URL): never judged. */
+  pinned: { requests: number; errors: ServerErrorCounts; refused: RefusedCounts };
 }
 
 /** `GET /admin/v1/metrics`. */

@@ -5,11 +5,14 @@
  * against the bundle), the bundle digest, the model name and the output holding the predicted
  * class. When the manifest lists file digests, the files are checked against them, so a bundle
  * edited after packaging is refused instead of served.
+ *
+ * Every file is read through its real path, checked to lie inside the bundle directory
+ * (`bundle-root.ts`), so a bundle cannot make the server read, hash or quote a file elsewhere.
+ * Parse errors of the manifest do not quote it either (V8's JSON messages quote the text).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import {
   type LooseBundleManifest,
   MANIFEST_FILE,
@@ -19,6 +22,7 @@ import {
 } from '../domain/bundle-format.ts';
 import { formatSpecError, parseSpec } from '../specs/parse.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
+import { BundlePathError, bundleFile, resolveBundleDir } from './bundle-root.ts';
 
 /** What the server needs from a bundle directory. */
 export interface ServableBundle {
@@ -40,6 +44,15 @@ export class BundleError extends Error {
   override readonly name = 'BundleError';
 }
 
+/** The real path of a bundle file, or BundleError when it is missing or leads outside the bundle. */
+async function fileOf(dir: string, name: string): Promise<string> {
+  const path = await bundleFile(dir, name).catch((error: unknown) => {
+    throw error instanceof BundlePathError ? new BundleError(error.message) : error;
+  });
+  if (path === undefined) throw new BundleError(`bundle ${dir} has no ${name}`);
+  return path;
+}
+
 async function readText(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
@@ -59,34 +72,41 @@ async function sha256File(path: string): Promise<string> {
  * and must serve bundles packaged by earlier versions and bundles made by hand (tests, benchmarks).
  */
 async function readManifest(dir: string): Promise<LooseBundleManifest> {
-  const path = join(dir, MANIFEST_FILE);
+  const path = await fileOf(dir, MANIFEST_FILE);
   let json: unknown;
   try {
     json = JSON.parse(await readText(path));
   } catch (error) {
     if (error instanceof BundleError) throw error;
-    throw new BundleError(`${path} is not valid JSON: ${(error as Error).message}`);
+    throw new BundleError(`${path} is not valid JSON`);
   }
   const parsed = parseLooseBundleManifest(json);
   if (!parsed.ok) throw new BundleError(`${path} is not a bundle manifest: ${parsed.errors.join('; ')}`);
   return parsed.manifest;
 }
 
-/** Reads and checks a bundle directory; throws BundleError naming the file and the problem. */
+/**
+ * Reads and checks a bundle directory; throws BundleError naming the file and the problem. The
+ * directory is taken as given (the admin API has already confined it to the bundle roots); the
+ * files are confined to it.
+ */
 export async function readBundle(bundlePath: string): Promise<ServableBundle> {
-  const dir = resolve(bundlePath);
+  const dir = await resolveBundleDir(undefined, bundlePath).catch((error: unknown) => {
+    throw error instanceof BundlePathError ? new BundleError(error.message) : error;
+  });
   const manifest = await readManifest(dir);
   for (const file of manifest.files ?? []) {
-    const actual = await sha256File(join(dir, file.path)).catch((error: unknown) => {
-      throw new BundleError(`cannot read ${join(dir, file.path)}: ${(error as Error).message}`);
+    const path = await fileOf(dir, file.path);
+    const actual = await sha256File(path).catch((error: unknown) => {
+      throw new BundleError(`cannot read ${path}: ${(error as Error).message}`);
     });
     if (actual !== file.sha256) {
       throw new BundleError(
-        `${join(dir, file.path)} has sha256 ${actual}, but ${MANIFEST_FILE} says ${file.sha256}: the bundle was changed after packaging`,
+        `${path} has sha256 ${actual}, but ${MANIFEST_FILE} says ${file.sha256}: the bundle was changed after packaging`,
       );
     }
   }
-  const specPath = join(dir, SPEC_FILE);
+  const specPath = await fileOf(dir, SPEC_FILE);
   const parsed = parseSpec(await readText(specPath), { file: specPath });
   if (!parsed.ok) {
     throw new BundleError(
@@ -96,7 +116,7 @@ export async function readBundle(bundlePath: string): Promise<ServableBundle> {
   const { spec, metadata } = parsed.spec;
   return {
     path: dir,
-    modelPath: join(dir, MODEL_FILE),
+    modelPath: await fileOf(dir, MODEL_FILE),
     digest: manifest.digest,
     modelName: metadata.name,
     predictionOutput: spec.validation.holdout.predictionOutput,

@@ -4,11 +4,18 @@
  * request: one `JSON.parse`, one pass over each input's data writing straight into the typed
  * array the tensor wraps. Every rejection is a 400 whose message names the input and says what is
  * wrong and what the model expects.
+ *
+ * What a client chooses is bounded before it costs anything (`limits.ts`): the nesting before
+ * parsing, the element count (the product of every shape) before any tensor is allocated, and
+ * each value against its datatype as it is written, so that a value the tensor cannot hold (1e39
+ * in FP32, 300 in UINT8) is the client's 400, never the model's 500.
  */
 import { Tensor } from 'onnxruntime-node';
 import { KSERVE_DATATYPES } from './dtypes.ts';
 import { HttpError } from './http.ts';
+import type { ServingLimits } from './limits.ts';
 import type { InputPlan, ModelVersion, OutputPlan } from './model-version.ts';
+import { parseJsonBody } from './safe-json.ts';
 
 /** A checked request, ready for `session.run`. */
 interface InferRequest {
@@ -20,12 +27,23 @@ interface InferRequest {
   fetches: readonly string[];
 }
 
+/** The limits a request body is checked against. */
+export type RequestLimits = Pick<ServingLimits, 'maxJsonDepth' | 'maxElements'>;
+
 const bad = (message: string) => new HttpError(400, message);
-const shapeText = (shape: readonly unknown[]) => `[${shape.join(', ')}]`;
+/** A shape for a message, at most 8 dimensions of it (a client may send any array as a shape). */
+const shapeText = (shape: readonly unknown[]) =>
+  shape.length > 8
+    ? `[${shape.slice(0, 8).map(describeValue).join(', ')}, ... (${shape.length} dimensions)]`
+    : `[${shape.map(describeValue).join(', ')}]`;
 const quoteList = (names: Iterable<string>) => [...names].map((name) => JSON.stringify(name)).join(', ');
 
+/** A short, bounded picture of a value for a message: never the whole of a large array or object. */
 function describeValue(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'object' && value !== null) return 'an object';
+  // String(), not JSON: JSON writes Infinity (1e400 parsed) as null.
+  const text = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
@@ -46,8 +64,20 @@ function fillFloats(
   for (let i = 0; i < values.length; i += 1) {
     const value = values[i];
     if (typeof value === 'number') {
-      // Writes past the end are dropped by the typed array; the count is checked afterwards.
-      target[offset] = value;
+      // Past the end nothing is written; the count is checked afterwards.
+      if (offset < target.length) {
+        target[offset] = value;
+        // Read back: a value outside the type's range (1e39 in FP32, 1e400 parsed as Infinity)
+        // is stored as ±Infinity, and x - x is NaN only for ±Infinity and NaN.
+        const stored = target[offset] as number;
+        if (stored - stored !== 0) {
+          throw new BadElement(
+            offset,
+            value,
+            target instanceof Float32Array ? FP32_RANGE : 'a finite number',
+          );
+        }
+      }
       offset += 1;
     } else if (depth > 1 && Array.isArray(value)) {
       offset = fillFloats(value, target, offset, depth - 1);
@@ -57,6 +87,8 @@ function fillFloats(
   }
   return offset;
 }
+
+const FP32_RANGE = 'a number from -3.4028234663852886e38 to 3.4028234663852886e38';
 
 class BadElement {
   constructor(
@@ -104,10 +136,14 @@ function countLeaves(values: unknown[]): number {
   return count;
 }
 
-/** Checks the request's shape against the declared one; returns the number of elements. */
-function checkShape(input: InputPlan, shape: unknown): number {
+/**
+ * Checks the request's shape against the declared one; returns the number of elements, refusing
+ * before the product passes `budget` (what is left of `maxElements`), so no dimension, however
+ * large, reaches an allocation.
+ */
+function checkShape(input: InputPlan, shape: unknown, budget: number, maxElements: number): number {
   const where = `input "${input.name}"`;
-  if (!Array.isArray(shape) || !shape.every((dim) => Number.isInteger(dim) && dim > 0)) {
+  if (!Array.isArray(shape)) {
     throw bad(`${where}: "shape" must be an array of positive integers, got ${describeValue(shape)}`);
   }
   if (shape.length !== input.shape.length) {
@@ -117,18 +153,35 @@ function checkShape(input: InputPlan, shape: unknown): number {
   }
   let size = 1;
   for (let axis = 0; axis < shape.length; axis += 1) {
+    const dim: unknown = shape[axis];
+    if (!Number.isSafeInteger(dim) || (dim as number) <= 0) {
+      throw bad(
+        `${where}: "shape" must be an array of positive integers; shape[${axis}] is ${describeValue(dim)}`,
+      );
+    }
     const want = input.shape[axis];
-    if (want !== -1 && shape[axis] !== want) {
+    if (want !== -1 && dim !== want) {
       throw bad(
         `${where}: shape ${shapeText(shape)} does not match the model's ${shapeText(input.shape)}: dimension ${axis} must be ${want} (-1 = any size)`,
       );
     }
-    size *= shape[axis] as number;
+    size *= dim as number;
+    if (size > budget) {
+      throw bad(
+        `${where}: shape ${shapeText(shape)} asks for more tensor elements than the limit of ${maxElements} per request (maxElements)`,
+      );
+    }
   }
   return size;
 }
 
-function decodeTensor(input: InputPlan, raw: Record<string, unknown>, bodyLength: number): Tensor {
+function decodeTensor(
+  input: InputPlan,
+  raw: Record<string, unknown>,
+  bodyLength: number,
+  budget: number,
+  maxElements: number,
+): Tensor {
   const where = `input "${input.name}"`;
   if (raw.datatype !== input.datatype) {
     const known = (KSERVE_DATATYPES as readonly unknown[]).includes(raw.datatype);
@@ -138,7 +191,7 @@ function decodeTensor(input: InputPlan, raw: Record<string, unknown>, bodyLength
         : `${where}: "datatype" must be one of ${KSERVE_DATATYPES.join(', ')} (the model expects ${input.datatype}), got ${describeValue(raw.datatype)}`,
     );
   }
-  const size = checkShape(input, raw.shape);
+  const size = checkShape(input, raw.shape, budget, maxElements);
   const data = raw.data;
   if (!Array.isArray(data))
     throw bad(`${where}: "data" must be an array (flat or nested), got ${describeValue(data)}`);
@@ -172,15 +225,23 @@ function decodeOutputs(raw: unknown, version: ModelVersion): Pick<InferRequest, 
   if (!Array.isArray(raw) || raw.length === 0) {
     throw bad(`"outputs" must be a non-empty array of {"name": ...}, got ${describeValue(raw)}`);
   }
+  // Each output at most once: naming one output many times would multiply the response (and the
+  // work of writing it) while the request stays small.
+  const seen = new Map<string, number>();
   const outputs: OutputPlan[] = raw.map((entry: unknown, index) => {
     const name = typeof entry === 'object' && entry !== null ? (entry as { name?: unknown }).name : undefined;
     if (typeof name !== 'string') throw bad(`outputs[${index}] must be an object with a string "name"`);
     const plan = version.outputsByName.get(name);
     if (!plan) {
       throw bad(
-        `outputs[${index}]: model "${version.model}" version "${version.name}" has no output "${name}" (outputs: ${quoteList(version.outputsByName.keys())})`,
+        `outputs[${index}]: model "${version.model}" version "${version.name}" has no output ${describeValue(name)} (outputs: ${quoteList(version.outputsByName.keys())})`,
       );
     }
+    const earlier = seen.get(name);
+    if (earlier !== undefined) {
+      throw bad(`outputs[${index}]: output "${name}" is already requested at outputs[${earlier}]`);
+    }
+    seen.set(name, index);
     return plan;
   });
   const fetches = outputs.map((output) => output.name);
@@ -189,13 +250,8 @@ function decodeOutputs(raw: unknown, version: ModelVersion): Pick<InferRequest, 
 }
 
 /** Parses and checks a request body for `version`; throws HttpError 400 with a precise message. */
-export function parseInferRequest(text: string, version: ModelVersion): InferRequest {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (error) {
-    throw bad(`request body is not valid JSON: ${(error as Error).message}`);
-  }
+export function parseInferRequest(text: string, version: ModelVersion, limits: RequestLimits): InferRequest {
+  const body = parseJsonBody(text, limits.maxJsonDepth);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw bad('request body must be a JSON object with an "inputs" array');
   }
@@ -208,6 +264,7 @@ export function parseInferRequest(text: string, version: ModelVersion): InferReq
     );
   }
   const feeds: Record<string, Tensor> = {};
+  let budget = limits.maxElements;
   for (let index = 0; index < inputs.length; index += 1) {
     const raw: unknown = inputs[index];
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -218,11 +275,19 @@ export function parseInferRequest(text: string, version: ModelVersion): InferReq
     const plan = version.inputs.find((input) => input.name === name);
     if (!plan) {
       throw bad(
-        `inputs[${index}]: model "${version.model}" version "${version.name}" has no input "${name}" (inputs: ${quoteList(version.inputs.map((i) => i.name))})`,
+        `inputs[${index}]: model "${version.model}" version "${version.name}" has no input ${describeValue(name)} (inputs: ${quoteList(version.inputs.map((i) => i.name))})`,
       );
     }
     if (feeds[name] !== undefined) throw bad(`input "${name}" is given twice`);
-    feeds[name] = decodeTensor(plan, raw as Record<string, unknown>, text.length);
+    const tensor = decodeTensor(
+      plan,
+      raw as Record<string, unknown>,
+      text.length,
+      budget,
+      limits.maxElements,
+    );
+    budget -= tensor.size;
+    feeds[name] = tensor;
   }
   for (const input of version.inputs) {
     if (feeds[input.name] === undefined) {

@@ -6,13 +6,18 @@
  * the URL or `x-modelship-version`, otherwise routed) and takes a hold on it in the same tick, so
  * a concurrent swap can neither hand it half a change nor release its session under it. Every
  * infer response, errors included, names the version that answered in `x-modelship-version`.
+ *
+ * Each request is recorded once, when it ends, as routed or pinned and by outcome (`metrics.ts`):
+ * only routed requests that reached the model feed the judge, so a client's mistakes, and the
+ * versions a client picks for itself, cannot count against a version.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ROUTE_KEY_HEADER, VERSION_HEADER } from './headers.ts';
 import { decodePathPart, HttpError, readBody, sendError, sendJson } from './http.ts';
 import { parseInferRequest } from './infer-request.ts';
 import { encodeInferResponse, nonFiniteOutput } from './infer-response.ts';
-import type { ModelVersion } from './model-version.ts';
+import type { ServingLimits } from './limits.ts';
+import type { RequestOutcome } from './metrics.ts';
 import type { ModelEntry, ModelRegistry } from './registry.ts';
 import { pickVersion } from './routing.ts';
 import type { ShadowQueue } from './shadow.ts';
@@ -21,12 +26,15 @@ import type { ShadowQueue } from './shadow.ts';
 export interface InferenceContext {
   registry: ModelRegistry;
   shadow: ShadowQueue;
-  maxBodyBytes: number;
+  limits: ServingLimits;
   /** Record per-request metrics (counters, latency, predictions). */
   metrics: boolean;
 }
 
 const singleHeader = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+/** A client-chosen name for a message: bounded, since a header may be kilobytes long. */
+const quoted = (name: string) => JSON.stringify(name.length > 64 ? `${name.slice(0, 61)}...` : name);
 
 function requireMethod(req: IncomingMessage, allowed: 'GET' | 'POST'): void {
   if (req.method !== allowed) {
@@ -36,11 +44,26 @@ function requireMethod(req: IncomingMessage, allowed: 'GET' | 'POST'): void {
   }
 }
 
-function countError(version: ModelVersion, error: HttpError): void {
-  const metrics = version.metrics;
-  if (error.kind === 'bad_request') metrics.badRequests += 1;
-  else if (error.kind === 'non_finite') metrics.nonFinite += 1;
-  else if (error.kind === 'inference') metrics.inferenceErrors += 1;
+/** The version a request goes to: the one it pins, or the router's pick. */
+function chooseVersion(entry: ModelEntry, pinned: string | undefined, routeKey: string | undefined) {
+  const snapshot = entry.snapshot;
+  if (pinned !== undefined) {
+    const loaded = snapshot.versions.get(pinned);
+    if (!loaded) {
+      const names = [...snapshot.versions.keys()].join(', ') || 'none';
+      throw new HttpError(
+        404,
+        `model "${entry.name}" has no version ${quoted(pinned)} loaded (loaded: ${names})`,
+      );
+    }
+    if (loaded.state !== 'ready') {
+      throw new HttpError(503, `version "${pinned}" of model "${entry.name}" is not ready (${loaded.state})`);
+    }
+    return { snapshot, version: loaded.version };
+  }
+  const version = pickVersion(snapshot, entry.roller, routeKey);
+  if (version === null) throw new HttpError(503, `model "${entry.name}" has no ready version yet`);
+  return { snapshot, version };
 }
 
 async function infer(
@@ -50,31 +73,18 @@ async function infer(
   entry: ModelEntry,
   urlVersion: string | undefined,
 ): Promise<void> {
-  const started = performance.now();
-  const snapshot = entry.snapshot;
   const pinned = urlVersion ?? singleHeader(req.headers[VERSION_HEADER]);
-  let version: ModelVersion | null;
-  if (pinned !== undefined) {
-    const loaded = snapshot.versions.get(pinned);
-    if (!loaded) {
-      const names = [...snapshot.versions.keys()].join(', ') || 'none';
-      throw new HttpError(404, `model "${entry.name}" has no version "${pinned}" loaded (loaded: ${names})`);
-    }
-    if (loaded.state !== 'ready') {
-      throw new HttpError(503, `version "${pinned}" of model "${entry.name}" is not ready (${loaded.state})`);
-    }
-    version = loaded.version;
-  } else {
-    version = pickVersion(snapshot, entry.roller, singleHeader(req.headers[ROUTE_KEY_HEADER]));
-    if (version === null) throw new HttpError(503, `model "${entry.name}" has no ready version yet`);
-  }
+  const { snapshot, version } = chooseVersion(entry, pinned, singleHeader(req.headers[ROUTE_KEY_HEADER]));
   // Cannot fail for a version taken from the current snapshot; guarded all the same.
   if (!version.acquire()) throw new HttpError(503, `version "${version.name}" is being unloaded; retry`);
 
-  let reachedModel = false;
+  let outcome: RequestOutcome = 'ok';
+  // Timed from the complete body: how fast a client uploads is not the version's latency.
+  let started = 0;
   try {
-    const request = parseInferRequest(await readBody(req, ctx.maxBodyBytes), version);
-    reachedModel = true;
+    const text = await readBody(req, ctx.limits);
+    started = performance.now();
+    const request = parseInferRequest(text, version, ctx.limits);
     const results = await version.session.run(request.feeds, request.fetches).catch((error: unknown) => {
       throw new HttpError(
         500,
@@ -90,21 +100,27 @@ async function infer(
         'non_finite',
       );
     }
-    const json = encodeInferResponse(version, request.id, request.outputs, results);
+    const { json, bytes } = encodeInferResponse(
+      version,
+      request.id,
+      request.outputs,
+      results,
+      ctx.limits.maxResponseBytes,
+    );
     res.writeHead(200, [
       'content-type',
       'application/json',
       'content-length',
-      String(Buffer.byteLength(json)),
+      String(bytes),
       VERSION_HEADER,
       version.name,
     ]);
     res.end(json);
     const classes = results[version.classOutput]?.data;
-    if (classes !== undefined) {
+    if (classes !== undefined && pinned === undefined) {
       if (ctx.metrics) version.metrics.countPredictions(classes as ArrayLike<number | bigint | string>);
       // Only traffic routed to stable is mirrored: the shadow is judged against stable's answers.
-      if (snapshot.shadow !== null && pinned === undefined && version === snapshot.stable) {
+      if (snapshot.shadow !== null && version === snapshot.stable) {
         ctx.shadow.offer(snapshot.shadow, request.feeds, classes as ArrayLike<unknown>);
       }
     }
@@ -113,14 +129,13 @@ async function infer(
       caught instanceof HttpError
         ? caught
         : new HttpError(500, `internal error: ${(caught as Error).message}`, 'inference');
-    if (ctx.metrics) countError(version, error);
+    // Every error raised in here carries its kind; should one not, its status decides whose it is.
+    outcome = error.kind ?? (error.status < 500 ? 'bad_request' : 'inference');
     if (!res.headersSent)
       sendError(res, error.status, error.message, { ...error.headers, [VERSION_HEADER]: version.name });
   } finally {
-    if (ctx.metrics) {
-      version.metrics.requests += 1;
-      if (reachedModel) version.metrics.observeLatency((performance.now() - started) / 1000);
-    }
+    if (ctx.metrics)
+      version.metrics.record(pinned !== undefined, outcome, (performance.now() - started) / 1000);
     version.done();
   }
 }

@@ -3,8 +3,57 @@
  * request path records with plain number increments: no label strings, no map lookups. Counters
  * are cumulative for the life of the process (a version unloaded and loaded again keeps counting),
  * so a reader such as the monitor activity takes differences between two snapshots.
+ *
+ * What the canary judge reads (`requests`, `errors`, latency, predictions) is routed traffic that
+ * reached the model, and only the model's own failures count as errors. Everything a client
+ * controls is counted apart, so no client can make a healthy version look bad:
+ * - refused requests (malformed, too large, too slow to arrive, abandoned, asking for too large
+ *   an answer) are the client's doing: `refused`, by reason, never an error of the version;
+ * - requests pinned to a version (`x-modelship-version`, or a `/versions/{v}` URL) are chosen by
+ *   the client, not by the router, so they are no sample of the version's live traffic:
+ *   `pinned`. Counting them apart, rather than requiring a token to pin, keeps pinning open to
+ *   smoke tests and the load generator while leaving the judge's sample to the router.
  */
 import type { MetricsSnapshot, VersionMetricsSnapshot } from './api-types.ts';
+
+/** Why a request was refused before the model answered it: each is the client's doing. */
+export const REFUSAL_REASONS = [
+  'bad_request',
+  'too_large',
+  'timeout',
+  'client_closed',
+  'response_too_large',
+] as const;
+/** One refusal reason. */
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+/** How the model failed a request it ran: the version's own errors, the ones the judge reads. */
+export const SERVER_ERROR_KINDS = ['inference', 'non_finite'] as const;
+/** One kind of server-side failure. */
+export type ServerErrorKind = (typeof SERVER_ERROR_KINDS)[number];
+
+/** How one infer request that a version took ended. */
+export type RequestOutcome = 'ok' | ServerErrorKind | RefusalReason;
+
+/** Refusals by reason, every reason present (so snapshots and Prometheus series never change shape). */
+export type RefusalCounts = Record<RefusalReason, number>;
+
+const noRefusals = (): RefusalCounts => ({
+  bad_request: 0,
+  too_large: 0,
+  timeout: 0,
+  client_closed: 0,
+  response_too_large: 0,
+});
+
+/** Counters of the requests pinned to a version: kept apart from the routed traffic the judge reads. */
+export interface PinnedCounters {
+  /** Pinned requests that reached the model, failed ones included. */
+  requests: number;
+  inferenceErrors: number;
+  nonFinite: number;
+  readonly refused: RefusalCounts;
+}
 
 /** Histogram bounds in seconds: fine steps from 10 µs (a hot tiny model) up to 10 s. */
 export const LATENCY_BUCKETS: readonly number[] = [
@@ -17,10 +66,16 @@ const SMALL_CLASS_LIMIT = 4096;
 
 /** The counters of one (model, version). */
 export class VersionMetrics {
+  /** Routed requests that reached the model, failed ones included: the judge's exposure. */
   requests = 0;
-  badRequests = 0;
+  /** Routed requests the model failed to run. */
   inferenceErrors = 0;
+  /** Routed requests whose output held NaN or ±Infinity. */
   nonFinite = 0;
+  /** Routed requests refused before the model answered, by reason. */
+  readonly refused: RefusalCounts = noRefusals();
+  /** Requests pinned to this version; never in the counters above. */
+  readonly pinned: PinnedCounters = { requests: 0, inferenceErrors: 0, nonFinite: 0, refused: noRefusals() };
   /** Per-bucket (not cumulative) counts; the last slot is the +Inf overflow. */
   readonly latencyCounts = new Float64Array(LATENCY_BUCKETS.length + 1);
   latencySum = 0;
@@ -37,6 +92,26 @@ export class VersionMetrics {
     readonly model: string,
     readonly version: string,
   ) {}
+
+  /**
+   * Records how one infer request ended. `seconds` is the server's time on a request the model
+   * ran (routed only: pinned requests are not timed); a refused request is never timed.
+   */
+  record(pinned: boolean, outcome: RequestOutcome, seconds: number): void {
+    const counters: PinnedCounters = pinned ? this.pinned : this;
+    switch (outcome) {
+      case 'ok':
+      case 'inference':
+      case 'non_finite':
+        counters.requests += 1;
+        if (outcome === 'inference') counters.inferenceErrors += 1;
+        else if (outcome === 'non_finite') counters.nonFinite += 1;
+        if (!pinned) this.observeLatency(seconds);
+        return;
+      default:
+        counters.refused[outcome] += 1;
+    }
+  }
 
   /** Records one request's duration in seconds. */
   observeLatency(seconds: number): void {
@@ -91,7 +166,7 @@ export class VersionMetrics {
     return {
       countingSince: this.countingSince,
       requests: this.requests,
-      errors: { bad_request: this.badRequests, inference: this.inferenceErrors, non_finite: this.nonFinite },
+      errors: { inference: this.inferenceErrors, non_finite: this.nonFinite },
       latency: { buckets, sum: this.latencySum, count: this.latencyCount },
       predictions: this.predictions(),
       shadow: {
@@ -99,6 +174,12 @@ export class VersionMetrics {
         agreed: this.shadowAgreed,
         dropped: this.shadowDropped,
         errors: this.shadowErrors,
+      },
+      refused: { ...this.refused },
+      pinned: {
+        requests: this.pinned.requests,
+        errors: { inference: this.pinned.inferenceErrors, non_finite: this.pinned.nonFinite },
+        refused: { ...this.pinned.refused },
       },
     };
   }

@@ -2,8 +2,22 @@
  * The counters in the Prometheus text exposition format (version 0.0.4), for `GET /metrics`.
  * Every series carries the labels `model` and `version`; a family is written even when it has no
  * series yet, so a scraper sees the same metric names from the first scrape on.
+ *
+ * The families that existed before refusals and pinned requests were counted apart keep their
+ * names and labels, and now hold exactly the routed traffic the judge reads
+ * (`modelship_requests_total`, `modelship_errors_total{kind="inference"|"non_finite"}`, the
+ * duration histogram, predictions): a rollout reading them from Prometheus judges the same
+ * counts as one reading the admin API. The rest is in new families: `modelship_refused_total`
+ * and `modelship_pinned_*`. Total requests answered by a version = requests + pinned requests +
+ * refused (both traffic labels).
  */
-import { LATENCY_BUCKETS, type VersionMetrics } from './metrics.ts';
+import {
+  LATENCY_BUCKETS,
+  type PinnedCounters,
+  REFUSAL_REASONS,
+  SERVER_ERROR_KINDS,
+  type VersionMetrics,
+} from './metrics.ts';
 
 /** The Content-Type Prometheus expects for this format. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -20,27 +34,65 @@ function family(lines: string[], name: string, type: 'counter' | 'histogram', he
   lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
 }
 
+function errorLines(lines: string[], name: string, m: VersionMetrics, counters: PinnedCounters): void {
+  for (const kind of SERVER_ERROR_KINDS) {
+    const count = kind === 'inference' ? counters.inferenceErrors : counters.nonFinite;
+    lines.push(`${name}${labels(m, `,kind="${kind}"`)} ${count}`);
+  }
+}
+
 /** Renders every version's counters. */
 export function renderPrometheus(all: readonly VersionMetrics[]): string {
   const lines: string[] = [];
 
-  family(lines, 'modelship_requests_total', 'counter', 'Infer requests answered by a model version.');
+  family(
+    lines,
+    'modelship_requests_total',
+    'counter',
+    'Routed infer requests that reached the model of a version, failed ones included.',
+  );
   for (const m of all) lines.push(`modelship_requests_total${labels(m)} ${m.requests}`);
 
-  family(lines, 'modelship_errors_total', 'counter', 'Failed infer requests by kind.');
+  family(lines, 'modelship_errors_total', 'counter', 'Routed infer requests the model failed, by kind.');
+  for (const m of all) errorLines(lines, 'modelship_errors_total', m, m);
+
+  family(
+    lines,
+    'modelship_refused_total',
+    'counter',
+    'Infer requests refused before the model answered (client mistakes), by reason and traffic.',
+  );
   for (const m of all) {
-    lines.push(
-      `modelship_errors_total${labels(m, ',kind="bad_request"')} ${m.badRequests}`,
-      `modelship_errors_total${labels(m, ',kind="inference"')} ${m.inferenceErrors}`,
-      `modelship_errors_total${labels(m, ',kind="non_finite"')} ${m.nonFinite}`,
-    );
+    for (const reason of REFUSAL_REASONS) {
+      const refused = `,reason="${reason}",traffic=`;
+      lines.push(
+        `modelship_refused_total${labels(m, `${refused}"routed"`)} ${m.refused[reason]}`,
+        `modelship_refused_total${labels(m, `${refused}"pinned"`)} ${m.pinned.refused[reason]}`,
+      );
+    }
   }
+
+  family(
+    lines,
+    'modelship_pinned_requests_total',
+    'counter',
+    'Infer requests pinned to a version that reached its model; never judged.',
+  );
+  for (const m of all) lines.push(`modelship_pinned_requests_total${labels(m)} ${m.pinned.requests}`);
+
+  family(
+    lines,
+    'modelship_pinned_errors_total',
+    'counter',
+    'Pinned infer requests the model failed, by kind.',
+  );
+  for (const m of all) errorLines(lines, 'modelship_pinned_errors_total', m, m.pinned);
 
   family(
     lines,
     'modelship_request_duration_seconds',
     'histogram',
-    'Time from request arrival to response written, for requests that reached the model.',
+    'Server time of routed requests that reached the model, from complete request body to response written.',
   );
   for (const m of all) {
     let cumulative = 0;
@@ -55,7 +107,7 @@ export function renderPrometheus(all: readonly VersionMetrics[]): string {
     );
   }
 
-  family(lines, 'modelship_predictions_total', 'counter', 'Rows predicted, by predicted class.');
+  family(lines, 'modelship_predictions_total', 'counter', 'Rows predicted for routed requests, by class.');
   for (const m of all) {
     for (const [cls, count] of Object.entries(m.predictions())) {
       lines.push(`modelship_predictions_total${labels(m, `,class="${escapeLabel(cls)}"`)} ${count}`);

@@ -7,15 +7,22 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { handleAdmin } from './admin-api.ts';
 import { bearerAuthorizer } from './auth.ts';
+import { answerClientErrors } from './client-errors.ts';
 import { HttpError, sendError } from './http.ts';
 import { handleInference, type InferenceContext } from './inference-api.ts';
+import { resolveLimits, ServingConfigError, type ServingLimits } from './limits.ts';
 import { MetricsRegistry } from './metrics.ts';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.ts';
 import { ModelRegistry } from './registry.ts';
 import { ShadowQueue } from './shadow.ts';
 
-/** How to run the server; every field has a default except the admin token decision. */
-export interface ServingServerOptions {
+export { ServingConfigError } from './limits.ts';
+
+/**
+ * How to run the server; every field has a default except the admin token decision. The request
+ * limits (`ServingLimits`, defaults in `limits.ts`) may be given one by one.
+ */
+export interface ServingServerOptions extends Partial<ServingLimits> {
   /** Interface to listen on (default 127.0.0.1). */
   host?: string;
   /** Port to listen on; 0 (the default) picks any free port. */
@@ -24,8 +31,12 @@ export interface ServingServerOptions {
   adminToken?: string;
   /** Run the admin API without a token (local use only); ignored when `adminToken` is given. */
   insecureAdmin?: boolean;
-  /** Largest request body accepted, in bytes (default 1 MiB); larger bodies get 413. */
-  maxBodyBytes?: number;
+  /**
+   * Directories the admin API may load bundles from; a bundle must lie inside one after symlinks
+   * are resolved. Default: none set, any directory the process can read (tests, embedding);
+   * `modelship serve` always sets one (`--bundle-root`, default `$MODELSHIP_HOME/bundles`).
+   */
+  bundleRoots?: readonly string[];
   /** Shadow copies waiting to run before new ones are dropped (default 1000). */
   shadowQueueSize?: number;
   /** Record and expose per-version metrics (default true). */
@@ -41,17 +52,14 @@ export interface ServingServer {
   /** `http://host:port`. */
   url: string;
   port: number;
+  /** The limits in force, defaults filled in. */
+  limits: ServingLimits;
   /** Stops accepting connections, lets in-flight requests finish, then releases every model. */
   close(): Promise<void>;
 }
 
-/** Options that make no sense; thrown before anything listens. */
-export class ServingConfigError extends Error {
-  override readonly name = 'ServingConfigError';
-}
-
 function checkOptions(options: ServingServerOptions) {
-  const { adminToken, port = 0, maxBodyBytes = 1024 * 1024, shadowQueueSize = 1000 } = options;
+  const { adminToken, port = 0, shadowQueueSize = 1000 } = options;
   if (adminToken === undefined && options.insecureAdmin !== true) {
     throw new ServingConfigError(
       'refusing to start: the admin API needs a bearer token (adminToken; `modelship serve --admin-token-file FILE` or $MODELSHIP_ADMIN_TOKEN), or an explicit insecureAdmin (`--insecure-admin`) for local use without one',
@@ -63,29 +71,27 @@ function checkOptions(options: ServingServerOptions) {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ServingConfigError(`port must be an integer from 0 to 65535, got ${port}`);
   }
-  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) {
-    throw new ServingConfigError(`maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
-  }
   if (!Number.isInteger(shadowQueueSize) || shadowQueueSize < 0) {
     throw new ServingConfigError(`shadowQueueSize must be a non-negative integer, got ${shadowQueueSize}`);
   }
-  return { port, maxBodyBytes, shadowQueueSize };
+  return { port, shadowQueueSize, limits: resolveLimits(options) };
 }
 
 /** Starts the server; resolves once it listens. Throws ServingConfigError for unusable options. */
 export async function startServingServer(options: ServingServerOptions = {}): Promise<ServingServer> {
-  const { port, maxBodyBytes, shadowQueueSize } = checkOptions(options);
+  const { port, shadowQueueSize, limits } = checkOptions(options);
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? (() => undefined);
   const metricsOn = options.metrics ?? true;
   const metrics = new MetricsRegistry();
   const registry = new ModelRegistry(metrics, log);
   const shadow = new ShadowQueue(shadowQueueSize);
-  const inference: InferenceContext = { registry, shadow, maxBodyBytes, metrics: metricsOn };
+  const inference: InferenceContext = { registry, shadow, limits, metrics: metricsOn };
   const admin = {
     registry,
     metrics: metricsOn ? metrics : undefined,
-    maxBodyBytes,
+    limits,
+    bundleRoots: options.bundleRoots,
     authorize: bearerAuthorizer(options.adminToken),
     log,
   };
@@ -137,13 +143,25 @@ export async function startServingServer(options: ServingServerOptions = {}): Pr
     }
   };
 
-  const server = createServer({ keepAlive: true }, handle);
+  const server = createServer(
+    {
+      keepAlive: true,
+      maxHeaderSize: limits.maxHeaderBytes,
+      // How often Node checks its header and request timeouts (default 30 s, far coarser than them).
+      connectionsCheckingInterval: 500,
+    },
+    handle,
+  );
   // Longer than the usual 60 s idle timeout of load balancers and clients, so the client side
   // closes idle connections first and never sends on a socket the server is closing.
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  // A version stays held while its request body arrives: a stalled upload must not hold it forever.
-  server.requestTimeout = 30_000;
+  // A head that trickles in (slowloris) is cut at headersTimeoutMs. The body has its own timer
+  // (readBody, bodyTimeoutMs), which answers 408 while the request still holds its version;
+  // Node's request timeout is the backstop behind both.
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.headersTimeoutMs + limits.bodyTimeoutMs + 1_000;
+  // Refusals by Node's parser get a JSON body too.
+  server.on('clientError', answerClientErrors(limits));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -173,5 +191,5 @@ export async function startServingServer(options: ServingServerOptions = {}): Pr
     return closing;
   };
 
-  return { url: `http://${urlHost}:${bound}`, port: bound, close };
+  return { url: `http://${urlHost}:${bound}`, port: bound, limits, close };
 }

@@ -32,17 +32,29 @@ async function waitUntilLive(url: string, child: ChildProcess, timeoutMs: number
   throw new Error(`the data plane at ${url} did not answer within ${timeoutMs} ms`);
 }
 
-/** Starts `modelship serve` on `port` with a fresh random admin token; resolves once it answers. */
+/**
+ * Starts `modelship serve` on `port` with a fresh random admin token; resolves once it answers.
+ * Its admin API loads bundles only from `<home>/bundles`, where the worker beside it packages them.
+ */
 export async function startDataPlaneProcess(options: {
   port: number;
   logFile: string;
+  /** The MODELSHIP_HOME the worker packages into. */
+  home: string;
 }): Promise<DataPlaneProcess> {
   const adminToken = randomBytes(24).toString('hex');
   mkdirSync(dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile, { flags: 'a' });
   const child = spawn(
     process.execPath,
-    [join(PROJECT_ROOT, 'bin', 'modelship.mjs'), 'serve', '--port', String(options.port)],
+    [
+      join(PROJECT_ROOT, 'bin', 'modelship.mjs'),
+      'serve',
+      '--port',
+      String(options.port),
+      '--bundle-root',
+      join(options.home, 'bundles'),
+    ],
     {
       env: { ...process.env, MODELSHIP_ADMIN_TOKEN: adminToken },
       stdio: ['ignore', 'pipe', 'pipe'],

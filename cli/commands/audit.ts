@@ -3,8 +3,10 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
-import type { ChainAnchor, VerifyResult } from '../../audit/chain.ts';
-import { exportJsonl, readJsonlRecords, verifyJsonlFile } from '../../audit/export.ts';
+import type { ChainAnchor } from '../../audit/chain.ts';
+import { checkpointsPathFor } from '../../audit/checkpoint-file.ts';
+import { checkpointKeyPath, publicKeyPathOf } from '../../audit/checkpoint-key.ts';
+import { exportJsonl, readJsonlRecords } from '../../audit/export.ts';
 import { formatRecordTable } from '../../audit/format.ts';
 import { openPostgresAuditStore } from '../../audit/postgres-store.ts';
 import { assertPostgresUrl } from '../../audit/postgres-url.ts';
@@ -15,8 +17,16 @@ import {
   type AuditStore,
   AuditStoreError,
   AuditStoreNotFoundError,
+  defaultAuditHome,
   defaultAuditPath,
 } from '../../audit/store.ts';
+import { formatVerifyReport } from '../../audit/verify-format.ts';
+import {
+  type AuditVerifyOptions,
+  type AuditVerifyReport,
+  verifyAuditExport,
+  verifyAuditStore,
+} from '../../audit/verify-log.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
 
 const USAGE = `Usage: modelship audit <command> [options]
@@ -24,11 +34,16 @@ const USAGE = `Usage: modelship audit <command> [options]
 Commands:
   show [model] [--workflow ID] [--env ENV] [--limit N] [--json] [--file JSONL]
       Print records (oldest first; --limit keeps the most recent N).
-  verify [--file JSONL] [--anchor SEQ:HASH] [--json]
-      Check the hash chain; exit 1 naming the first bad record. --anchor fails unless record
-      SEQ still has HASH (pin one from \`verify --json\` to also catch truncation or a rewrite).
+  verify [--file JSONL] [--checkpoints FILE] [--checkpoint-key PUB] [--anchor SEQ:HASH] [--json]
+      Check every row of the table (rows outside the chain are listed), the hash chain, and the
+      writer's signed checkpoints (default $MODELSHIP_HOME/audit-checkpoints.jsonl, checked with
+      $MODELSHIP_HOME/keys/audit-checkpoint.pub or --checkpoint-key): a log cut short or
+      rewritten before a checkpoint fails. Exit 1 on any problem. With --file or --url,
+      checkpoints are checked only when --checkpoints is given. --anchor fails unless record
+      SEQ still has HASH.
   export [--out FILE]
       Write every record as JSON Lines (stdout unless --out); verify a copy with --file.
+      Refuses a log holding rows outside the chain (verify lists them).
 
 Options:
   --home DIR   state directory holding audit.db (default $MODELSHIP_HOME, else .modelship)
@@ -101,23 +116,49 @@ async function show(argv: string[]): Promise<number> {
 async function verify(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(
     argv,
-    { ...STORE, file: { type: 'string' }, anchor: { type: 'string' }, json: { type: 'boolean' } },
+    {
+      ...STORE,
+      file: { type: 'string' },
+      anchor: { type: 'string' },
+      checkpoints: { type: 'string' },
+      'checkpoint-key': { type: 'string' },
+      json: { type: 'boolean' },
+    },
     USAGE,
   );
-  const options = typeof values.anchor === 'string' ? { anchor: parseAnchor(values.anchor) } : {};
-  const result: VerifyResult =
+  const options: AuditVerifyOptions = verifyOptions(values);
+  const report: AuditVerifyReport =
     typeof values.file === 'string'
-      ? await verifyJsonlFile(existingFile(values.file), options)
-      : await withStore(values, (store) => store.verify(options));
-  if (values.json) console.log(JSON.stringify(result));
-  if (!result.ok) {
-    console.error(`audit verify: FAILED: ${result.reason}`);
-    return 1;
-  }
-  if (!values.json) {
-    console.log(`audit verify: ok, ${result.count} records, head ${result.headHash.slice(0, 12)}`);
-  }
-  return 0;
+      ? await verifyAuditExport(existingFile(values.file), options)
+      : await withStore(values, (store) => verifyAuditStore(store, options));
+  const text = formatVerifyReport(report);
+  if (values.json) console.log(JSON.stringify(report));
+  else for (const line of text.stdout) console.log(line);
+  for (const line of text.stderr) console.error(line);
+  return report.ok ? 0 : 1;
+}
+
+/**
+ * The anchor and the checkpoints to check. Checkpoints default to the ones the writer keeps in
+ * the home, checked with the public key beside its signing key. A log named by `--url` or a
+ * JSONL copy (`--file`) is held against checkpoints only when they are named: the home's may
+ * belong to another log, and a mismatch would be reported as tampering.
+ */
+function verifyOptions(values: Values): AuditVerifyOptions {
+  const home = defaultAuditHome({
+    MODELSHIP_HOME: typeof values.home === 'string' ? values.home : process.env.MODELSHIP_HOME,
+  });
+  const named = typeof values.checkpoints === 'string' ? resolve(values.checkpoints) : undefined;
+  const elsewhere = typeof values.file === 'string' || typeof values.url === 'string';
+  const path = named ?? (elsewhere ? undefined : checkpointsPathFor(home));
+  const keyPath =
+    typeof values['checkpoint-key'] === 'string'
+      ? resolve(values['checkpoint-key'])
+      : publicKeyPathOf(checkpointKeyPath(home));
+  return {
+    ...(typeof values.anchor === 'string' ? { anchor: parseAnchor(values.anchor) } : {}),
+    ...(path === undefined ? {} : { checkpoints: { path, keyPath } }),
+  };
 }
 
 async function exportLog(argv: string[]): Promise<number> {

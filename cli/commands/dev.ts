@@ -96,6 +96,7 @@ async function runDev(argv: string[], stop: StopRequests): Promise<number> {
     const dataPlane = await startDataPlaneProcess({
       port: servePort,
       logFile: join(config.home, 'logs', 'serve.log'),
+      home: config.home,
     });
     cleanup.push({ what: 'data plane', run: () => dataPlane.stop() });
     stop.signal.throwIfAborted();

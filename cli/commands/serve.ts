@@ -1,14 +1,19 @@
 /** `modelship serve`: run the serving data plane until SIGINT or SIGTERM, then drain and stop. */
 import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { createAdminClient } from '../../serving/admin-client.ts';
 import { readBundle } from '../../serving/bundle.ts';
+import { DEFAULT_LIMITS, type ServingLimits } from '../../serving/limits.ts';
 import { ServingConfigError, type ServingServer, startServingServer } from '../../serving/server.ts';
+import { parseDuration } from '../../specs/duration.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
 
+const d = DEFAULT_LIMITS;
 const USAGE = `Usage: modelship serve [--port 8000] [--host 127.0.0.1] [--admin-token-file FILE]
-                       [--insecure-admin] [--load MODEL[@VERSION]=BUNDLE_DIR ...]
+                       [--insecure-admin] [--bundle-root DIR] [--load MODEL[@VERSION]=BUNDLE_DIR ...]
+                       [limits]
 
 Serves ONNX models over the Open Inference Protocol (KServe V2 REST) under /v2, with per-model
 stable/canary/shadow routing, Prometheus metrics at /metrics and the admin API under /admin/v1.
@@ -18,11 +23,36 @@ Options:
   --host HOST               interface to listen on (default 127.0.0.1)
   --admin-token-file FILE   file holding the admin API's bearer token (else $MODELSHIP_ADMIN_TOKEN)
   --insecure-admin          run the admin API without a token (local use only)
-  --load MODEL=DIR          load a bundle directory at start (repeatable); the version is
-                            MODEL@VERSION=DIR, or the first 12 characters of the bundle digest
+  --bundle-root DIR         the admin API loads bundles only from inside DIR, symlinks resolved
+                            (default $MODELSHIP_HOME/bundles, where packaging writes them)
+  --load MODEL=DIR          load a bundle directory at start (repeatable; DIR is trusted, as if
+                            inside the bundle root); the version is MODEL@VERSION=DIR, or the
+                            first 12 characters of the bundle digest
+
+Limits (each refused with a 4xx and a JSON body; see serving/README.md):
+  --max-body-bytes N        request body (default ${d.maxBodyBytes})
+  --max-response-bytes N    infer response body (default ${d.maxResponseBytes})
+  --max-json-depth N        nesting of arrays and objects in a body (default ${d.maxJsonDepth})
+  --max-elements N          tensor elements in one request, all inputs (default ${d.maxElements})
+  --max-header-bytes N      request line and headers (default ${d.maxHeaderBytes})
+  --headers-timeout D       time to send the request head, e.g. 5s (default ${d.headersTimeoutMs}ms)
+  --body-timeout D          time to send the body once the head is in (default ${d.bodyTimeoutMs}ms)
 
 Stops on Ctrl-C (SIGINT) or SIGTERM: stops accepting connections, lets in-flight requests
 finish, then releases the models.`;
+
+const count = z.coerce.number().int('must be a whole number').positive('must be above 0');
+
+const duration = z.string().transform((text, ctx) => {
+  try {
+    const ms = Math.round(parseDuration(text));
+    if (ms > 0) return ms;
+  } catch {
+    // reported below
+  }
+  ctx.addIssue({ code: 'custom', message: `must be a duration such as 500ms or 5s, got "${text}"` });
+  return z.NEVER;
+});
 
 const Flags = z.object({
   port: z.coerce
@@ -34,6 +64,7 @@ const Flags = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   'admin-token-file': z.string().min(1).optional(),
   'insecure-admin': z.boolean().default(false),
+  'bundle-root': z.string().min(1).optional(),
   load: z
     .array(
       z
@@ -42,11 +73,34 @@ const Flags = z.object({
         .transform((text) => {
           const [head = '', ...path] = text.split('=');
           const [model = '', version] = head.split('@');
-          return { model, version, bundlePath: path.join('=') };
+          // Absolute: the server resolves relative bundle paths against its bundle root.
+          return { model, version, bundlePath: resolve(path.join('=')) };
         }),
     )
     .default([]),
+  'max-body-bytes': count.optional(),
+  'max-response-bytes': count.optional(),
+  'max-json-depth': count.optional(),
+  'max-elements': count.optional(),
+  'max-header-bytes': count.optional(),
+  'headers-timeout': duration.optional(),
+  'body-timeout': duration.optional(),
 });
+type Flags = z.output<typeof Flags>;
+
+/** The limits the flags set; the others keep the server's defaults. */
+function limitsOf(flags: Flags): Partial<ServingLimits> {
+  const given: Record<keyof ServingLimits, number | undefined> = {
+    maxBodyBytes: flags['max-body-bytes'],
+    maxResponseBytes: flags['max-response-bytes'],
+    maxJsonDepth: flags['max-json-depth'],
+    maxElements: flags['max-elements'],
+    maxHeaderBytes: flags['max-header-bytes'],
+    headersTimeoutMs: flags['headers-timeout'],
+    bodyTimeoutMs: flags['body-timeout'],
+  };
+  return Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
+}
 
 async function adminToken(file: string | undefined): Promise<string | undefined> {
   if (file === undefined) return loadConfig().dataPlane.adminToken;
@@ -59,11 +113,7 @@ async function adminToken(file: string | undefined): Promise<string | undefined>
 }
 
 /** Loads the `--load` bundles through the server's own admin API, as the control plane would. */
-async function preload(
-  server: ServingServer,
-  token: string | undefined,
-  loads: z.output<typeof Flags>['load'],
-) {
+async function preload(server: ServingServer, token: string | undefined, loads: Flags['load']) {
   const admin = createAdminClient({ baseUrl: server.url, token });
   for (const { model, version, bundlePath } of loads) {
     const name = version ?? (await readBundle(bundlePath)).digest.slice(0, 12);
@@ -88,7 +138,15 @@ export const command: Command = {
         host: { type: 'string' },
         'admin-token-file': { type: 'string' },
         'insecure-admin': { type: 'boolean' },
+        'bundle-root': { type: 'string' },
         load: { type: 'string', multiple: true },
+        'max-body-bytes': { type: 'string' },
+        'max-response-bytes': { type: 'string' },
+        'max-json-depth': { type: 'string' },
+        'max-elements': { type: 'string' },
+        'max-header-bytes': { type: 'string' },
+        'headers-timeout': { type: 'string' },
+        'body-timeout': { type: 'string' },
       },
       USAGE,
     );
@@ -99,11 +157,15 @@ export const command: Command = {
     }
     const flags = parsed.data;
     const token = await adminToken(flags['admin-token-file']);
+    const bundleRoot = resolve(flags['bundle-root'] ?? join(loadConfig().home, 'bundles'));
     const server = await startServingServer({
       host: flags.host,
       port: flags.port,
       ...(token === undefined ? {} : { adminToken: token }),
       insecureAdmin: flags['insecure-admin'],
+      // The operator named the --load bundles on the command line: they are trusted as roots too.
+      bundleRoots: [bundleRoot, ...flags.load.map((load) => load.bundlePath)],
+      ...limitsOf(flags),
       log: (line) => console.error(`serve: ${line}`),
     }).catch((error: unknown) => {
       throw error instanceof ServingConfigError ? new CliError(`serve: ${error.message}`) : error;
@@ -116,6 +178,7 @@ export const command: Command = {
         ? 'serve: admin API is OPEN (--insecure-admin: no token); use only on a trusted machine'
         : 'serve: admin API requires its bearer token',
     );
+    console.log(`serve: the admin API loads bundles from ${bundleRoot}`);
     try {
       await Promise.race([preload(server, token, flags.load), signal]);
     } catch (error) {

@@ -7,11 +7,11 @@ import type { VersionMetricsSnapshot } from '../../serving/api-types.ts';
 import { VersionMetrics } from '../../serving/metrics.ts';
 
 export interface Traffic {
-  /** Requests answered, errors included. */
+  /** Routed requests that reached the model, errors included. */
   requests: number;
   /** Errors among them, of kind `inference` unless `errorKind` says otherwise. */
   errors?: number;
-  errorKind?: 'bad_request' | 'inference' | 'non_finite';
+  errorKind?: 'inference' | 'non_finite';
   /** Latency of every timed request in ms; a function of the request's index for mixes. */
   latencyMs?: number | ((index: number) => number);
   /** Predicted class → rows. */
@@ -24,13 +24,10 @@ export function serve(metrics: VersionMetrics, traffic: Traffic): VersionMetrics
   const errors = traffic.errors ?? 0;
   metrics.requests += traffic.requests;
   const kind = traffic.errorKind ?? 'inference';
-  if (kind === 'bad_request') metrics.badRequests += errors;
-  else if (kind === 'non_finite') metrics.nonFinite += errors;
+  if (kind === 'non_finite') metrics.nonFinite += errors;
   else metrics.inferenceErrors += errors;
-  // Bad requests are refused before the model runs, so they are never timed.
-  const timed = kind === 'bad_request' ? traffic.requests - errors : traffic.requests;
   const latency = traffic.latencyMs ?? 2;
-  for (let i = 0; i < timed; i += 1) {
+  for (let i = 0; i < traffic.requests; i += 1) {
     metrics.observeLatency((typeof latency === 'number' ? latency : latency(i)) / 1000);
   }
   for (const [label, rows] of Object.entries(traffic.classes ?? {})) {

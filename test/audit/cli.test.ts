@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { openAuditStore } from '../../audit/open.ts';
 import type { AuditRecord } from '../../audit/record.ts';
-import { openSqliteAuditStore } from '../../audit/sqlite-store.ts';
-import { sampleEvent, tamper, tempDir } from './helpers.ts';
+import { dropConstraints, insertRow, sampleEvent, tamper, tempDir } from './helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin', 'modelship.mjs');
@@ -32,10 +32,13 @@ async function modelship(args: string[], env: Record<string, string> = {}): Prom
   }
 }
 
-/** A home with a short rollout in its audit log: a retried failure, a success, a decision. */
+/**
+ * A home with a short rollout in its audit log (a retried failure, a success, a decision),
+ * written as a worker writes it: the store signs a checkpoint of its last record when closed.
+ */
 async function homeWithLog(): Promise<{ home: string; records: AuditRecord[] }> {
   const home = await tempDir();
-  const store = await openSqliteAuditStore(join(home, 'audit.db'));
+  const store = await openAuditStore(home);
   const records = [
     await store.append(sampleEvent({ step: 'validate', activityId: '2' })),
     await store.append(
@@ -75,11 +78,25 @@ async function homeWithLog(): Promise<{ home: string; records: AuditRecord[] }> 
 }
 
 describe('modelship audit', () => {
-  it('verify: ok with the count and head, exit 0', async () => {
+  it('verify: says what it checked (rows, chain, checkpoints), then ok with the count and head, exit 0', async () => {
     const { home, records } = await homeWithLog();
     const run = await modelship(['audit', 'verify', '--home', home]);
     expect(run).toMatchObject({ code: 0, stderr: '' });
-    expect(run.stdout).toBe(`audit verify: ok, 5 records, head ${records[4]?.hash.slice(0, 12)}\n`);
+    const head = records[4]?.hash.slice(0, 12);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(5);
+    expect(lines.slice(0, 3)).toEqual([
+      `audit verify: ${join(home, 'audit.db')}`,
+      '  rows         5 in the table (seq 1 to 5): 5 in the chain',
+      `  chain        records 1 to 5 verified, head ${head}`,
+    ]);
+    expect(lines[3]).toMatch(
+      new RegExp(
+        `^ {2}checkpoints {2}1 in ${join(home, 'audit-checkpoints.jsonl')}, key [0-9a-f]{12} \\(${join(home, 'keys', 'audit-checkpoint.pub')}\\): ` +
+          '1 match; the newest vouches for record 5 \\(\\S+\\)$',
+      ),
+    );
+    expect(lines[4]).toBe(`audit verify: ok, 5 records, head ${head}`);
   });
 
   it('verify: a tampered log fails with the first bad record on stderr, exit 1', async () => {
@@ -87,8 +104,32 @@ describe('modelship audit', () => {
     tamper(join(home, 'audit.db'), "UPDATE audit_log SET actor = 'mallory' WHERE seq = 5");
     const run = await modelship(['audit', 'verify'], { MODELSHIP_HOME: home });
     expect(run.code).toBe(1);
-    expect(run.stdout).toBe('');
+    expect(run.stdout).toContain(
+      '  chain        broken: record 5: hash does not match its content (altered?)\n',
+    );
     expect(run.stderr).toBe('audit verify: FAILED: record 5: hash does not match its content (altered?)\n');
+  });
+
+  it('verify: a log cut short (caught by its signed checkpoint) and a row with seq 0 are each reported, exit 1', async () => {
+    const { home, records } = await homeWithLog();
+    const path = join(home, 'audit.db');
+    tamper(path, 'DELETE FROM audit_log WHERE seq > 3');
+    dropConstraints(path);
+    insertRow(path, records[0] as AuditRecord, 0);
+    const run = await modelship(['audit', 'verify', '--home', home]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(
+      '  rows         4 in the table (seq 0 to 3): 3 in the chain, 1 outside it\n',
+    );
+    expect(run.stdout).toContain('  chain        records 1 to 3 verified');
+    expect(run.stdout).toContain('  stray row    seq 0: seq 0 is below 1, where every chain starts\n');
+    const failures = run.stderr.trimEnd().split('\n');
+    expect(failures).toContain(
+      'audit verify: FAILED: 1 row outside the chain (first: seq 0 is below 1, where every chain starts)',
+    );
+    expect(failures.at(-1)).toMatch(
+      /^audit verify: FAILED: checkpoint at line 1: signed at \S+ for record 5, but the log ends at record 3: 2 records missing \(truncated\)$/,
+    );
   });
 
   it('verify: a missing log is one clear line and exit 1, not a stack trace', async () => {

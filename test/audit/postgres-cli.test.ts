@@ -51,14 +51,21 @@ describe('modelship audit with a PostgreSQL log', () => {
   it('reads the table named by --url or by MODELSHIP_AUDIT_URL, which beats MODELSHIP_HOME', async () => {
     const records = await logInPostgres();
     const head = records[2]?.hash.slice(0, 12);
-    expect(await modelship(['audit', 'verify', '--url', db.url])).toMatchObject({
-      code: 0,
-      stdout: `audit verify: ok, 3 records, head ${head}\n`,
-    });
+    // A log named by --url is held against checkpoints only when they are named too.
+    const byFlag = await modelship(['audit', 'verify', '--url', db.url]);
+    expect(byFlag).toMatchObject({ code: 0, stderr: '' });
+    expect(byFlag.stdout).toContain(`audit verify: table ${db.schema}.audit_log on `);
+    expect(byFlag.stdout).toContain('  rows         3 in the table (seq 1 to 3): 3 in the chain\n');
+    expect(byFlag.stdout).toContain('  checkpoints  not checked (give --checkpoints FILE');
+    expect(byFlag.stdout).toMatch(new RegExp(`\naudit verify: ok, 3 records, head ${head}\n$`));
+    // The worker's environment: its home's checkpoints are looked for, and their absence said.
     const home = await tempDir();
-    expect(
-      await modelship(['audit', 'verify'], { MODELSHIP_AUDIT_URL: db.url, MODELSHIP_HOME: home }),
-    ).toMatchObject({ code: 0, stdout: `audit verify: ok, 3 records, head ${head}\n` });
+    const byEnv = await modelship(['audit', 'verify'], { MODELSHIP_AUDIT_URL: db.url, MODELSHIP_HOME: home });
+    expect(byEnv.code).toBe(0);
+    expect(byEnv.stdout).toContain(
+      `  warning      no checkpoint file at ${join(home, 'audit-checkpoints.jsonl')}`,
+    );
+    expect(byEnv.stdout).toMatch(new RegExp(`\naudit verify: ok, 3 records, head ${head}\n$`));
 
     const shown = await modelship(['audit', 'show', 'cancer', '--json'], { MODELSHIP_AUDIT_URL: db.url });
     expect(JSON.parse(shown.stdout)).toEqual([records[1]]);

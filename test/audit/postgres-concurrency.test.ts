@@ -56,7 +56,7 @@ describe('PostgreSQL audit store across processes', () => {
 
     const store = await openPostgresAuditStore(TEST_POSTGRES_URL, { table, mustExist: true });
     try {
-      expect(await store.verify()).toMatchObject({ ok: true, count: 200, headSeq: 200 });
+      expect(await store.verify()).toMatchObject({ ok: true, chain: { count: 200, headSeq: 200 } });
       const records = await store.list();
       expect(records.map((record) => record.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
       // Each process's own records in the order it appended them.
@@ -95,7 +95,7 @@ describe('PostgreSQL audit store across processes', () => {
       );
       await db.sql('ROLLBACK');
       expect((await store.append(sampleEvent())).seq).toBe(7);
-      expect(await store.verify()).toMatchObject({ ok: true, count: 7 });
+      expect(await store.verify()).toMatchObject({ ok: true, chain: { count: 7 } });
     } finally {
       await db.sql('ROLLBACK').catch(() => undefined);
       await store.close();
@@ -118,7 +118,7 @@ describe('PostgreSQL audit store across processes', () => {
       holder.kill('SIGKILL');
       await exited;
       expect((await blocked).seq).toBe(2);
-      expect(await store.verify()).toMatchObject({ ok: true, count: 2 });
+      expect(await store.verify()).toMatchObject({ ok: true, chain: { count: 2 } });
       expect((await store.list()).map((record) => record.actor)).not.toContain('half-written');
     } finally {
       await store.close();

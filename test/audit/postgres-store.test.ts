@@ -41,7 +41,11 @@ describe('openPostgresAuditStore', () => {
     const reopened = await openPostgresAuditStore(TEST_POSTGRES_URL, { table, mustExist: true });
     expect(await reopened.list()).toEqual([first, second]);
     expect(await reopened.head()).toEqual({ seq: 2, hash: second.hash });
-    expect(await reopened.verify()).toEqual({ ok: true, count: 2, headSeq: 2, headHash: second.hash });
+    expect(await reopened.verify()).toMatchObject({
+      ok: true,
+      chain: { ok: true, count: 2, headSeq: 2, headHash: second.hash },
+      table: { rows: 2, chained: 2, strays: 0, minSeq: 1, maxSeq: 2, findings: [] },
+    });
     await reopened.close();
   });
 
@@ -72,7 +76,10 @@ describe('openPostgresAuditStore', () => {
     );
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     expect(records.map((r) => r.activityId)).toEqual(Array.from({ length: 200 }, (_, i) => `a${i}`));
-    expect(await store.verify()).toMatchObject({ ok: true, count: 200, headHash: records[199]?.hash });
+    expect(await store.verify()).toMatchObject({
+      ok: true,
+      chain: { count: 200, headHash: records[199]?.hash },
+    });
     await store.close();
   });
 
@@ -89,7 +96,7 @@ describe('openPostgresAuditStore', () => {
       seqs.push(record.seq);
     }
     expect(seqs).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
-    expect(await store.verify()).toMatchObject({ ok: true, count: 30, headSeq: 30 });
+    expect(await store.verify()).toMatchObject({ ok: true, chain: { count: 30, headSeq: 30 } });
     await store.close();
   });
 
@@ -117,7 +124,7 @@ describe('openPostgresAuditStore', () => {
       Array.from({ length: 4 }, () => openPostgresAuditStore(TEST_POSTGRES_URL, { table })),
     );
     await Promise.all(stores.map((store, i) => store.append(sampleEvent({ actor: `worker:${i}` }))));
-    expect(await stores[0]?.verify()).toMatchObject({ ok: true, count: 4 });
+    expect(await stores[0]?.verify()).toMatchObject({ ok: true, chain: { count: 4 } });
     await Promise.all(stores.map((store) => store.close()));
   });
 

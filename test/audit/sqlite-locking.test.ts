@@ -124,7 +124,7 @@ describe('node-sqlite3-wasm locking, as the store relies on it', () => {
       await expect(store.append(sampleEvent())).rejects.toThrow(/stayed locked/);
       await rmdir(`${path}.lock`);
       expect((await store.append(sampleEvent())).seq).toBe(2);
-      expect(await store.verify()).toMatchObject({ ok: true, count: 2 });
+      expect(await store.verify()).toMatchObject({ ok: true, chain: { count: 2 } });
       expect((await store.list()).map((record) => record.actor)).not.toContain('half-written');
     } finally {
       await store.close();
@@ -146,7 +146,7 @@ describe('node-sqlite3-wasm locking, as the store relies on it', () => {
       expect((await store.append(sampleEvent())).seq).toBe(2);
       expect(Date.now() - started).toBeGreaterThanOrEqual(500);
       expect(existsSync(`${path}.lock`)).toBe(false);
-      expect(await store.verify()).toMatchObject({ ok: true, count: 2 });
+      expect(await store.verify()).toMatchObject({ ok: true, chain: { count: 2 } });
       expect((await store.list()).map((record) => record.actor)).not.toContain('half-written');
     } finally {
       await store.close();
@@ -167,7 +167,7 @@ describe('node-sqlite3-wasm locking, as the store relies on it', () => {
         ),
       );
       expect(await Promise.all(exits)).toEqual([0, 0, 0]);
-      expect(await store.verify()).toMatchObject({ ok: true, count: 160 });
+      expect(await store.verify()).toMatchObject({ ok: true, chain: { count: 160 } });
       const records = await store.list();
       const actors = new Set(records.map((record) => record.actor));
       expect(actors).toEqual(new Set(['worker:p0', 'worker:p1', 'worker:p2', 'worker:p3']));

@@ -37,7 +37,11 @@ describe('openSqliteAuditStore', () => {
     const reopened = await openSqliteAuditStore(path, { mustExist: true });
     expect(await reopened.list()).toEqual([first, second]);
     expect(await reopened.head()).toEqual({ seq: 2, hash: second.hash });
-    expect(await reopened.verify()).toEqual({ ok: true, count: 2, headSeq: 2, headHash: second.hash });
+    expect(await reopened.verify()).toMatchObject({
+      ok: true,
+      chain: { ok: true, count: 2, headSeq: 2, headHash: second.hash },
+      table: { rows: 2, chained: 2, strays: 0, minSeq: 1, maxSeq: 2, findings: [] },
+    });
     await reopened.close();
   });
 
@@ -68,7 +72,10 @@ describe('openSqliteAuditStore', () => {
     );
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     expect(records.map((r) => r.activityId)).toEqual(Array.from({ length: 200 }, (_, i) => `a${i}`));
-    expect(await store.verify()).toMatchObject({ ok: true, count: 200, headHash: records[199]?.hash });
+    expect(await store.verify()).toMatchObject({
+      ok: true,
+      chain: { count: 200, headHash: records[199]?.hash },
+    });
     await store.close();
   });
 
@@ -80,7 +87,7 @@ describe('openSqliteAuditStore', () => {
     const seqs: number[] = [];
     for await (const record of store.all()) seqs.push(record.seq);
     expect(seqs).toEqual(Array.from({ length: 1203 }, (_, i) => i + 1));
-    expect(await store.verify()).toMatchObject({ ok: true, count: 1203 });
+    expect(await store.verify()).toMatchObject({ ok: true, chain: { count: 1203 } });
     await store.close();
   });
 

@@ -246,13 +246,16 @@ describe('modelship dev (npm start)', () => {
     const home = await newHome();
     const { uiPort, servePort, args } = await ports();
     const run = modelship(home, ['dev', ...args, '--specs', repoPath('specs/examples'), '--once']);
+    // The refusal below is the run's outcome, not a software failure: nothing on stderr.
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toContain(`Temporal Web UI at http://127.0.0.1:${uiPort}`);
     expect(run.stdout).toContain(`data plane (KServe V2) at http://127.0.0.1:${servePort}/v2`);
     expect(run.stdout).toMatch(/serving: iris@staging serving version [0-9a-f]{12} to all traffic/);
-    expect(run.stdout).toMatch(
-      /serving: breast-cancer@production serving version [0-9a-f]{12} to all traffic/,
+    // Production takes only deployments whose origin is proven (an OIDC token, as apply in GitHub
+    // Actions presents): dev has none, so the production example is refused before it is read.
+    expect(run.stdout).toContain(
+      'rejected: breast-cancer@production rejected at resolving: production accepts only deployments with an authenticated origin',
     );
 
     const verify = modelship(home, ['audit', 'verify']);

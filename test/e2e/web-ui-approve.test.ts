@@ -13,22 +13,21 @@
  * argument (encoding json/plain); when the editor loses focus it re-indents the JSON, which moves
  * the Submit button, so the first click after pasting often lands on nothing and must be repeated.
  */
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadDeploymentInput } from '../../cli/start-deployment.ts';
 import { startDeployment } from '../../gitops/start-deployment.ts';
 import { generateSigningKeyPair } from '../../supply-chain/signing/keys.ts';
 import { statusQuery } from '../../workflows/messages.ts';
+import { modelship } from '../gitops/helpers.ts';
 import { type Browser, launchBrowser } from '../support/chromium.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';
+import { REPO_ROOT } from '../support/paths.ts';
 import { startTestStack, type TestStack } from '../support/test-stack.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/modelship.mjs', import.meta.url));
 const alice = generateSigningKeyPair();
 let stack: TestStack;
 let browser: Browser;
@@ -112,16 +111,9 @@ async function runShown(command: string, keyFile: string): Promise<string> {
     .replace(/^npx modelship /, '')
     .replace('<your-private-key.pem>', keyFile)
     .split(' ');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress') },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${command}: ${stderr}`))));
-  });
+  const run = await modelship(args, REPO_ROOT, { TEMPORAL_ADDRESS: inject('temporalAddress') });
+  if (run.code !== 0) throw new Error(`${command}: ${run.stderr}`);
+  return run.stdout;
 }
 
 describe('approving in the Temporal Web UI', () => {

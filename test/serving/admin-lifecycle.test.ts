@@ -77,7 +77,7 @@ describe('admin lifecycle', () => {
     const missing = await load('v1', join(dir.path, 'no-such-bundle'));
     expect(missing).toMatchObject({
       status: 422,
-      body: { error: expect.stringMatching(/cannot read .*manifest\.json/) },
+      body: { error: expect.stringMatching(/no bundle directory at .*no-such-bundle/) },
     });
 
     const other = await makeBundle({ root: dir.path, version: 'v1', model: 'tulip' });

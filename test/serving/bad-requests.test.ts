@@ -68,7 +68,11 @@ describe('malformed infer requests', () => {
       /shape \[1, 5\] does not match the model's \[-1, 4\]: dimension 1 must be 4/,
     ],
     ['a wrong rank', tensor({ shape: [4] }), /shape \[4\] has 1 dimensions; the model expects 2/],
-    ['a non-integer shape', tensor({ shape: [1, 'four'] }), /"shape" must be an array of positive integers/],
+    [
+      'a non-integer shape',
+      tensor({ shape: [1, 'four'] }),
+      /"shape" must be an array of positive integers; shape\[1\] is "four"/,
+    ],
     [
       'too few values',
       tensor({ shape: [2, 4] }),
@@ -76,9 +80,14 @@ describe('malformed infer requests', () => {
     ],
     ['too many values', tensor({ data: [...ROW, ...ROW] }), /data has 8 values, but shape \[1, 4\] needs 4/],
     [
-      'a shape far larger than the body',
+      'a shape over the element limit',
       tensor({ shape: [1_000_000_000, 4] }),
-      /data has 4 values, but shape \[1000000000, 4\] needs 4000000000/,
+      /input "input": shape \[1000000000, 4\] asks for more tensor elements than the limit of 1048576 per request \(maxElements\)/,
+    ],
+    [
+      'a shape far larger than the body',
+      tensor({ shape: [100_000, 4] }),
+      /data has 4 values, but shape \[100000, 4\] needs 400000/,
     ],
     ['a string value', tensor({ data: [5.1, 3.5, 'x', 0.2] }), /data\[2\] is "x"; FP32 needs a number/],
     ['null data', tensor({ data: null }), /"data" must be an array \(flat or nested\), got null/],
@@ -153,12 +162,14 @@ describe('malformed infer requests', () => {
     expect((await infer(t.url, 'iris', irisRequest([ROW]))).status).toBe(200);
   });
 
-  it('has counted every refused request against v1 as a bad request', async () => {
+  it('has counted every refused request apart, none as an error of v1', async () => {
     const metrics = await t.admin.metrics();
     const v1 = metrics.models.iris?.v1;
-    expect(v1?.errors).toEqual({ bad_request: cases.length + 1, inference: 0, non_finite: 0 });
-    // 404s name no version that answered, so they count nowhere; 413 and 400s do.
-    expect(v1?.requests).toBe(cases.length + 2);
+    expect(v1?.errors).toEqual({ inference: 0, non_finite: 0 });
+    // 404s name no version that answered, so they count nowhere; 413 and 400s are refusals.
+    expect(v1?.refused).toMatchObject({ bad_request: cases.length, too_large: 1 });
+    // Only requests that reached the model count: the one answered after the 413.
+    expect(v1?.requests).toBe(1);
   });
 });
 

@@ -14,12 +14,20 @@
  * `typedModel` takes and returns the non-float element types: `ids` int64 [-1, 2] → `label` =
  * row maximum (int64 [-1]); `mask` bool [-1, 2] → `flipped` = Not(mask); `words` string [-1] →
  * `echo` = the same strings.
+ *
+ * `narrowModel` takes one [-1] input of each narrow or wide numeric type (`i8`, `u8`, `i16`,
+ * `i32`, `f32`, `f64`) and echoes each as `<name>_out`; `label` = Cast<int64>(i32).
  */
 
 const FLOAT = 1;
+const UINT8 = 2;
+const INT8 = 3;
+const INT16 = 5;
+const INT32 = 6;
 const INT64 = 7;
 const STRING = 8;
 const BOOL = 9;
+const DOUBLE = 11;
 const ATTRIBUTE_INT = 2;
 const ATTRIBUTE_INTS = 7;
 
@@ -106,6 +114,33 @@ export function typedModel(): Uint8Array {
     valueInfo(12, 'label', INT64, ['batch']),
     valueInfo(12, 'flipped', BOOL, ['batch', 2]),
     valueInfo(12, 'echo', STRING, ['batch']),
+  );
+  return modelBytes(graph);
+}
+
+/** The inputs of the narrow model, with their ONNX element types. */
+const NARROW_INPUTS: [string, number][] = [
+  ['i8', INT8],
+  ['u8', UINT8],
+  ['i16', INT16],
+  ['i32', INT32],
+  ['f32', FLOAT],
+  ['f64', DOUBLE],
+];
+
+/** The narrow model's bytes (IR 8, opset 17). */
+export function narrowModel(): Uint8Array {
+  const graph = message(
+    7,
+    node('Cast', ['i32'], ['label'], intAttribute('to', INT64)),
+    // Node names must be unique: each echo is named after its input.
+    ...NARROW_INPUTS.map(([name]) =>
+      message(1, str(1, name), str(2, `${name}_out`), str(3, `echo_${name}`), str(4, 'Identity')),
+    ),
+    str(2, 'narrow'),
+    ...NARROW_INPUTS.map(([name, type]) => valueInfo(11, name, type, ['batch'])),
+    valueInfo(12, 'label', INT64, ['batch']),
+    ...NARROW_INPUTS.map(([name, type]) => valueInfo(12, `${name}_out`, type, ['batch'])),
   );
   return modelBytes(graph);
 }

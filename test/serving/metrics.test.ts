@@ -87,6 +87,9 @@ describe('metrics', () => {
     expect(Object.fromEntries(types)).toEqual({
       modelship_requests_total: 'counter',
       modelship_errors_total: 'counter',
+      modelship_refused_total: 'counter',
+      modelship_pinned_requests_total: 'counter',
+      modelship_pinned_errors_total: 'counter',
       modelship_request_duration_seconds: 'histogram',
       modelship_predictions_total: 'counter',
       modelship_shadow_comparisons_total: 'counter',
@@ -98,7 +101,7 @@ describe('metrics', () => {
   });
 
   it('counts requests, errors, latency and predicted classes per version, cumulatively', async () => {
-    // 45 holdout rows to v1 in one batch, 3 single rows to v2, one bad request to v1.
+    // 45 holdout rows to v1 in one batch, 3 single rows pinned to v2, one bad request to v1.
     expect((await infer(t.url, 'iris', irisRequest(holdout.rows))).status).toBe(200);
     for (let i = 0; i < 3; i += 1) {
       await infer(t.url, 'iris', irisRequest([holdout.rows[i] ?? []]), { 'x-modelship-version': 'v2' });
@@ -107,14 +110,22 @@ describe('metrics', () => {
 
     const first = parsePrometheus((await call(`${t.url}/metrics`)).text).samples;
     const v1 = { model: 'iris', version: 'v1' };
-    expect(value(first, 'modelship_requests_total', v1)).toBe(2);
-    expect(value(first, 'modelship_requests_total', { version: 'v2' })).toBe(3);
-    expect(value(first, 'modelship_errors_total', { ...v1, kind: 'bad_request' })).toBe(1);
+    const v2 = { model: 'iris', version: 'v2' };
+    // The judge's series hold routed traffic that reached the model: the bad request is refused
+    // apart, the pinned requests are counted apart.
+    expect(value(first, 'modelship_requests_total', v1)).toBe(1);
+    expect(value(first, 'modelship_errors_total', { ...v1, kind: 'bad_request' })).toBeUndefined();
     expect(value(first, 'modelship_errors_total', { ...v1, kind: 'inference' })).toBe(0);
-    // The bad request never reached the model: one observation for v1, three for v2.
+    expect(value(first, 'modelship_refused_total', { ...v1, reason: 'bad_request', traffic: 'routed' })).toBe(
+      1,
+    );
+    expect(value(first, 'modelship_requests_total', v2)).toBe(0);
+    expect(value(first, 'modelship_pinned_requests_total', v2)).toBe(3);
+    expect(value(first, 'modelship_pinned_errors_total', { ...v2, kind: 'inference' })).toBe(0);
+    // The bad request never reached the model, pinned requests are not timed: one observation for v1.
     expect(value(first, 'modelship_request_duration_seconds_count', v1)).toBe(1);
     expect(value(first, 'modelship_request_duration_seconds_bucket', { ...v1, le: '+Inf' })).toBe(1);
-    expect(value(first, 'modelship_request_duration_seconds_count', { version: 'v2' })).toBe(3);
+    expect(value(first, 'modelship_request_duration_seconds_count', v2)).toBe(0);
     const buckets = first.filter(
       (s) => s.name === 'modelship_request_duration_seconds_bucket' && s.labels.version === 'v1',
     );
@@ -150,8 +161,19 @@ describe('metrics', () => {
 
     // The JSON snapshot says the same.
     const json = (await t.admin.metrics()).models.iris?.v1;
-    expect(json?.requests).toBe(2);
-    expect(json?.errors).toEqual({ bad_request: 1, inference: 0, non_finite: 0 });
+    expect(json?.requests).toBe(1);
+    expect(json?.errors).toEqual({ inference: 0, non_finite: 0 });
+    expect(json?.refused).toEqual({
+      bad_request: 1,
+      too_large: 0,
+      timeout: 0,
+      client_closed: 0,
+      response_too_large: 0,
+    });
+    expect((await t.admin.metrics()).models.iris?.v2?.pinned).toMatchObject({
+      requests: 3,
+      errors: { inference: 0, non_finite: 0 },
+    });
     expect(Object.values(json?.predictions ?? {}).reduce((a, b) => a + b, 0)).toBe(45);
     expect(json?.latency.count).toBe(1);
     expect(json?.latency.buckets.at(-1)).toEqual({ le: 10, count: 1 });
@@ -160,7 +182,7 @@ describe('metrics', () => {
     // Counters only grow: a reader takes differences between two scrapes.
     await infer(t.url, 'iris', irisRequest([holdout.rows[0] ?? []]));
     const second = parsePrometheus((await call(`${t.url}/metrics`)).text).samples;
-    expect(value(second, 'modelship_requests_total', v1)).toBe(3);
+    expect(value(second, 'modelship_requests_total', v1)).toBe(2);
     for (const sample of first) {
       const later = value(second, sample.name, sample.labels);
       expect(later, `${sample.name} ${JSON.stringify(sample.labels)}`).toBeGreaterThanOrEqual(sample.value);
@@ -168,14 +190,14 @@ describe('metrics', () => {
   });
 
   it('keeps counting a version across unload and reload', async () => {
-    const before = (await t.admin.metrics()).models.iris?.v2?.requests ?? 0;
+    const before = (await t.admin.metrics()).models.iris?.v2?.pinned.requests ?? 0;
     await t.admin.unloadVersion({ model: 'iris', version: 'v2' });
     const snapshot = await t.admin.metrics();
-    expect(snapshot.models.iris?.v2?.requests).toBe(before);
+    expect(snapshot.models.iris?.v2?.pinned.requests).toBe(before);
     expect(Date.parse(snapshot.takenAt)).toBeGreaterThan(0);
     await t.admin.loadVersion({ model: 'iris', version: 'v2', bundlePath: `${dir.path}/iris-v2` });
     await infer(t.url, 'iris', irisRequest([holdout.rows[0] ?? []]), { 'x-modelship-version': 'v2' });
-    expect((await t.admin.metrics()).models.iris?.v2?.requests).toBe(before + 1);
+    expect((await t.admin.metrics()).models.iris?.v2?.pinned.requests).toBe(before + 1);
   });
 });
 

@@ -96,7 +96,7 @@ describe('retiring a model', () => {
     expect(log).toContain('iris: version "v2" drained and unloaded');
 
     // Metrics are cumulative and stay.
-    expect((await t.admin.metrics()).models.iris?.v1?.requests).toBe(1);
+    expect((await t.admin.metrics()).models.iris?.v1?.pinned.requests).toBe(1);
   });
 
   it('is idempotent: retiring an unknown or already retired model is a 200 saying so', async () => {

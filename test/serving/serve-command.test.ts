@@ -116,4 +116,35 @@ describe('modelship serve', () => {
     fromEnv.child.kill('SIGTERM');
     expect(await fromEnv.exited).toBe(0);
   });
+
+  it('loads bundles only from $MODELSHIP_HOME/bundles by default, and takes limits as flags', async () => {
+    const home = join(dir.path, 'home');
+    const inside = await makeBundle({ root: join(home, 'bundles'), version: 'v1' });
+    const run = serve(
+      ['--insecure-admin', '--max-body-bytes', '4096', '--body-timeout', '2s'],
+      /loads bundles from/,
+      {
+        MODELSHIP_HOME: home,
+      },
+    );
+    children.push(run.child);
+    const url = await run.ready;
+    expect(run.output().stdout).toContain(
+      `serve: the admin API loads bundles from ${join(home, 'bundles')}\n`,
+    );
+    const load = (bundlePath: string) =>
+      call(`${url}/admin/v1/models/iris/versions`, { body: { version: 'v1', bundlePath } });
+    expect((await load(inside)).status).toBe(201);
+    expect(await load(bundle)).toMatchObject({
+      status: 403,
+      body: { error: expect.stringMatching(/is outside the bundle root/) },
+    });
+    const big = irisRequest(Array.from({ length: 400 }, () => [5.1, 3.5, 1.4, 0.2]));
+    expect(await infer(url, 'iris', big)).toMatchObject({
+      status: 413,
+      body: { error: 'request body is larger than the limit of 4096 bytes (maxBodyBytes)' },
+    });
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
 });

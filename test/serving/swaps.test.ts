@@ -176,7 +176,9 @@ describe('swaps under load', () => {
     await eventually(async () => (await t.admin.state({ model: 'iris' })).loaded.length === 1);
     expect((await call(`${t.url}/v2/health/ready`)).status).toBe(200);
     // A client giving up is not the version's error.
-    const errors = (await t.admin.metrics()).models.iris?.v2?.errors;
-    expect(errors).toEqual({ bad_request: 0, inference: 0, non_finite: 0 });
+    const v2 = (await t.admin.metrics()).models.iris?.v2;
+    expect(v2?.errors).toEqual({ inference: 0, non_finite: 0 });
+    expect(v2?.pinned.errors).toEqual({ inference: 0, non_finite: 0 });
+    expect(v2?.pinned.refused.client_closed).toBe(1);
   });
 });

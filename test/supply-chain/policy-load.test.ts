@@ -44,9 +44,14 @@ describe('parsePolicy', () => {
       identity: { issuers: {}, approvers: {}, unsignedApprovals: 'refuse', origin: { required: true } },
     });
     expect(defaultPolicy('staging').rollout.fourEyes).toBe(false);
-    expect(defaultPolicy('staging').identity).toMatchObject({ unsignedApprovals: 'allow', origin: { required: false } });
+    expect(defaultPolicy('staging').identity).toMatchObject({
+      unsignedApprovals: 'allow',
+      origin: { required: false },
+    });
     // Naming who may approve anywhere means their names alone no longer count.
-    const named = parsePolicy(policyYaml('staging', 'identity:\n  approvers: { alice: { identities: [alice@example.com] } }\n'));
+    const named = parsePolicy(
+      policyYaml('staging', 'identity:\n  approvers: { alice: { identities: [alice@example.com] } }\n'),
+    );
     expect(named.ok && named.policy.identity.unsignedApprovals).toBe('refuse');
     const optedOut = parsePolicy(policyYaml('production', 'rollout: { fourEyes: false }\n'));
     expect(optedOut.ok && optedOut.policy.rollout.fourEyes).toBe(false);
@@ -219,7 +224,8 @@ describe('loadPolicy', () => {
     await write('keys/sso.jwks', JSON.stringify({ keys: [publicKey.export({ format: 'jwk' })] }));
     await write('keys/leaky.jwks', JSON.stringify({ keys: [privateKey.export({ format: 'jwk' })] }));
     await write('keys/empty.jwks', '{"keys":[]}');
-    const issuer = (jwks: string) => `{ issuer: "https://sso.example.com", audience: modelship, jwks: ${jwks} }`;
+    const issuer = (jwks: string) =>
+      `{ issuer: "https://sso.example.com", audience: modelship, jwks: ${jwks} }`;
     const identity = (issuers: string, approvers: string) =>
       policyYaml('production', `identity:\n  issuers:\n${issuers}  approvers:\n${approvers}`);
     await write(

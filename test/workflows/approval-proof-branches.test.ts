@@ -6,11 +6,9 @@
  * Each refusal must reach the audit log at once with the claimed name, the reason and the
  * proof's fingerprint, and the rollout must keep waiting for a real approval.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
@@ -22,7 +20,9 @@ import { parsePolicy } from '../../supply-chain/policy/load.ts';
 import { generateSigningKeyPair } from '../../supply-chain/signing/keys.ts';
 import type { DeployModel } from '../../workflows/deploy-model.ts';
 import { type ApproveMessage, approveUpdate, statusQuery } from '../../workflows/messages.ts';
+import { modelship as runModelship } from '../gitops/helpers.ts';
 import { startTestIssuer, type TestIssuer } from '../support/oidc-issuer.ts';
+import { REPO_ROOT } from '../support/paths.ts';
 import type { StubRun, StubScript } from '../support/stub-activities.ts';
 import {
   type StubStack,
@@ -31,7 +31,6 @@ import {
   waitForStage,
 } from '../support/stub-stack.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/modelship.mjs', import.meta.url));
 const alice = generateSigningKeyPair();
 const mallory = generateSigningKeyPair();
 let stack: StubStack;
@@ -144,18 +143,9 @@ function refusals(run: StubRun) {
   return run.inputsOf('recordDecision').filter((input) => input.decision === 'approval.refused');
 }
 
-function modelship(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress') },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** `modelship <args>` against the shared test server, as an approver runs it. */
+const modelship = (args: string[]) =>
+  runModelship(args, REPO_ROOT, { TEMPORAL_ADDRESS: inject('temporalAddress') });
 
 describe.concurrent('approvals with proof in production (real verifier, stubbed pipeline)', () => {
   it('refuses free text, forged, mis-scoped and expired statements, audits each with its fingerprint, then takes a signed one', async ({

@@ -45,6 +45,7 @@ vi.mock('@temporalio/workflow', async () => {
               const { approver } = input.request as { approver: string };
               return { accepted: true, approver, identities: [], method: 'none' };
             }
+            return undefined;
           },
         },
       ),
