@@ -21,6 +21,8 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { openAuditStore } from '../audit/open.ts';
 import { loadDeploymentInput } from '../cli/start-deployment.ts';
 import { startDeployment } from '../gitops/start-deployment.ts';
+import { newApprovalStatement, signApproval } from '../supply-chain/identity/sign-approval.ts';
+import { generateSigningKeyPair } from '../supply-chain/signing/keys.ts';
 import { startTestDataPlane } from '../test/support/data-plane.ts';
 import { createTempRepo, type TempRepo } from '../test/support/git-repo.ts';
 import { type ExampleSpecOptions, exampleSpecYaml } from '../test/support/model-catalog.ts';
@@ -29,7 +31,7 @@ import { startDevServer } from '../worker/dev-server.ts';
 import { createModelshipWorker } from '../worker/worker.ts';
 import type { DeployModel } from '../workflows/deploy-model.ts';
 import type { PipelineStage } from '../workflows/deployment-state.ts';
-import { approveSignal, approveUpdate, statusQuery } from '../workflows/messages.ts';
+import { type ApproveMessage, approveSignal, approveUpdate, statusQuery } from '../workflows/messages.ts';
 
 type Handle = WorkflowHandle<typeof DeployModel>;
 
@@ -38,6 +40,8 @@ interface Case {
   spec: ExampleSpecOptions;
   /** Deployed first (and waited for), so that `spec` becomes a candidate next to it. */
   before?: ExampleSpecOptions;
+  /** Files committed to the repository before anything is deployed (a policy, public keys). */
+  files?: Record<string, string>;
   /** Talks to the run while it goes (updates, signals, cancel); the script then waits for its result. */
   drive?: (handle: Handle) => Promise<void>;
   /** The outcome the run must end with, or the recording is refused. */
@@ -132,6 +136,69 @@ const CASES: Case[] = [
   },
 ];
 
+// alice's key pair for the signed-approval case; only its public half is committed to the test repo.
+const alice = generateSigningKeyPair();
+
+/** alice's statement for the step `handle` waits on, signed with `pem`. */
+async function signedByAlice(handle: Handle, pem: string) {
+  const [status, description] = await Promise.all([handle.query(statusQuery), handle.describe()]);
+  const statement = newApprovalStatement({
+    scope: {
+      workflowId: handle.workflowId,
+      runId: description.runId,
+      step: (status.waitingFor?.stepIndex ?? -2) + 1,
+      model: status.model,
+      environment: status.environment,
+      commit: status.commit,
+      bundleDigest: status.bundle?.digest ?? '',
+    },
+    approver: 'alice',
+    decision: 'approve',
+    now: new Date(),
+  });
+  return { statement, proof: { type: 'signature' as const, signature: signApproval(statement, pem) } };
+}
+
+async function refused(handle: Handle, message: ApproveMessage, who: string): Promise<void> {
+  const outcome = await handle.executeUpdate(approveUpdate, { args: [message] }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (!(outcome instanceof WorkflowUpdateFailedError))
+    throw new Error(`${who} was not refused: ${String(outcome)}`);
+}
+
+CASES.push({
+  // Approvals that must prove who approved (the policy names alice's key): a name alone and a
+  // statement signed by another key are refused and audited; alice's signed statement promotes.
+  file: 'deploy-model-signed-approval.json',
+  files: {
+    'keys/alice.pub': alice.publicKeyPem,
+    'policies/staging.yaml':
+      'apiVersion: modelship.dev/v1\nkind: EnvironmentPolicy\nmetadata: { environment: staging }\nidentity:\n  approvers:\n    alice: { publicKey: keys/alice.pub }\n',
+  },
+  before: { name: 'iris-signed', dataset: 'iris', version: 'v1', minAccuracy: 0.8 },
+  spec: {
+    name: 'iris-signed',
+    dataset: 'iris',
+    version: 'v2',
+    minAccuracy: 0.8,
+    postPromotionWindow: '500ms',
+    steps: ['setWeight: 50', 'approval: { approvers: [alice], timeout: 1m }', 'setWeight: 100'],
+  },
+  async drive(handle) {
+    await waitForStage(handle, 'awaiting-approval');
+    await refused(handle, { approver: 'alice', decision: 'approve' }, 'a name alone');
+    await refused(
+      handle,
+      await signedByAlice(handle, generateSigningKeyPair().privateKeyPem),
+      'a forged statement',
+    );
+    await handle.executeUpdate(approveUpdate, { args: [await signedByAlice(handle, alice.privateKeyPem)] });
+  },
+  expect: 'promoted',
+});
+
 const { values: options } = parseArgs({
   options: { only: { type: 'string', multiple: true }, force: { type: 'boolean', default: false } },
 });
@@ -201,8 +268,9 @@ const worker = await createModelshipWorker({
 });
 const run = worker.run();
 try {
-  for (const { file, spec, before, drive, expect } of selected) {
+  for (const { file, spec, before, files, drive, expect } of selected) {
     const repo = await createTempRepo();
+    for (const [path, text] of Object.entries(files ?? {})) await repo.write(path, text);
     if (before) await (await deploy(repo, before)).result();
     const handle = await deploy(repo, spec);
     await drive?.(handle);

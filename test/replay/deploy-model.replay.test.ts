@@ -25,6 +25,9 @@ describe('DeployModel replay', () => {
     // the handler (a refused update and a refused signal before the approval), durations in ms.
     'deploy-model-promoted-approval.json',
     'deploy-model-cancelled.json',
+    // Verified origin and approvals (patches verified-origin, verified-approvals): a name alone
+    // and a forged statement refused, then alice's signed statement.
+    'deploy-model-signed-approval.json',
   ]) {
     it(`replays ${file} deterministically`, async () => {
       const json = JSON.parse(await readFile(new URL(`./histories/${file}`, import.meta.url), 'utf8'));
