@@ -19,6 +19,7 @@ import { Client, Connection, type WorkflowHandle, WorkflowUpdateFailedError } fr
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { openAuditStore } from '../audit/open.ts';
+import { pendingScope } from '../cli/approval-proof.ts';
 import { loadDeploymentInput } from '../cli/start-deployment.ts';
 import { startDeployment } from '../gitops/start-deployment.ts';
 import { newApprovalStatement, signApproval } from '../supply-chain/identity/sign-approval.ts';
@@ -141,21 +142,8 @@ const alice = generateSigningKeyPair();
 
 /** alice's statement for the step `handle` waits on, signed with `pem`. */
 async function signedByAlice(handle: Handle, pem: string) {
-  const [status, description] = await Promise.all([handle.query(statusQuery), handle.describe()]);
-  const statement = newApprovalStatement({
-    scope: {
-      workflowId: handle.workflowId,
-      runId: description.runId,
-      step: (status.waitingFor?.stepIndex ?? -2) + 1,
-      model: status.model,
-      environment: status.environment,
-      commit: status.commit,
-      bundleDigest: status.bundle?.digest ?? '',
-    },
-    approver: 'alice',
-    decision: 'approve',
-    now: new Date(),
-  });
+  const scope = await pendingScope(handle);
+  const statement = newApprovalStatement({ scope, approver: 'alice', decision: 'approve', now: new Date() });
   return { statement, proof: { type: 'signature' as const, signature: signApproval(statement, pem) } };
 }
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
+import { pendingScope } from '../../cli/approval-proof.ts';
 import type { ApprovalStatement, SignedApproval } from '../../domain/approval-statement.ts';
 import { newApprovalStatement, signApproval } from '../../supply-chain/identity/sign-approval.ts';
 import { type IdentityTrust, verifyApproval } from '../../supply-chain/identity/verify-approval.ts';
@@ -109,18 +110,9 @@ async function signedFor(
   pem: string,
   overrides: Partial<ApprovalStatement> = {},
 ): Promise<SignedApproval> {
-  const [status, description] = await Promise.all([handle.query(statusQuery), handle.describe()]);
   const statement = {
     ...newApprovalStatement({
-      scope: {
-        workflowId: handle.workflowId,
-        runId: description.runId,
-        step: (status.waitingFor?.stepIndex ?? -2) + 1,
-        model: status.model,
-        environment: status.environment,
-        commit: status.commit,
-        bundleDigest: status.bundle?.digest ?? '',
-      },
+      scope: await pendingScope(handle),
       approver: 'alice',
       decision: 'approve',
       now: new Date(),
