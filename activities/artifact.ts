@@ -1,7 +1,8 @@
 /**
  * `resolveArtifact`: fetch the model bytes a spec points at, verify them against the pinned
  * digest, and keep them in a content-addressed store (`<home>/artifacts/sha256/<hex>`) that the
- * later steps read from.
+ * later steps read from. A later step may run on another worker with its own store: it asks
+ * `localCopy`, which fetches and verifies the same source again there.
  *
  * Idempotent by construction: the store key is the digest, bytes land under a temporary name
  * and are renamed into place only once verified, and an existing store entry is re-hashed before
@@ -11,17 +12,18 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { DeploymentRef } from '../domain/deployment.ts';
 import { type FileDigest, hasErrorCode, isWithin } from '../model/files.ts';
+import { cappedStream, openHttpsSource, SourceFetchError } from '../sources/https-source.ts';
 import { domainFailure, FailureType } from './failures.ts';
 import { cancellationSignal, sha256FileHeartbeating, writeStreamHeartbeating } from './heartbeat.ts';
+import type { SourceTrees } from './source-tree.ts';
 
-interface ResolveArtifactInput {
+export interface ResolveArtifactInput {
   deployment: DeploymentRef;
-  /** `spec.model.source`: a path relative to the repository root, a `file://` or an `https://` URI. */
+  /** `spec.model.source`: a path in the deployment's commit, a `file://` or an `https://` URI. */
   source: string;
   /** `spec.model.sha256`: the digest the bytes must have. */
   sha256: string;
@@ -41,17 +43,33 @@ export interface ResolvedArtifact {
 interface ArtifactDeps {
   /** Absolute MODELSHIP_HOME. */
   home: string;
+  /** The trees of deployments' commits, for sources that are paths in the repository. */
+  trees: SourceTrees;
   /** `fetch` for https sources; injectable so tests need no TLS server. */
   fetch?: typeof fetch;
+  /**
+   * Largest model file this worker downloads or copies (default {@link DEFAULT_MAX_ARTIFACT_BYTES}):
+   * a cap that protects the worker's disk from a source that never ends. Whether a model may ship
+   * at its size is the policy's scan limit, checked later.
+   */
+  maxBytes?: number;
+  /** How long an https source may take to answer with headers (default 30 s). */
+  headersTimeoutMs?: number;
 }
+
+/** 4 GiB: above the largest policy scan limit a tabular or mid-sized network needs. */
+export const DEFAULT_MAX_ARTIFACT_BYTES = 4 * 1024 ** 3;
 
 /** Where a source points once resolved: a local file or an https URL. */
 type Location = { kind: 'file'; path: string } | { kind: 'https'; url: URL };
 
 const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
 
-/** Resolves `source` against the repository root; unsupported or escaping sources are domain failures. */
-function locateSource(source: string, repoRoot: string): Location {
+/**
+ * Resolves `source`: a URI as it is, a path against the tree of the deployment's commit (fetched
+ * only for such a source). Unsupported or escaping sources are domain failures.
+ */
+async function locateSource(source: string, tree: () => Promise<string>): Promise<Location> {
   const scheme = SCHEME.exec(source)?.[1]?.toLowerCase();
   if (scheme === 'file') {
     try {
@@ -81,27 +99,52 @@ function locateSource(source: string, repoRoot: string): Location {
       { source },
     );
   }
-  const root = resolve(repoRoot);
+  const root = resolve(await tree());
   const path = resolve(root, source);
   // The digest would catch foreign bytes anyway; refusing early keeps a spec from probing the
   // worker's file system through error messages.
   if (!isWithin(root, path)) {
-    throw domainFailure(
-      FailureType.UnsupportedSource,
-      `source "${source}" escapes the repository root ${root}`,
-      {
-        source,
-        resolved: path,
-      },
-    );
+    throw domainFailure(FailureType.UnsupportedSource, `source "${source}" escapes the repository root`, {
+      source,
+      resolved: path,
+    });
   }
   return { kind: 'file', path };
 }
 
-/** Builds the artifact activities. */
-export function createArtifactActivities(deps: ArtifactDeps) {
+/**
+ * A source error as the activity reports it: an answer that cannot become the file is a domain
+ * failure; network trouble and server errors retry under the activity's policy.
+ */
+function asSourceFailure(error: unknown, source: string): unknown {
+  if (!(error instanceof SourceFetchError)) return error;
+  const details = { source, ...(error.status === undefined ? {} : { status: error.status }) };
+  switch (error.kind) {
+    case 'not-found':
+    case 'refused':
+      return domainFailure(FailureType.ArtifactNotFound, error.message, details);
+    case 'too-large':
+      return domainFailure(FailureType.ArtifactTooLarge, error.message, details);
+    default:
+      return error;
+  }
+}
+
+/**
+ * This worker's content-addressed store of model files. `resolve` fetches and verifies a source;
+ * `localCopy` gives the path of a file an earlier activity resolved, fetching it again when that
+ * activity ran on another worker (no worker shares a disk with another).
+ */
+export interface ArtifactStore {
+  resolve(input: ResolveArtifactInput): Promise<ResolvedArtifact>;
+  localCopy(deployment: DeploymentRef, artifact: ResolvedArtifact): Promise<string>;
+}
+
+/** Builds the artifact store of a worker. */
+export function createArtifactStore(deps: ArtifactDeps): ArtifactStore {
   const storeDir = join(deps.home, 'artifacts', 'sha256');
   const fetchImpl = deps.fetch ?? fetch;
+  const maxBytes = deps.maxBytes ?? DEFAULT_MAX_ARTIFACT_BYTES;
 
   /** Opens the source as a byte stream, mapping "not there" to ArtifactNotFound. */
   async function open(location: Location, source: string): Promise<{ stream: Readable; where: string }> {
@@ -121,70 +164,105 @@ export function createArtifactActivities(deps: ArtifactDeps) {
           },
         );
       }
+      if (info.size > maxBytes) {
+        throw domainFailure(
+          FailureType.ArtifactTooLarge,
+          `model file ${location.path} is ${info.size} bytes, over this worker's ${maxBytes}-byte limit (source "${source}")`,
+          { source, sizeBytes: info.size, maxBytes },
+        );
+      }
       return { stream: createReadStream(location.path), where: location.path };
     }
     const signal = cancellationSignal();
-    // Network errors (DNS, reset, timeout) propagate as plain errors: retryable by design.
-    const response = await fetchImpl(location.url, signal ? { signal } : {});
-    if (response.status === 404 || response.status === 410) {
-      throw domainFailure(FailureType.ArtifactNotFound, `${location.url.href} answered ${response.status}`, {
-        source,
-        status: response.status,
+    try {
+      const stream = await openHttpsSource(location.url, {
+        maxBytes,
+        headersTimeoutMs: deps.headersTimeoutMs ?? 30_000,
+        fetch: fetchImpl,
+        ...(signal ? { signal } : {}),
       });
+      return { stream, where: location.url.href };
+    } catch (error) {
+      throw asSourceFailure(error, source);
     }
-    if (!response.ok || !response.body) {
-      throw new Error(`fetching ${location.url.href} failed with HTTP ${response.status}`);
-    }
-    return { stream: Readable.fromWeb(response.body as WebReadableStream), where: location.url.href };
   }
 
-  /** Copies the stream to a temp file in the store while hashing it. */
-  function download(stream: Readable, temp: string): Promise<FileDigest> {
-    return writeStreamHeartbeating(stream, temp, 'downloadedBytes');
+  /** Copies the stream to a temp file in the store while hashing it, stopping at the cap. */
+  async function download(stream: Readable, temp: string, source: string): Promise<FileDigest> {
+    try {
+      return await writeStreamHeartbeating(
+        cappedStream(stream, maxBytes, `"${source}"`),
+        temp,
+        'downloadedBytes',
+      );
+    } catch (error) {
+      throw asSourceFailure(error, source);
+    }
+  }
+
+  /** Resolves, verifies and stores the model file; see the module comment for the guarantees. */
+  async function resolveSource(input: ResolveArtifactInput): Promise<ResolvedArtifact> {
+    const { source, deployment } = input;
+    const expected = input.sha256.toLowerCase();
+    if (!/^[a-f0-9]{64}$/.test(expected)) {
+      throw domainFailure(
+        FailureType.InvalidSpec,
+        `pinned digest "${input.sha256}" is not a sha256 hex digest`,
+        {
+          source,
+        },
+      );
+    }
+    const location = await locateSource(source, () => deps.trees.treeOf(deployment));
+    await mkdir(storeDir, { recursive: true });
+    const target = join(storeDir, expected);
+    const temp = join(storeDir, `.tmp-${randomUUID()}`);
+    try {
+      const { stream, where } = await open(location, source);
+      const actual = await download(stream, temp, source);
+      if (actual.sha256 !== expected) {
+        throw domainFailure(
+          FailureType.DigestMismatch,
+          `digest mismatch for "${source}" (${where}): the spec pins sha256 ${expected}, the bytes have sha256 ${actual.sha256} (${actual.sizeBytes} bytes)`,
+          { source, resolved: where, expected, actual: actual.sha256, sizeBytes: actual.sizeBytes },
+        );
+      }
+      const existing = await sha256FileHeartbeating(target).catch((error: unknown) => {
+        if (hasErrorCode(error, 'ENOENT')) return undefined;
+        throw error;
+      });
+      // Reuse an intact store entry (another deployment or an earlier attempt put it there);
+      // a damaged one is replaced atomically by the verified temp file.
+      if (existing?.sha256 !== expected) {
+        await chmod(temp, 0o444);
+        await rename(temp, target);
+      }
+      return { sha256: expected, path: target, sizeBytes: actual.sizeBytes, source };
+    } finally {
+      await rm(temp, { force: true });
+    }
   }
 
   return {
-    /** Resolves, verifies and stores the model file; see the module comment for the guarantees. */
-    async resolveArtifact(input: ResolveArtifactInput): Promise<ResolvedArtifact> {
-      const { source, deployment } = input;
-      const expected = input.sha256.toLowerCase();
-      if (!/^[a-f0-9]{64}$/.test(expected)) {
-        throw domainFailure(
-          FailureType.InvalidSpec,
-          `pinned digest "${input.sha256}" is not a sha256 hex digest`,
-          {
-            source,
-          },
-        );
-      }
-      const location = locateSource(source, deployment.repoRoot);
-      await mkdir(storeDir, { recursive: true });
-      const target = join(storeDir, expected);
-      const temp = join(storeDir, `.tmp-${randomUUID()}`);
-      try {
-        const { stream, where } = await open(location, source);
-        const actual = await download(stream, temp);
-        if (actual.sha256 !== expected) {
-          throw domainFailure(
-            FailureType.DigestMismatch,
-            `digest mismatch for "${source}" (${where}): the spec pins sha256 ${expected}, the bytes have sha256 ${actual.sha256} (${actual.sizeBytes} bytes)`,
-            { source, resolved: where, expected, actual: actual.sha256, sizeBytes: actual.sizeBytes },
-          );
-        }
-        const existing = await sha256FileHeartbeating(target).catch((error: unknown) => {
-          if (hasErrorCode(error, 'ENOENT')) return undefined;
-          throw error;
-        });
-        // Reuse an intact store entry (another deployment or an earlier attempt put it there);
-        // a damaged one is replaced atomically by the verified temp file.
-        if (existing?.sha256 !== expected) {
-          await chmod(temp, 0o444);
-          await rename(temp, target);
-        }
-        return { sha256: expected, path: target, sizeBytes: actual.sizeBytes, source };
-      } finally {
-        await rm(temp, { force: true });
-      }
+    resolve: resolveSource,
+    async localCopy(deployment, artifact) {
+      const path = join(storeDir, artifact.sha256);
+      // Readers verify the digest of what they read, so presence is enough here.
+      const present = await stat(path).then(
+        (info) => info.isFile(),
+        () => false,
+      );
+      if (present) return path;
+      return (await resolveSource({ deployment, source: artifact.source, sha256: artifact.sha256 })).path;
     },
+  };
+}
+
+/** Builds the artifact activities. */
+export function createArtifactActivities(deps: ArtifactDeps | { store: ArtifactStore }) {
+  const store = 'store' in deps ? deps.store : createArtifactStore(deps);
+  return {
+    /** Resolves, verifies and stores the model file; see the module comment for the guarantees. */
+    resolveArtifact: (input: ResolveArtifactInput): Promise<ResolvedArtifact> => store.resolve(input),
   };
 }

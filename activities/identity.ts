@@ -20,6 +20,7 @@ import {
 } from '../supply-chain/identity/verify-approval.ts';
 import { verifyOrigin } from '../supply-chain/identity/verify-origin.ts';
 import { domainFailure, FailureType } from './failures.ts';
+import type { SourceTrees } from './source-tree.ts';
 import { readPolicy } from './supply-chain.ts';
 
 export type { ApprovalVerdict };
@@ -43,8 +44,8 @@ export interface AuthenticateOriginResult {
   unsignedApprovals: 'allow' | 'refuse';
 }
 
-async function trustOf(deployment: DeploymentRef): Promise<IdentityTrust> {
-  const loaded = await readPolicy(deployment);
+async function trustOf(trees: SourceTrees, deployment: DeploymentRef): Promise<IdentityTrust> {
+  const loaded = await readPolicy(trees, deployment);
   return {
     environment: deployment.environment,
     identity: loaded.policy.identity,
@@ -53,10 +54,10 @@ async function trustOf(deployment: DeploymentRef): Promise<IdentityTrust> {
   };
 }
 
-export function createIdentityActivities() {
+export function createIdentityActivities(deps: { trees: SourceTrees }) {
   return {
     async verifyApproval(input: VerifyApprovalActivityInput): Promise<ApprovalVerdict> {
-      const trust = await trustOf(input.deployment);
+      const trust = await trustOf(deps.trees, input.deployment);
       return verifyApproval(
         { request: input.request, scope: input.scope, usedProofs: input.usedProofs, now: new Date() },
         trust,
@@ -64,7 +65,7 @@ export function createIdentityActivities() {
     },
 
     async authenticateOrigin(input: AuthenticateOriginInput): Promise<AuthenticateOriginResult> {
-      const trust = await trustOf(input.deployment);
+      const trust = await trustOf(deps.trees, input.deployment);
       const verdict = await verifyOrigin(
         { token: input.token, commit: input.deployment.commit, now: new Date() },
         trust,

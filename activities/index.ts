@@ -1,7 +1,8 @@
 /** Every activity the worker registers, built from its dependencies. */
 import type { AuditStore } from '../audit/store.ts';
 import { createAdminClient } from '../serving/admin-client.ts';
-import { createArtifactActivities } from './artifact.ts';
+import { GitCheckouts, type GitCredentials } from '../sources/git/checkouts.ts';
+import { createArtifactActivities, createArtifactStore } from './artifact.ts';
 import { createAuditActivities } from './audit.ts';
 import { counterSources } from './counter-source.ts';
 import { createDataPlaneActivities } from './data-plane.ts';
@@ -10,6 +11,7 @@ import { createIdentityActivities } from './identity.ts';
 import { createMonitorActivities } from './monitor.ts';
 import { createPackageActivities } from './package.ts';
 import { createScanActivities } from './scan.ts';
+import { gitSourceTrees } from './source-tree.ts';
 import { createEstimateActivities } from './step-estimates.ts';
 import { createSupplyChainActivities } from './supply-chain.ts';
 import { createValidateActivities } from './validate.ts';
@@ -24,18 +26,31 @@ interface ActivityDeps {
   evidenceKeyPath?: string;
   /** Prometheus servers analysis reads counters from (all environments, or per environment). */
   prometheus?: { url?: string; urls?: Record<string, string> };
+  /** Credentials for fetching deployments' repositories (`gitCredentialsFromEnv`). */
+  git?: GitCredentials;
+  /** Largest model file the worker downloads or copies. */
+  maxArtifactBytes?: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const admin = createAdminClient({ baseUrl: deps.dataPlane.url, token: deps.dataPlane.adminToken });
+  // One checkout cache and one artifact store per worker, shared by every activity that reads
+  // the deployment's commit or its model file.
+  const trees = gitSourceTrees(new GitCheckouts({ home: deps.home, credentials: deps.git ?? {} }));
+  const artifacts = createArtifactStore({
+    home: deps.home,
+    trees,
+    ...(deps.maxArtifactBytes ? { maxBytes: deps.maxArtifactBytes } : {}),
+  });
   return {
-    ...createArtifactActivities({ home: deps.home }),
-    ...createValidateActivities({ home: deps.home }),
-    ...createScanActivities({ home: deps.home }),
-    ...createSupplyChainActivities(),
-    ...createIdentityActivities(),
+    ...createArtifactActivities({ store: artifacts }),
+    ...createValidateActivities({ home: deps.home, trees, artifacts }),
+    ...createScanActivities({ artifacts }),
+    ...createSupplyChainActivities({ trees, artifacts }),
+    ...createIdentityActivities({ trees }),
     ...createPackageActivities({
       home: deps.home,
+      artifacts,
       ...(deps.evidenceKeyPath
         ? { evidenceKey: () => loadEvidenceKey({ home: deps.home, keyPath: deps.evidenceKeyPath as string }) }
         : {}),

@@ -30,7 +30,7 @@ import { hasErrorCode, sha256Hex, writeFileAtomic } from '../model/files.ts';
 import type { ScanReport } from '../model/scan.ts';
 import type { ValidationReport } from '../model/validation-report.ts';
 import { parseSpec } from '../specs/parse.ts';
-import type { ResolvedArtifact } from './artifact.ts';
+import type { ArtifactStore, ResolvedArtifact } from './artifact.ts';
 import { writeEvidence } from './evidence.ts';
 import { type EvidenceKey, loadEvidenceKey } from './evidence-key.ts';
 import { domainFailure, FailureType } from './failures.ts';
@@ -139,7 +139,12 @@ function currentRun(): { workflowId: string; runId: string } {
 }
 
 /** Builds the package activities; evidence is signed with `evidenceKey` (default: the home's own key). */
-export function createPackageActivities(deps: { home: string; evidenceKey?: () => Promise<EvidenceKey> }) {
+export function createPackageActivities(deps: {
+  home: string;
+  /** This worker's model files (fetched again here when another worker resolved them). */
+  artifacts: ArtifactStore;
+  evidenceKey?: () => Promise<EvidenceKey>;
+}) {
   const bundlesDir = join(deps.home, 'bundles');
   let key: Promise<EvidenceKey> | undefined;
   const evidenceKey = () => {
@@ -182,7 +187,11 @@ export function createPackageActivities(deps: { home: string; evidenceKey?: () =
       const temp = join(bundlesDir, `.tmp-${randomUUID()}`);
       try {
         await mkdir(temp);
-        await copyVerified(artifact.path, join(temp, MODEL_FILE), artifact.sha256);
+        await copyVerified(
+          await deps.artifacts.localCopy(deployment, artifact),
+          join(temp, MODEL_FILE),
+          artifact.sha256,
+        );
         await writeFileAtomic(join(temp, SPEC_FILE), specText);
         const createdAt = new Date().toISOString();
         const scanners = {

@@ -8,7 +8,7 @@ import { hasErrorCode } from '../model/files.ts';
 import { formatFinding, type ScanLimits, type ScanReport } from '../model/scan.ts';
 import { evaluateShipGates, gateVerdict, localModelFiles } from '../supply-chain/gates/evaluate.ts';
 import { loadedDefaultPolicy } from '../supply-chain/policy/load.ts';
-import type { ResolvedArtifact } from './artifact.ts';
+import type { ArtifactStore, ResolvedArtifact } from './artifact.ts';
 import { domainFailure, FailureType } from './failures.ts';
 import { heartbeat } from './heartbeat.ts';
 
@@ -22,7 +22,7 @@ export interface ScanModelInput {
 }
 
 /** Builds the scan activities; `limits` override `DEFAULT_SCAN_LIMITS`. */
-export function createScanActivities(deps: { home: string; limits?: Partial<ScanLimits> }) {
+export function createScanActivities(deps: { artifacts: ArtifactStore; limits?: Partial<ScanLimits> }) {
   return {
     /**
      * The digest and scan gates of `evaluateShipGates` on the stored artifact, heartbeating as it
@@ -32,9 +32,10 @@ export function createScanActivities(deps: { home: string; limits?: Partial<Scan
      */
     async scanModel(input: ScanModelInput): Promise<ScanReport> {
       const { artifact, deployment } = input;
+      const modelFile = await deps.artifacts.localCopy(deployment, artifact);
       const report = await evaluateShipGates({
         policy: loadedDefaultPolicy(deployment.environment),
-        files: localModelFiles({ modelFile: artifact.path, modelDir: input.modelDir ?? null }),
+        files: localModelFiles({ modelFile, modelDir: input.modelDir ?? null }),
         source: artifact.source,
         expectedSha256: artifact.sha256,
         baseLimits: { ...deps.limits, ...input.limits },
@@ -42,8 +43,8 @@ export function createScanActivities(deps: { home: string; limits?: Partial<Scan
         onProgress: heartbeat,
       }).catch((error: unknown) => {
         if (!hasErrorCode(error, 'ENOENT')) throw error;
-        throw domainFailure(FailureType.ArtifactNotFound, `stored artifact ${artifact.path} is missing`, {
-          path: artifact.path,
+        throw domainFailure(FailureType.ArtifactNotFound, `stored artifact ${modelFile} is missing`, {
+          path: modelFile,
         });
       });
       const scan = report.scan;

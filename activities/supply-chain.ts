@@ -38,10 +38,11 @@ import { evaluatePolicy, type PolicyRuleResult, policyPassed } from '../supply-c
 import { type LoadedPolicy, loadPolicy } from '../supply-chain/policy/load.ts';
 import type { ScanPolicy } from '../supply-chain/policy/schema.ts';
 import { type SecretFinding, secretScannerVersions } from '../supply-chain/secrets/index.ts';
-import type { ResolvedArtifact } from './artifact.ts';
+import type { ArtifactStore, ResolvedArtifact } from './artifact.ts';
 import { domainFailure, FailureType } from './failures.ts';
 import { heartbeat } from './heartbeat.ts';
 import { scanFailure } from './scan.ts';
+import type { SourceTrees } from './source-tree.ts';
 
 export type { SignatureSummary };
 
@@ -81,33 +82,39 @@ export interface PolicyReport {
   results: PolicyRuleResult[];
 }
 
-/** The model directory of a local source; null for a source that is not a local file. */
-export function modelDirectory(deployment: DeploymentRef, source: string): string | null {
-  if (/^https?:/i.test(source)) return null;
+/**
+ * The model directory of a local source in the commit's `tree`; null for a source that is not a
+ * local file (https, oci).
+ */
+export function modelDirectory(tree: string, source: string): string | null {
+  if (/^(https?|oci):/i.test(source)) return null;
   if (/^file:/i.test(source)) return dirname(fileURLToPath(source));
-  return dirname(isAbsolute(source) ? source : join(deployment.repoRoot, source));
+  return dirname(isAbsolute(source) ? source : join(tree, source));
 }
 
-/** `policies/<environment>.yaml` and its key files, read from the deployment's checkout. */
-function loadCheckoutPolicy(deployment: DeploymentRef): Promise<LoadedPolicy> {
+/** `policies/<environment>.yaml` and its key files, read from the tree of the deployment's commit. */
+function loadCheckoutPolicy(tree: string, environment: string): Promise<LoadedPolicy> {
   return loadPolicy(
     {
       readFile: async (path) => {
         try {
-          return await readFile(join(deployment.repoRoot, path), 'utf8');
+          return await readFile(join(tree, path), 'utf8');
         } catch (error) {
           if (hasErrorCode(error, 'ENOENT')) return undefined;
           throw error;
         }
       },
     },
-    deployment.environment,
+    environment,
   );
 }
 
-/** The deployment's environment policy from its checkout; a broken policy is a domain failure. */
-export async function readPolicy(deployment: DeploymentRef): Promise<Extract<LoadedPolicy, { ok: true }>> {
-  const loaded = await loadCheckoutPolicy(deployment);
+/** The deployment's environment policy from its commit's tree; a broken policy is a domain failure. */
+export async function readPolicy(
+  trees: SourceTrees,
+  deployment: DeploymentRef,
+): Promise<Extract<LoadedPolicy, { ok: true }>> {
+  const loaded = await loadCheckoutPolicy(await trees.treeOf(deployment), deployment.environment);
   if (!loaded.ok) {
     const errors = loaded.errors.map(
       (error) => `${error.file}:${error.line}:${error.column}  ${error.message}`,
@@ -134,24 +141,25 @@ function policyFailure(file: string, results: readonly PolicyRuleResult[], detai
  * the artifact store (its digest verified when it was stored), its directory from the checkout.
  */
 async function workerGates(
+  deps: SupplyChainDeps,
   input: SupplyChainInput,
   gates: readonly ShipGateName[],
-  baseLimits: Partial<ScanLimits> = {},
 ): Promise<{ report: GateReport; modelDir: string | null }> {
   const { deployment, spec, artifact } = input;
-  const modelDir = modelDirectory(deployment, spec.spec.model.source);
+  const tree = await deps.trees.treeOf(deployment);
+  const modelDir = modelDirectory(tree, spec.spec.model.source);
   const gateInput: ShipGateInput = {
     spec: { spec, text: input.specText, path: deployment.specPath },
-    policy: await loadCheckoutPolicy(deployment),
+    policy: await loadCheckoutPolicy(tree, deployment.environment),
     files: localModelFiles({
-      modelFile: artifact.path,
+      modelFile: await deps.artifacts.localCopy(deployment, artifact),
       modelDir,
       // Findings name files as a person finds them in the repository.
-      ...(modelDir === null ? {} : { dirLabel: repositoryPath(deployment.repoRoot, modelDir) }),
+      ...(modelDir === null ? {} : { dirLabel: repositoryPath(tree, modelDir) }),
     }),
     source: artifact.source,
     expectedSha256: artifact.sha256,
-    baseLimits,
+    baseLimits: deps.limits ?? {},
     ...(deployment.author ? { commitAuthor: deployment.author } : {}),
     gates,
     onProgress: heartbeat,
@@ -224,14 +232,23 @@ export interface ShipGatesResult {
   scan: ScanReport;
 }
 
-export function createSupplyChainActivities(deps: { limits?: Partial<ScanLimits> } = {}) {
+export interface SupplyChainDeps {
+  /** The trees of deployments' commits: policies, key files, the model's directory. */
+  trees: SourceTrees;
+  /** This worker's model files. */
+  artifacts: ArtifactStore;
+  /** Scan limits under the policy's own. */
+  limits?: Partial<ScanLimits>;
+}
+
+export function createSupplyChainActivities(deps: SupplyChainDeps) {
   return {
     /**
      * The gates before the structure scan: signatures, secrets, the policy's rules on the
      * declared spec. A model over the policy's size limit is refused here (ScanFailed) unread.
      */
     async verifySupplyChain(input: SupplyChainInput): Promise<SupplyChainReport> {
-      const { report, modelDir } = await workerGates(input, ['secrets', 'signatures', 'policy'], deps.limits);
+      const { report, modelDir } = await workerGates(deps, input, ['secrets', 'signatures', 'policy']);
       const signature = report.signature ?? uncheckedSignatures(modelDir);
       const supplyChain = supplyChainReport(report, modelDir, signature);
       const failure = gateFailure(report, ['signatures', 'secrets', 'policy'], input.artifact, {
@@ -247,11 +264,13 @@ export function createSupplyChainActivities(deps: { limits?: Partial<ScanLimits>
      * the order the two older activities did: signatures, secrets, policy, digest, scan.
      */
     async checkShipGates(input: SupplyChainInput): Promise<ShipGatesResult> {
-      const { report, modelDir } = await workerGates(
-        input,
-        ['digest', 'scan', 'secrets', 'signatures', 'policy'],
-        deps.limits,
-      );
+      const { report, modelDir } = await workerGates(deps, input, [
+        'digest',
+        'scan',
+        'secrets',
+        'signatures',
+        'policy',
+      ]);
       const signature = report.signature ?? uncheckedSignatures(modelDir);
       const supplyChain = supplyChainReport(report, modelDir, signature);
       const failure = gateFailure(
@@ -266,7 +285,7 @@ export function createSupplyChainActivities(deps: { limits?: Partial<ScanLimits>
     },
 
     async checkPolicy(input: CheckPolicyInput): Promise<PolicyReport> {
-      const policy = await readPolicy(input.deployment);
+      const policy = await readPolicy(deps.trees, input.deployment);
       const measured = Object.fromEntries(
         input.validation.metrics.map((metric) => [metric.name, metric.value]),
       );

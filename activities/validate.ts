@@ -24,10 +24,11 @@ import { type ScanLimits, scanModelFile } from '../model/scan.ts';
 import type { InterfaceSpec } from '../model/session.ts';
 import type { ValidationReport } from '../model/validation-report.ts';
 import type { ValidationSpec } from '../specs/schema.ts';
-import type { ResolvedArtifact } from './artifact.ts';
+import type { ArtifactStore, ResolvedArtifact } from './artifact.ts';
 import { asDomainFailure, domainFailure, FailureType } from './failures.ts';
 import { cancellationSignal, heartbeat, writeStreamHeartbeating } from './heartbeat.ts';
 import { scanFailure } from './scan.ts';
+import type { SourceTrees } from './source-tree.ts';
 
 export type { ValidationReport } from '../model/validation-report.ts';
 
@@ -43,6 +44,10 @@ export interface ValidateModelInput {
 export interface ValidateDeps {
   /** Absolute MODELSHIP_HOME. */
   home: string;
+  /** The trees of deployments' commits, where the holdout is read. */
+  trees: SourceTrees;
+  /** This worker's model files (fetched again here when another worker resolved them). */
+  artifacts: ArtifactStore;
   latency?: Partial<LatencyOptions>;
   /** Holdout rows per `session.run` (default 256). */
   batchSize?: number;
@@ -54,10 +59,10 @@ export interface ValidateDeps {
   workDir?: string;
 }
 
-/** Reads and parses the holdout CSV the spec names; every problem is a domain failure. */
-async function readHoldout(deployment: DeploymentRef, validation: ValidationSpec) {
+/** Reads and parses the holdout CSV the spec names in the commit's tree; every problem is a domain failure. */
+async function readHoldout(tree: string, validation: ValidationSpec) {
   const { path, labelColumn } = validation.holdout;
-  const root = resolve(deployment.repoRoot);
+  const root = resolve(tree);
   const file = resolve(root, path);
   if (isAbsolute(path) || !isWithin(root, file)) {
     throw domainFailure(FailureType.InvalidSpec, `holdout path "${path}" must stay inside the repository`, {
@@ -68,7 +73,7 @@ async function readHoldout(deployment: DeploymentRef, validation: ValidationSpec
     if (!hasErrorCode(error, 'ENOENT', 'ENOTDIR', 'EISDIR')) throw error;
     throw domainFailure(
       FailureType.ArtifactNotFound,
-      `holdout file ${file} does not exist (spec path "${path}")`,
+      `holdout file "${path}" does not exist in the deployment's commit`,
       {
         path,
         resolved: file,
@@ -89,21 +94,21 @@ async function readHoldout(deployment: DeploymentRef, validation: ValidationSpec
  * Copies the stored model into `dir/model.onnx`, hashing on the way: the bytes onnxruntime loads
  * are the bytes verified, and nothing else sits beside them for external data to reach.
  */
-async function privateCopy(artifact: ResolvedArtifact, dir: string): Promise<string> {
+async function privateCopy(artifact: ResolvedArtifact, stored: string, dir: string): Promise<string> {
   const target = join(dir, 'model.onnx');
-  const copied = await writeStreamHeartbeating(createReadStream(artifact.path), target, 'copiedBytes').catch(
+  const copied = await writeStreamHeartbeating(createReadStream(stored), target, 'copiedBytes').catch(
     (error: unknown) => {
       if (!hasErrorCode(error, 'ENOENT')) throw error;
-      throw domainFailure(FailureType.ArtifactNotFound, `stored artifact ${artifact.path} is missing`, {
-        path: artifact.path,
+      throw domainFailure(FailureType.ArtifactNotFound, `stored artifact ${stored} is missing`, {
+        path: stored,
       });
     },
   );
   if (copied.sha256 !== artifact.sha256) {
     throw domainFailure(
       FailureType.DigestMismatch,
-      `stored artifact ${artifact.path} has sha256 ${copied.sha256}, expected ${artifact.sha256}`,
-      { path: artifact.path, expected: artifact.sha256, actual: copied.sha256 },
+      `stored artifact ${stored} has sha256 ${copied.sha256}, expected ${artifact.sha256}`,
+      { path: stored, expected: artifact.sha256, actual: copied.sha256 },
     );
   }
   return target;
@@ -125,7 +130,11 @@ export function createValidateActivities(deps: ValidateDeps) {
       const label = `"${artifact.source}" (sha256 ${artifact.sha256.slice(0, 12)}…)`;
       const dir = await mkdtemp(join(deps.workDir ?? tmpdir(), 'modelship-validate-'));
       try {
-        const modelPath = await privateCopy(artifact, dir);
+        const modelPath = await privateCopy(
+          artifact,
+          await deps.artifacts.localCopy(deployment, artifact),
+          dir,
+        );
         // The scan step ran before, maybe on another worker: this is the copy that gets loaded.
         const scan = await scanModelFile(modelPath, {
           ...deps.scanLimits,
@@ -133,7 +142,7 @@ export function createValidateActivities(deps: ValidateDeps) {
           expectedSha256: artifact.sha256,
         });
         if (!scan.passed) throw scanFailure(artifact, scan);
-        const holdout = await readHoldout(deployment, validation);
+        const holdout = await readHoldout(await deps.trees.treeOf(deployment), validation);
 
         const signal = cancellationSignal();
         const run = await runModelIsolated(

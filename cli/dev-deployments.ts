@@ -110,7 +110,8 @@ export class DevDeployments {
   /** Starts (or follows) one spec's run until it closes; whether its version is deployed. */
   private async deploy(input: DeployModelInput): Promise<boolean> {
     const { client, taskQueue, signal } = this.context;
-    const { model, environment, specPath, repoRoot } = input.deployment;
+    // dev names its own checkout as the repository: the holdout for traffic is read from there.
+    const { model, environment, specPath, repository } = input.deployment;
     const where = `${model}@${environment}`;
     let handle: WorkflowHandle<typeof DeployModel>;
     try {
@@ -143,7 +144,7 @@ export class DevDeployments {
     if (!result) return false;
     log(`dev: ${result.outcome}: ${result.summary}`);
     const deployed = isDeployedOutcome(result.outcome);
-    if (deployed) this.context.traffic.send(model, join(repoRoot, input.spec.spec.validation.holdout.path));
+    if (deployed) this.context.traffic.send(model, join(repository, input.spec.spec.validation.holdout.path));
     return deployed;
   }
 }

@@ -6,8 +6,10 @@ export interface SpecLocation {
   repoRoot: string;
   /** Path of the spec relative to the repository root, with forward slashes. */
   specPath: string;
-  /** HEAD's sha, suffixed with `+dirty` when the file differs from HEAD (so the audit never claims otherwise). */
+  /** HEAD's sha. */
   commit: string;
+  /** The spec file differs from HEAD: a worker fetching HEAD would not see what is on disk. */
+  dirty: boolean;
   /** Author of HEAD, the commit being deployed. */
   author: { name: string; email: string };
 }
@@ -33,5 +35,5 @@ export async function locateSpec(file: string): Promise<SpecLocation> {
   const [name = '', email = ''] = (await git.raw(['log', '-1', '--format=%an%x00%ae', head]))
     .trim()
     .split('\0');
-  return { repoRoot, specPath, commit: dirty ? `${head}+dirty` : head, author: { name, email } };
+  return { repoRoot, specPath, commit: head, dirty, author: { name, email } };
 }

@@ -10,9 +10,19 @@ import type { DeployModelInput } from '../workflows/deploy-model.ts';
 import { CliError } from './command.ts';
 import { locateSpec } from './git-context.ts';
 
-/** Reads, parses and locates a spec file; throws a CliError listing every spec error. */
-export async function loadDeploymentInput(file: string): Promise<DeployModelInput> {
+/**
+ * Reads, parses and locates a spec file; throws a CliError listing every spec error. The run
+ * names the repository workers fetch the commit from: `repository` when given, else the
+ * checkout itself by path, which a worker on this machine fetches from (`deploy` and `dev` are
+ * the single-machine commands; `apply` names a URL, see `gitops/repository-url.ts`).
+ */
+export async function loadDeploymentInput(file: string, repository?: string): Promise<DeployModelInput> {
   const location = await locateSpec(file);
+  if (location.dirty) {
+    throw new CliError(
+      `${file} has changes that are not committed; workers deploy commits (they fetch ${location.commit.slice(0, 12)} themselves): commit the spec first`,
+    );
+  }
   let specText: string;
   try {
     specText = await readFile(file, 'utf8');
@@ -31,7 +41,7 @@ export async function loadDeploymentInput(file: string): Promise<DeployModelInpu
       environment: parsed.spec.spec.rollout.environment,
       commit: location.commit,
       specPath: location.specPath,
-      repoRoot: location.repoRoot,
+      repository: repository ?? location.repoRoot,
       author: location.author,
     },
   };

@@ -159,6 +159,7 @@ async function apply(stack: Stack, repo: DemoRepo, base: string, head: string): 
   );
   return applyChanges({
     reader: await CommitReader.open(repo.root),
+    repository: repo.root,
     base,
     head,
     connect: async () => stack.client,

@@ -37,13 +37,23 @@ export interface DeploymentRef extends DeploymentKey {
   /** Path of the spec file relative to the repository root. */
   specPath: string;
   /**
-   * Repository checkout on the worker's machine that relative paths in the spec resolve
-   * against. The worker reads model files from it; their digests are verified, so a working
-   * tree that drifted from `commit` cannot slip other bytes in.
+   * The Git repository the worker fetches `commit` from (an https, ssh or file URL, or a path
+   * on the worker's machine); relative paths in the spec resolve against that commit's tree.
+   * Never a checkout to read directly: the worker may run on another machine.
    */
-  repoRoot: string;
+  repository: string;
   /** The commit's author; in production they cannot approve their own change. */
   author?: CommitAuthor;
+}
+
+/**
+ * The repository a deployment's activities fetch from. Runs started before workers fetched from
+ * Git carry `repoRoot`, a checkout on the worker's machine, instead of `repository`; a path is a
+ * repository Git can fetch from too, so those runs finish on the new worker.
+ */
+export function repositoryOf(ref: DeploymentRef): string {
+  const legacy = (ref as { repoRoot?: unknown }).repoRoot;
+  return ref.repository ?? (typeof legacy === 'string' ? legacy : '');
 }
 
 const WORKFLOW_ID_PREFIX = 'deploy';

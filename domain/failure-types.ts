@@ -13,6 +13,13 @@ export const FailureType = {
   ArtifactNotFound: 'ArtifactNotFound',
   /** The bytes found do not match the digest pinned in the spec. */
   DigestMismatch: 'DigestMismatch',
+  /**
+   * The repository the deployment names, or its commit, cannot be found where the worker fetches
+   * from (a commit that was never pushed, a repository that does not exist or is not visible).
+   */
+  SourceNotFound: 'SourceNotFound',
+  /** The model file is larger than the worker will download or copy (`MODELSHIP_MAX_ARTIFACT_BYTES`). */
+  ArtifactTooLarge: 'ArtifactTooLarge',
   /** The artifact source uses a scheme modelship cannot fetch. */
   UnsupportedSource: 'UnsupportedSource',
   /** The holdout CSV cannot be read as the model's input (bad rows, missing label column, wrong width). */

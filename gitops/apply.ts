@@ -40,6 +40,11 @@ import { startDeployment, startRetirement } from './start-deployment.ts';
 
 export interface ApplyInput {
   reader: CommitReader;
+  /**
+   * The repository URL the workers fetch `head` from (`repositoryUrl` in repository-url.ts):
+   * they may run on other machines and never read this checkout.
+   */
+  repository: string;
   base: string;
   head: string;
   specsDir?: string;
@@ -153,6 +158,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyReport> {
 async function decideAndStart(context: {
   client: Client;
   reader: CommitReader;
+  repository: string;
   taskQueue: string;
   originToken?: string | undefined;
   deployable: DeployableSpec[];
@@ -167,7 +173,7 @@ async function decideAndStart(context: {
   const author = await context.reader.author(head);
   for (const target of context.deployable) {
     const deploymentInput = {
-      ...toDeploymentInput(target, head, context.reader.root, author),
+      ...toDeploymentInput(target, head, context.repository, author),
       ...(context.originToken ? { originToken: context.originToken } : {}),
     };
     const { deployment } = deploymentInput;
@@ -226,6 +232,7 @@ async function retireRemoved(context: {
   client: Client;
   taskQueue: string;
   reader: CommitReader;
+  repository: string;
   specs: (SpecPlan & { deployment: DeploymentKey })[];
   head: string;
   out: (line: string) => void;
@@ -270,7 +277,7 @@ async function retireRemoved(context: {
         environment,
         commit: head,
         specPath: spec.path,
-        repoRoot: context.reader.root,
+        repository: context.repository,
       });
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
@@ -302,7 +309,7 @@ async function describeLatest(
 export function toDeploymentInput(
   target: DeployableSpec,
   head: string,
-  repoRoot: string,
+  repository: string,
   author?: CommitAuthor,
 ): DeployModelInput {
   return {
@@ -314,7 +321,7 @@ export function toDeploymentInput(
       environment: target.spec.spec.rollout.environment,
       commit: head,
       specPath: target.path,
-      repoRoot,
+      repository,
       ...(author ? { author } : {}),
     },
   };

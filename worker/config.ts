@@ -6,6 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { LogLevel } from '@temporalio/worker';
 import { z } from 'zod';
 import { isPostgresUrl } from '../audit/postgres-url.ts';
+import type { GitCredentials } from '../sources/git/checkouts.ts';
 
 /** Temporal SDK log levels, quietest last. */
 const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const satisfies readonly LogLevel[];
@@ -59,6 +60,22 @@ const EnvSchema = z.object({
     .describe(
       'Per-environment Prometheus servers (environment=URL, comma-separated); wins over MODELSHIP_PROMETHEUS_URL.',
     ),
+  // The worker fetches each deployment's commit itself (sources/git); these reach its repositories.
+  MODELSHIP_GIT_TOKEN: optionalText.describe(
+    'Token for https Git repositories, sent as HTTP Basic auth (GitHub: a token with contents:read).',
+  ),
+  MODELSHIP_GIT_USERNAME: optionalText.describe(
+    'User name sent with MODELSHIP_GIT_TOKEN (default x-access-token, what GitHub expects).',
+  ),
+  MODELSHIP_GIT_SSH_KEY: optionalText.describe('Private key file for ssh:// and git@host:path repositories.'),
+  MODELSHIP_GIT_KNOWN_HOSTS: optionalText.describe(
+    'known_hosts file the ssh host keys are checked against (strict); unset, ssh uses its own.',
+  ),
+  MODELSHIP_MAX_ARTIFACT_BYTES: optionalText
+    .refine((value) => value === undefined || /^[1-9][0-9]{0,15}$/.test(value), {
+      message: 'must be a whole number of bytes, e.g. 4294967296',
+    })
+    .describe('Largest model file the worker downloads or copies (default 4 GiB).'),
   MODELSHIP_LOG_LEVEL: z
     .enum(LOG_LEVELS)
     .optional()
@@ -86,6 +103,10 @@ export interface ModelshipConfig {
   evidenceKeyPath: string | undefined;
   /** Where analysis reads counters instead of the admin API; empty: the admin API everywhere. */
   prometheus: { url?: string; urls: Record<string, string> };
+  /** How the worker authenticates to deployments' Git repositories. */
+  git: GitCredentials;
+  /** Largest model file the worker downloads or copies; undefined: the default (4 GiB). */
+  maxArtifactBytes: number | undefined;
 }
 
 /** `production=http://a:9090,staging=http://b:9090` → { production: …, staging: … }; undefined if malformed. */
@@ -140,5 +161,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         ? (parsePrometheusUrls(values.MODELSHIP_PROMETHEUS_URLS) ?? {})
         : {},
     },
+    git: {
+      ...(values.MODELSHIP_GIT_TOKEN ? { token: values.MODELSHIP_GIT_TOKEN } : {}),
+      ...(values.MODELSHIP_GIT_USERNAME ? { username: values.MODELSHIP_GIT_USERNAME } : {}),
+      ...(values.MODELSHIP_GIT_SSH_KEY ? { sshKeyPath: resolve(cwd, values.MODELSHIP_GIT_SSH_KEY) } : {}),
+      ...(values.MODELSHIP_GIT_KNOWN_HOSTS
+        ? { knownHostsPath: resolve(cwd, values.MODELSHIP_GIT_KNOWN_HOSTS) }
+        : {}),
+    },
+    maxArtifactBytes: values.MODELSHIP_MAX_ARTIFACT_BYTES
+      ? Number(values.MODELSHIP_MAX_ARTIFACT_BYTES)
+      : undefined,
   };
 }

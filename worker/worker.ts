@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import type { AuditStore } from '../audit/store.ts';
+import type { GitCredentials } from '../sources/git/checkouts.ts';
 import { auditActivityInterceptor } from './audit-interceptor.ts';
 import { DEFAULT_DATA_PLANE_URL } from './config.ts';
 
@@ -46,6 +47,10 @@ interface ModelshipWorkerOptions {
   prometheus?: { url?: string; urls?: Record<string, string> };
   /** PEM private key that signs bundle evidence (default: `<home>/keys/evidence.key`). */
   evidenceKeyPath?: string;
+  /** Credentials for deployments' Git repositories (`config.git`). */
+  git?: GitCredentials;
+  /** Largest model file the worker downloads or copies (`config.maxArtifactBytes`). */
+  maxArtifactBytes?: number;
   /** A prebuilt bundle from {@link bundleWorkflows}; bundled on the fly when omitted. */
   workflowBundle?: WorkflowBundle;
   identity?: string;
@@ -66,6 +71,8 @@ export async function createModelshipWorker(options: ModelshipWorkerOptions): Pr
       dataPlane: options.dataPlane ?? { url: DEFAULT_DATA_PLANE_URL, adminToken: undefined },
       ...(options.prometheus ? { prometheus: options.prometheus } : {}),
       ...(options.evidenceKeyPath ? { evidenceKeyPath: options.evidenceKeyPath } : {}),
+      ...(options.git ? { git: options.git } : {}),
+      ...(options.maxArtifactBytes ? { maxArtifactBytes: options.maxArtifactBytes } : {}),
     }),
     interceptors: { activity: [auditActivityInterceptor(options.audit, identity)] },
   });

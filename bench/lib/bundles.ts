@@ -1,13 +1,17 @@
 /**
  * Real bundles of the committed example models for the benchmark, made the way DeployModel makes
- * them: resolve the artifact, validate, scan, package. The spec text comes from the same helper
- * the tests use, so the bench serves exactly what a rollout would.
+ * them: resolve the artifact, validate, scan, package, with the model and holdout fetched from
+ * this project's repository at HEAD by a worker's own Git cache. The spec text comes from the
+ * same helper the tests use, so the bench serves exactly what a rollout would.
  */
-import { createArtifactActivities } from '../../activities/artifact.ts';
+import { simpleGit } from 'simple-git';
+import { createArtifactActivities, createArtifactStore } from '../../activities/artifact.ts';
 import { createPackageActivities } from '../../activities/package.ts';
 import { createScanActivities } from '../../activities/scan.ts';
+import { gitSourceTrees } from '../../activities/source-tree.ts';
 import { createValidateActivities } from '../../activities/validate.ts';
 import type { DeploymentRef } from '../../domain/deployment.ts';
+import { GitCheckouts } from '../../sources/git/checkouts.ts';
 import { formatSpecError, parseSpec } from '../../specs/parse.ts';
 import { committedDigest, exampleSpecYaml } from '../../test/support/model-catalog.ts';
 import { REPO_ROOT } from '../../test/support/paths.ts';
@@ -30,24 +34,26 @@ export async function packageExampleBundle(home: string, dataset: Dataset, versi
   const deployment: DeploymentRef = {
     model: dataset,
     environment: 'bench',
-    commit: '0'.repeat(40),
+    commit: (await simpleGit(REPO_ROOT).revparse(['HEAD'])).trim(),
     specPath,
-    repoRoot: REPO_ROOT,
+    repository: REPO_ROOT,
   };
+  const trees = gitSourceTrees(new GitCheckouts({ home }));
+  const artifacts = createArtifactStore({ home, trees });
   const source = `models/${dataset}/${version}/model.onnx`;
-  const artifact = await createArtifactActivities({ home }).resolveArtifact({
+  const artifact = await createArtifactActivities({ store: artifacts }).resolveArtifact({
     deployment,
     source,
     sha256: committedDigest(source),
   });
-  const validation = await createValidateActivities({ home }).validateModel({
+  const validation = await createValidateActivities({ home, trees, artifacts }).validateModel({
     deployment,
     artifact,
     interface: spec.interface,
     validation: spec.validation,
   });
-  const scan = await createScanActivities({ home }).scanModel({ deployment, artifact });
-  const bundle = await createPackageActivities({ home }).packageModel({
+  const scan = await createScanActivities({ artifacts }).scanModel({ deployment, artifact });
+  const bundle = await createPackageActivities({ home, artifacts }).packageModel({
     deployment,
     artifact,
     specText,

@@ -5,12 +5,13 @@
 import type { Client } from '@temporalio/client';
 import { applyChanges } from '../../gitops/apply.ts';
 import { originTokenFrom } from '../../gitops/origin-token.ts';
+import { repositoryLine, repositoryUrl } from '../../gitops/repository-url.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient } from '../../worker/connection.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
 import { asUsageError, openRepo } from './plan.ts';
 
-const USAGE = `Usage: modelship apply --base <ref> --head <ref> [--repo DIR] [--specs-dir DIR] [--no-wait]
+const USAGE = `Usage: modelship apply --base <ref> --head <ref> [--repo DIR] [--repository URL] [--specs-dir DIR] [--no-wait]
 
 Starts one DeployModel per ModelDeployment spec added or changed between the two commits, with
 the spec as committed at --head (never the working tree), on the Temporal server at
@@ -27,13 +28,16 @@ A removed spec whose model and environment no spec at --head declares retires it
 model leaves the data plane (traffic stops, versions drained and unloaded); already retired:
 nothing.
 
-The worker reads the model file from --repo (it verifies the pinned digest): run apply where
-the worker can read the same checkout, or give models as https:// URIs.
+Workers never read this checkout: each fetches --head from the repository URL itself (and
+verifies every pinned digest). The URL is --repository, else $MODELSHIP_REPOSITORY_URL, else in
+GitHub Actions the job's repository, else the checkout's origin remote, else the checkout's path
+(only a worker on this machine can fetch from that). Push --head before you apply.
 
 Options:
   --base REF        the commit before the change (the null sha means "nothing": apply every spec)
   --head REF        the commit to apply
-  --repo DIR        the repository (default: the current directory)
+  --repo DIR        the checkout specs are read from (default: the current directory)
+  --repository URL  where workers fetch the commit (https, ssh or file URL; see above)
   --specs-dir DIR   folder of specs inside the repository (default: specs)
   --no-wait         start the rollouts and exit instead of waiting for their results
   -h, --help
@@ -49,6 +53,7 @@ export const command: Command = {
         base: { type: 'string' },
         head: { type: 'string' },
         repo: { type: 'string', default: '.' },
+        repository: { type: 'string' },
         'specs-dir': { type: 'string', default: 'specs' },
         'no-wait': { type: 'boolean' },
       },
@@ -60,10 +65,17 @@ export const command: Command = {
     }
     const reader = await openRepo(String(values.repo));
     const config = loadConfig();
+    const repository = await repositoryUrl({
+      root: reader.root,
+      env: process.env,
+      flag: typeof values.repository === 'string' ? values.repository : undefined,
+    });
+    console.log(repositoryLine('apply', repository));
     let client: Client | undefined;
     try {
       const report = await applyChanges({
         reader,
+        repository: repository.url,
         base,
         head,
         specsDir: String(values['specs-dir']),

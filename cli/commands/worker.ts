@@ -29,6 +29,8 @@ export const command: Command = {
         dataPlane: config.dataPlane,
         prometheus: config.prometheus,
         ...(config.evidenceKeyPath ? { evidenceKeyPath: config.evidenceKeyPath } : {}),
+        git: config.git,
+        ...(config.maxArtifactBytes ? { maxArtifactBytes: config.maxArtifactBytes } : {}),
       });
       console.log(
         `worker: polling "${config.taskQueue}" on ${config.temporal.address} (home ${config.home})`,

@@ -6,7 +6,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createArtifactActivities } from '../../activities/artifact.ts';
 import { FailureType } from '../../activities/failures.ts';
-import { deploymentRef, detailsOf, expectDomainFailure, REPO_ROOT, tempDir, version } from './support.ts';
+import {
+  deploymentRef,
+  detailsOf,
+  directoryTrees,
+  expectDomainFailure,
+  REPO_ROOT,
+  tempDir,
+  version,
+} from './support.ts';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -21,7 +29,7 @@ describe('resolveArtifact', () => {
 
   it('stores a committed model content-addressed and read-only', async () => {
     const model = version('iris', 'v1');
-    const { resolveArtifact } = createArtifactActivities({ home: home.path });
+    const { resolveArtifact } = createArtifactActivities({ home: home.path, trees: directoryTrees() });
     const artifact = await resolveArtifact({
       deployment: deploymentRef(),
       source: model.path,
@@ -42,7 +50,7 @@ describe('resolveArtifact', () => {
 
   it('reuses an intact store entry on a second call', async () => {
     const model = version('iris', 'v2');
-    const { resolveArtifact } = createArtifactActivities({ home: home.path });
+    const { resolveArtifact } = createArtifactActivities({ home: home.path, trees: directoryTrees() });
     const input = { deployment: deploymentRef(), source: model.path, sha256: model.sha256 };
     const first = await resolveArtifact(input);
     const before = await stat(first.path);
@@ -53,7 +61,7 @@ describe('resolveArtifact', () => {
 
   it('replaces a damaged store entry with verified bytes', async () => {
     const model = version('iris', 'v1');
-    const { resolveArtifact } = createArtifactActivities({ home: home.path });
+    const { resolveArtifact } = createArtifactActivities({ home: home.path, trees: directoryTrees() });
     const input = { deployment: deploymentRef(), source: model.path, sha256: model.sha256 };
     const { path } = await resolveArtifact(input);
     await chmod(path, 0o644);
@@ -65,7 +73,7 @@ describe('resolveArtifact', () => {
   it('names both digests and the source on a mismatch, and stores nothing', async () => {
     const model = version('iris', 'v1');
     const pinned = version('iris', 'v2').sha256;
-    const { resolveArtifact } = createArtifactActivities({ home: home.path });
+    const { resolveArtifact } = createArtifactActivities({ home: home.path, trees: directoryTrees() });
     const failure = await expectDomainFailure(
       resolveArtifact({ deployment: deploymentRef(), source: model.path, sha256: pinned }),
       FailureType.DigestMismatch,
@@ -82,7 +90,7 @@ describe('resolveArtifact', () => {
   });
 
   it('reports a missing file with its resolved path', async () => {
-    const { resolveArtifact } = createArtifactActivities({ home: home.path });
+    const { resolveArtifact } = createArtifactActivities({ home: home.path, trees: directoryTrees() });
     const source = 'models/iris/v9/model.onnx';
     const failure = await expectDomainFailure(
       resolveArtifact({ deployment: deploymentRef(), source, sha256: 'a'.repeat(64) }),
@@ -92,7 +100,7 @@ describe('resolveArtifact', () => {
   });
 
   it('refuses sources that leave the repository or use another scheme', async () => {
-    const { resolveArtifact } = createArtifactActivities({ home: home.path });
+    const { resolveArtifact } = createArtifactActivities({ home: home.path, trees: directoryTrees() });
     const resolveFrom = (source: string) =>
       resolveArtifact({ deployment: deploymentRef(), source, sha256: 'a'.repeat(64) });
 
@@ -116,7 +124,7 @@ describe('resolveArtifact', () => {
 
   it('reads file:// URIs', async () => {
     const model = version('breast-cancer', 'v1');
-    const { resolveArtifact } = createArtifactActivities({ home: home.path });
+    const { resolveArtifact } = createArtifactActivities({ home: home.path, trees: directoryTrees() });
     const source = pathToFileURL(join(REPO_ROOT, model.path)).href;
     const artifact = await resolveArtifact({ deployment: deploymentRef(), source, sha256: model.sha256 });
     expect(artifact.sha256).toBe(model.sha256);
@@ -133,7 +141,11 @@ describe('resolveArtifact', () => {
         requested.push(String(input));
         return new Response(bytes, { status: 200 });
       };
-      const { resolveArtifact } = createArtifactActivities({ home: home.path, fetch: fetchStub });
+      const { resolveArtifact } = createArtifactActivities({
+        home: home.path,
+        trees: directoryTrees(),
+        fetch: fetchStub,
+      });
       const artifact = await resolveArtifact({
         deployment: deploymentRef(),
         source: url,
@@ -145,7 +157,11 @@ describe('resolveArtifact', () => {
 
     it('maps 404 to ArtifactNotFound and leaves server errors retryable', async () => {
       const respond = (status: number) =>
-        createArtifactActivities({ home: home.path, fetch: async () => new Response('nope', { status }) });
+        createArtifactActivities({
+          home: home.path,
+          trees: directoryTrees(),
+          fetch: async () => new Response('nope', { status }),
+        });
       const input = { deployment: deploymentRef(), source: url, sha256: 'a'.repeat(64) };
       await expectDomainFailure(respond(404).resolveArtifact(input), FailureType.ArtifactNotFound);
       const error = await respond(503)
@@ -157,8 +173,34 @@ describe('resolveArtifact', () => {
     });
   });
 
+  it("refuses a model over the worker's size cap without storing it, from a file or https", async () => {
+    const model = version('iris', 'v1');
+    const capped = createArtifactActivities({ home: home.path, trees: directoryTrees(), maxBytes: 100 });
+    const fromFile = await expectDomainFailure(
+      capped.resolveArtifact({ deployment: deploymentRef(), source: model.path, sha256: model.sha256 }),
+      FailureType.ArtifactTooLarge,
+    );
+    expect(fromFile.message).toContain("over this worker's 100-byte limit");
+    const bytes = await readFile(join(REPO_ROOT, model.path));
+    const overHttps = createArtifactActivities({
+      home: home.path,
+      trees: directoryTrees(),
+      maxBytes: 100,
+      fetch: async () => new Response(bytes),
+    });
+    await expectDomainFailure(
+      overHttps.resolveArtifact({
+        deployment: deploymentRef(),
+        source: 'https://models.example.com/iris.onnx',
+        sha256: model.sha256,
+      }),
+      FailureType.ArtifactTooLarge,
+    );
+    expect(await readdir(join(home.path, 'artifacts', 'sha256'))).toEqual([]);
+  });
+
   it('rejects a pinned digest that is not sha256 hex', async () => {
-    const { resolveArtifact } = createArtifactActivities({ home: home.path });
+    const { resolveArtifact } = createArtifactActivities({ home: home.path, trees: directoryTrees() });
     await expectDomainFailure(
       resolveArtifact({ deployment: deploymentRef(), source: 'models/iris/v1/model.onnx', sha256: 'abc' }),
       FailureType.InvalidSpec,

@@ -7,7 +7,15 @@ import {
   type ValidateModelInput,
   type ValidationReport,
 } from '../../activities/validate.ts';
-import { dataset, deploymentRef, exampleInterface, tempDir, version } from './support.ts';
+import {
+  dataset,
+  deploymentRef,
+  directoryTrees,
+  exampleInterface,
+  tempDir,
+  testSources,
+  version,
+} from './support.ts';
 
 /** The same activities inside a (mock) activity context: heartbeats are sent and cancellation stops them. */
 describe('validateModel inside an activity', () => {
@@ -16,7 +24,10 @@ describe('validateModel inside an activity', () => {
   beforeAll(async () => {
     home = await tempDir('heartbeat');
     const model = version('breast-cancer', 'v2');
-    const artifact: ResolvedArtifact = await createArtifactActivities({ home: home.path }).resolveArtifact({
+    const artifact: ResolvedArtifact = await createArtifactActivities({
+      home: home.path,
+      trees: directoryTrees(),
+    }).resolveArtifact({
       deployment: deploymentRef(),
       source: model.path,
       sha256: model.sha256,
@@ -43,7 +54,11 @@ describe('validateModel inside an activity', () => {
     const env = new MockActivityEnvironment();
     const beats: unknown[] = [];
     env.on('heartbeat', (details: unknown) => beats.push(details));
-    const { validateModel } = createValidateActivities({ home: home.path, batchSize: 64 });
+    const { validateModel } = createValidateActivities({
+      home: home.path,
+      ...testSources(home.path),
+      batchSize: 64,
+    });
     const report = (await env.run(validateModel, input)) as ValidationReport;
     expect(report.passed).toBe(true);
     expect(beats).toContainEqual({ phase: 'holdout', rows: 64 });
@@ -54,7 +69,7 @@ describe('validateModel inside an activity', () => {
   it('stops with a CancelledFailure when the workflow cancels it', async () => {
     const env = new MockActivityEnvironment();
     env.on('heartbeat', () => env.cancel());
-    const { validateModel } = createValidateActivities({ home: home.path });
+    const { validateModel } = createValidateActivities({ home: home.path, ...testSources(home.path) });
     await expect(env.run(validateModel, input)).rejects.toBeInstanceOf(CancelledFailure);
   });
 });

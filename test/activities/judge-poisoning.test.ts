@@ -33,7 +33,7 @@ const deployment = {
   environment: 'staging',
   commit: '0'.repeat(40),
   specPath: 'specs/iris.yaml',
-  repoRoot: repoPath('.'),
+  repository: repoPath('.'),
 };
 
 const ROW = [5.1, 3.5, 1.4, 0.2];

@@ -46,7 +46,7 @@ describe('watchCandidate', () => {
         environment: 'staging',
         commit: 'c'.repeat(40),
         specPath: 'specs/iris.yaml',
-        repoRoot: '/nowhere',
+        repository: '/nowhere',
       },
       stable: 'stable',
       candidate: 'candidate',

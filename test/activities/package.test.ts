@@ -14,9 +14,11 @@ import { exampleSpecYaml } from '../support/model-catalog.ts';
 import {
   dataset,
   deploymentRef,
+  directoryTrees,
   exampleInterface,
   expectDomainFailure,
   tempDir,
+  testSources,
   version,
 } from './support.ts';
 
@@ -41,12 +43,18 @@ describe('packageModel', () => {
     const scratch = await tempDir('package-reports');
     const model = version('iris', 'v1');
     const deployment = deploymentRef();
-    const resolved = await createArtifactActivities({ home: scratch.path }).resolveArtifact({
+    const resolved = await createArtifactActivities({
+      home: scratch.path,
+      trees: directoryTrees(),
+    }).resolveArtifact({
       deployment,
       source: model.path,
       sha256: model.sha256,
     });
-    const validation = await createValidateActivities({ home: scratch.path }).validateModel({
+    const validation = await createValidateActivities({
+      home: scratch.path,
+      ...testSources(scratch.path),
+    }).validateModel({
       deployment,
       artifact: resolved,
       interface: exampleInterface('iris'),
@@ -55,7 +63,7 @@ describe('packageModel', () => {
         metrics: { accuracy: { min: 0.85 } },
       },
     });
-    const scan = await createScanActivities({ home: scratch.path }).scanModel({
+    const scan = await createScanActivities({ ...testSources(scratch.path) }).scanModel({
       deployment,
       artifact: resolved,
     });
@@ -66,7 +74,7 @@ describe('packageModel', () => {
   beforeEach(async () => {
     home = await tempDir('package');
     const model = version('iris', 'v1');
-    artifact = await createArtifactActivities({ home: home.path }).resolveArtifact({
+    artifact = await createArtifactActivities({ home: home.path, trees: directoryTrees() }).resolveArtifact({
       deployment: deploymentRef(),
       source: model.path,
       sha256: model.sha256,
@@ -78,7 +86,7 @@ describe('packageModel', () => {
   });
 
   it('lays out an immutable bundle named by the digest of its content files and commit', async () => {
-    const { packageModel } = createPackageActivities({ home: home.path });
+    const { packageModel } = createPackageActivities({ home: home.path, ...testSources(home.path) });
     const bundle = await packageModel(input);
 
     const listing = `model.onnx\t${artifact.sha256}\nspec.yaml\t${sha256(SPEC_TEXT)}\ncommit\t${input.deployment.commit}\n`;
@@ -102,7 +110,9 @@ describe('packageModel', () => {
   });
 
   it('writes a manifest with provenance and both reports', async () => {
-    const bundle = await createPackageActivities({ home: home.path }).packageModel(input);
+    const bundle = await createPackageActivities({ home: home.path, ...testSources(home.path) }).packageModel(
+      input,
+    );
     const manifest = JSON.parse(await readFile(bundle.manifestPath, 'utf8')) as BundleManifest;
     expect(manifest).toEqual({
       schemaVersion: 2,
@@ -129,7 +139,9 @@ describe('packageModel', () => {
   });
 
   it('writes a manifest the bundle format accepts, and the format refuses a tampered copy of it', async () => {
-    const bundle = await createPackageActivities({ home: home.path }).packageModel(input);
+    const bundle = await createPackageActivities({ home: home.path, ...testSources(home.path) }).packageModel(
+      input,
+    );
     const written = JSON.parse(await readFile(bundle.manifestPath, 'utf8')) as BundleManifest;
     expect(parseBundleManifest(written)).toEqual({ ok: true, manifest: written });
 
@@ -171,7 +183,9 @@ describe('packageModel', () => {
   });
 
   it('writes a CycloneDX description that validates and signed statements the evidence key verifies', async () => {
-    const bundle = await createPackageActivities({ home: home.path }).packageModel(input);
+    const bundle = await createPackageActivities({ home: home.path, ...testSources(home.path) }).packageModel(
+      input,
+    );
     const bom = JSON.parse(await readFile(join(bundle.path, 'bom.cdx.json'), 'utf8'));
     expect(await validateBom(bom)).toEqual([]);
     expect(bom.specVersion).toBe('1.6');
@@ -212,7 +226,7 @@ describe('packageModel', () => {
   });
 
   it('returns the same bundle on a retry, keeping the first manifest', async () => {
-    const { packageModel } = createPackageActivities({ home: home.path });
+    const { packageModel } = createPackageActivities({ home: home.path, ...testSources(home.path) });
     const first = await packageModel(input);
     const manifest = await readFile(first.manifestPath, 'utf8');
     const slower = { ...input.validation, latency: { ...input.validation.latency, p99Ms: 123 } };
@@ -222,14 +236,14 @@ describe('packageModel', () => {
   });
 
   it('gives other spec text another bundle', async () => {
-    const { packageModel } = createPackageActivities({ home: home.path });
+    const { packageModel } = createPackageActivities({ home: home.path, ...testSources(home.path) });
     const first = await packageModel(input);
     const second = await packageModel({ ...input, specText: `${SPEC_TEXT}# changed\n` });
     expect(second.digest).not.toBe(first.digest);
   });
 
   it('refuses to reuse a bundle whose files were tampered with', async () => {
-    const { packageModel } = createPackageActivities({ home: home.path });
+    const { packageModel } = createPackageActivities({ home: home.path, ...testSources(home.path) });
     const bundle = await packageModel(input);
     const spec = join(bundle.path, 'spec.yaml');
     await chmod(spec, 0o644);
@@ -241,7 +255,7 @@ describe('packageModel', () => {
   });
 
   it('refuses to reuse a bundle with extra files', async () => {
-    const { packageModel } = createPackageActivities({ home: home.path });
+    const { packageModel } = createPackageActivities({ home: home.path, ...testSources(home.path) });
     const bundle = await packageModel(input);
     await writeFile(join(bundle.path, 'backdoor.py'), 'print("hi")\n');
     const failure = await expectDomainFailure(packageModel(input), FailureType.BundleConflict);
@@ -252,7 +266,7 @@ describe('packageModel', () => {
     await chmod(artifact.path, 0o644);
     await writeFile(artifact.path, 'not the model');
     const failure = await expectDomainFailure(
-      createPackageActivities({ home: home.path }).packageModel(input),
+      createPackageActivities({ home: home.path, ...testSources(home.path) }).packageModel(input),
       FailureType.DigestMismatch,
     );
     expect(failure.message).toContain(artifact.sha256);

@@ -12,9 +12,11 @@ import {
   catalog,
   deploymentRef,
   detailsOf,
+  directoryTrees,
   expectDomainFailure,
   REPO_ROOT,
   tempDir,
+  testSources,
   version,
 } from './support.ts';
 
@@ -253,13 +255,13 @@ describe('scanModel activity', () => {
 
   it('returns the report for a stored committed model', async () => {
     const model = version('breast-cancer', 'v2');
-    const { resolveArtifact } = createArtifactActivities({ home: home.path });
+    const { resolveArtifact } = createArtifactActivities({ home: home.path, trees: directoryTrees() });
     const artifact = await resolveArtifact({
       deployment: deploymentRef(),
       source: model.path,
       sha256: model.sha256,
     });
-    const report = await createScanActivities({ home: home.path }).scanModel({
+    const report = await createScanActivities({ ...testSources(home.path) }).scanModel({
       deployment: deploymentRef(),
       artifact,
     });
@@ -275,11 +277,11 @@ describe('scanModel activity', () => {
       }),
     });
     await writeFile(join(home.path, 'bad.onnx'), bytes);
-    const { resolveArtifact } = createArtifactActivities({ home: home.path });
+    const { resolveArtifact } = createArtifactActivities({ home: home.path, trees: directoryTrees() });
     const deployment = deploymentRef(home.path);
     const artifact = await resolveArtifact({ deployment, source: 'bad.onnx', sha256: sha256(bytes) });
     const failure = await expectDomainFailure(
-      createScanActivities({ home: home.path }).scanModel({ deployment, artifact }),
+      createScanActivities({ ...testSources(home.path) }).scanModel({ deployment, artifact }),
       FailureType.ScanFailed,
     );
     expect(failure.message).toContain('found 2 error(s)');
@@ -294,13 +296,13 @@ describe('scanModel activity', () => {
 
   it('honours configured limits', async () => {
     const model = version('iris', 'v1');
-    const { resolveArtifact } = createArtifactActivities({ home: home.path });
+    const { resolveArtifact } = createArtifactActivities({ home: home.path, trees: directoryTrees() });
     const artifact = await resolveArtifact({
       deployment: deploymentRef(),
       source: model.path,
       sha256: model.sha256,
     });
-    const scan = createScanActivities({ home: home.path, limits: { allowedDomains: [''] } });
+    const scan = createScanActivities({ ...testSources(home.path), limits: { allowedDomains: [''] } });
     const failure = await expectDomainFailure(
       scan.scanModel({ deployment: deploymentRef(), artifact }),
       FailureType.ScanFailed,

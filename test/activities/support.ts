@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { expect } from 'vitest';
+import { createArtifactStore } from '../../activities/artifact.ts';
 import type { FailureType } from '../../activities/failures.ts';
-import type { DeploymentRef } from '../../domain/deployment.ts';
+import type { SourceTrees } from '../../activities/source-tree.ts';
+import { type DeploymentRef, repositoryOf } from '../../domain/deployment.ts';
 import type { TensorSpec } from '../../specs/schema.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -61,14 +63,30 @@ export function exampleInterface(name: CatalogDataset['name']): {
   };
 }
 
-export function deploymentRef(repoRoot = REPO_ROOT): DeploymentRef {
+/** A deployment whose "repository" is a plain directory, read through {@link directoryTrees}. */
+export function deploymentRef(directory = REPO_ROOT): DeploymentRef {
   return {
     model: 'iris-classifier',
     environment: 'staging',
     commit: '0123456789abcdef0123456789abcdef01234567',
     specPath: 'specs/iris.yaml',
-    repoRoot,
+    repository: directory,
   };
+}
+
+/**
+ * Source trees for tests of what activities do with a commit's files: a deployment's tree is the
+ * directory its `repository` names, read as it is (nothing is fetched, the commit is not looked
+ * at). Fetching commits is `sources/git`'s, tested in test/sources and by the workflow tests.
+ */
+export function directoryTrees(): SourceTrees {
+  return { treeOf: async (deployment) => repositoryOf(deployment) };
+}
+
+/** The trees and the artifact store a worker with this home would give its activities, over {@link directoryTrees}. */
+export function testSources(home: string, options: { fetch?: typeof fetch } = {}) {
+  const trees = directoryTrees();
+  return { trees, artifacts: createArtifactStore({ home, trees, ...options }) };
 }
 
 /** A fresh temporary directory and its removal, for `beforeEach`/`afterEach`. */

@@ -11,7 +11,14 @@ import { memoryBound, runModelIsolated } from '../../model/isolation.ts';
 import { encodeModel } from '../../model/proto.ts';
 import type { ValidationSpec } from '../../specs/schema.ts';
 import { hangingModel, memoryHungryModel } from './onnx-fixtures.ts';
-import { deploymentRef, expectDomainFailure, REPO_ROOT, tempDir } from './support.ts';
+import {
+  deploymentRef,
+  directoryTrees,
+  expectDomainFailure,
+  REPO_ROOT,
+  tempDir,
+  testSources,
+} from './support.ts';
 
 const GiB = 1024 ** 3;
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -42,13 +49,14 @@ describe('validation runs onnxruntime in a limited child process', () => {
   /** Commits `bytes` to the scratch repository and resolves them into the store, as the workflow would. */
   async function stored(name: string, bytes: Uint8Array): Promise<ResolvedArtifact> {
     await writeFile(join(repo, name), bytes);
-    const { resolveArtifact } = createArtifactActivities({ home: home.path });
+    const { resolveArtifact } = createArtifactActivities({ home: home.path, trees: directoryTrees() });
     return resolveArtifact({ deployment: deploymentRef(repo), source: name, sha256: sha256(bytes) });
   }
 
   async function validate(artifact: ResolvedArtifact, deps: Partial<ValidateDeps> = {}) {
     const { validateModel } = createValidateActivities({
       home: home.path,
+      ...testSources(home.path),
       latency: { budgetMs: 200 },
       ...deps,
     });

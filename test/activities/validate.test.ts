@@ -13,10 +13,12 @@ import {
   dataset,
   deploymentRef,
   detailsOf,
+  directoryTrees,
   exampleInterface,
   expectDomainFailure,
   REPO_ROOT,
   tempDir,
+  testSources,
   version,
 } from './support.ts';
 
@@ -40,7 +42,7 @@ const metric = (report: ValidationReport, name: string) => report.metrics.find((
 describe('validateModel', () => {
   let home: Awaited<ReturnType<typeof tempDir>>;
   const artifacts = new Map<string, ResolvedArtifact>();
-  const { validateModel } = createValidateActivities({ home: '/unused' });
+  let validateModel: ReturnType<typeof createValidateActivities>['validateModel'];
 
   /** The committed model, resolved into the temp store as the workflow would. */
   async function stored(name: DatasetName, versionName: string): Promise<ResolvedArtifact> {
@@ -48,7 +50,7 @@ describe('validateModel', () => {
     const cached = artifacts.get(key);
     if (cached) return cached;
     const model = version(name, versionName);
-    const { resolveArtifact } = createArtifactActivities({ home: home.path });
+    const { resolveArtifact } = createArtifactActivities({ home: home.path, trees: directoryTrees() });
     const artifact = await resolveArtifact({
       deployment: deploymentRef(),
       source: model.path,
@@ -69,6 +71,7 @@ describe('validateModel', () => {
 
   beforeAll(async () => {
     home = await tempDir('validate');
+    ({ validateModel } = createValidateActivities({ home: home.path, ...testSources(home.path) }));
   });
   afterAll(async () => {
     await home.remove();
@@ -213,13 +216,16 @@ describe('validateModel', () => {
 
     it('reports a missing holdout file and a path outside the repository', async () => {
       const missing = await expectDomainFailure(run('data/none.csv'), FailureType.ArtifactNotFound);
-      expect(missing.message).toContain(join(repo, 'data/none.csv'));
+      // The path in the repository, not on this worker's disk: the reader may run on another machine.
+      expect(missing.message).toContain(
+        `holdout file "data/none.csv" does not exist in the deployment's commit`,
+      );
       await expectDomainFailure(run('../outside.csv'), FailureType.InvalidSpec);
     });
 
     async function storedBytes(name: string, bytes: Uint8Array | string): Promise<ResolvedArtifact> {
       await writeFile(join(repo, name), bytes);
-      const { resolveArtifact } = createArtifactActivities({ home: home.path });
+      const { resolveArtifact } = createArtifactActivities({ home: home.path, trees: directoryTrees() });
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       return resolveArtifact({ deployment: deploymentRef(repo), source: name, sha256 });
     }

@@ -12,7 +12,7 @@ const DEPLOYMENT = {
   environment: 'staging',
   commit: 'abcdef0123456789abcdef0123456789abcdef01',
   specPath: 'specs/iris.yaml',
-  repoRoot: '/repo',
+  repository: '/repo',
 };
 
 describe('the workflow id of a deployment', () => {

@@ -159,13 +159,16 @@ describe('approving in the Temporal Web UI', () => {
       // What a paste does (headless Chromium has no system clipboard to paste from).
       await page.keyboard.insertText(input);
       const submit = dialog.getByRole('button', { name: submitLabel });
+      // Listening before the click: the answer may come back before a listener added later would
+      // be in place. The update's handler runs activities (verify, audit), slow on a loaded machine.
+      const answered = page.waitForResponse((answer) => answer.url().includes('/update/'), {
+        timeout: 60_000,
+      });
       const sent = page.waitForRequest((request) => request.url().includes('/update/'), { timeout: 2_000 });
       await submit.click();
       // The instructions warn that the first click may only re-indent the JSON: then click again.
       if (!(await sent.then(() => true).catch(() => false))) await submit.click();
-      const response = await page.waitForResponse((answer) => answer.url().includes('/update/'), {
-        timeout: 10_000,
-      });
+      const response = await answered;
       // The Web UI's API answers 200 for an update the workflow refused, with the failure inside.
       return response.ok() && !(await response.text()).includes('"failure"');
     };

@@ -31,6 +31,7 @@ async function applyOffline(head: string) {
   const err: string[] = [];
   const report = await applyChanges({
     reader: await readerOf(repo),
+    repository: repo.root,
     base,
     head,
     connect: () => Promise.reject(new Error('apply reached for Temporal')),

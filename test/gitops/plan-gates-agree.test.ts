@@ -10,13 +10,15 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createArtifactActivities } from '../../activities/artifact.ts';
+import { createArtifactActivities, createArtifactStore } from '../../activities/artifact.ts';
 import { createScanActivities } from '../../activities/scan.ts';
+import { gitSourceTrees } from '../../activities/source-tree.ts';
 import { createSupplyChainActivities } from '../../activities/supply-chain.ts';
 import type { DeploymentRef } from '../../domain/deployment.ts';
 import { buildPlan, type SpecPlan } from '../../gitops/plan.ts';
 import { sha256Hex } from '../../model/files.ts';
 import type { ScanLimits } from '../../model/scan.ts';
+import { GitCheckouts } from '../../sources/git/checkouts.ts';
 import { parseSpec } from '../../specs/parse.ts';
 import { GATE_FAILURE_TYPE, type ShipGateName } from '../../supply-chain/gates/evaluate.ts';
 import { generateSigningKeyPair, signModel } from '../../supply-chain/signing/index.ts';
@@ -185,16 +187,19 @@ async function workerOutcome(repo: TempRepo, home: string, commit: string) {
     environment: spec.spec.rollout.environment,
     commit,
     specPath: SPEC,
-    repoRoot: repo.root,
+    repository: repo.root,
     author: { name: 'Test Author', email: 'author@example.com' },
   };
-  const supplyChain = createSupplyChainActivities();
+  // What a worker has: its own Git cache of the repository, fetching the commit on first need.
+  const trees = gitSourceTrees(new GitCheckouts({ home }));
+  const artifacts = createArtifactStore({ home, trees });
+  const supplyChain = createSupplyChainActivities({ trees, artifacts });
   const refusal = (promise: Promise<unknown>) =>
     promise.then(
       () => undefined,
       (error: unknown) => error as ApplicationFailure,
     );
-  const resolved = createArtifactActivities({ home }).resolveArtifact({
+  const resolved = createArtifactActivities({ store: artifacts }).resolveArtifact({
     deployment,
     source: spec.spec.model.source,
     sha256: spec.spec.model.sha256,
@@ -207,7 +212,7 @@ async function workerOutcome(repo: TempRepo, home: string, commit: string) {
     const limits = Object.fromEntries(
       Object.entries(report.scanLimits).filter(([, value]) => value !== undefined),
     ) as Partial<ScanLimits>;
-    await createScanActivities({ home }).scanModel({
+    await createScanActivities({ artifacts }).scanModel({
       deployment,
       artifact,
       limits,

@@ -155,6 +155,7 @@ describe('plan with policies', () => {
     const err: string[] = [];
     const report = await applyChanges({
       reader: await readerOf(repo),
+      repository: repo.root,
       base,
       head,
       connect: () => Promise.reject(new Error('apply reached for Temporal')),

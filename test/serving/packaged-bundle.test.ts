@@ -4,7 +4,7 @@ import { createArtifactActivities } from '../../activities/artifact.ts';
 import { createPackageActivities, type ModelBundle } from '../../activities/package.ts';
 import { createScanActivities } from '../../activities/scan.ts';
 import { createValidateActivities } from '../../activities/validate.ts';
-import { deploymentRef, exampleInterface, version } from '../activities/support.ts';
+import { deploymentRef, exampleInterface, testSources, version } from '../activities/support.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';
 import { infer, irisRequest, outputsOf, scratchDir, startTestServer, type TestServer } from './support.ts';
 
@@ -15,7 +15,7 @@ describe('a bundle from packageModel', () => {
 
   beforeAll(async () => {
     home = await scratchDir();
-    const deps = { home: home.path };
+    const deps = { home: home.path, ...testSources(home.path) };
     const model = version('iris', 'v2');
     const deployment = { ...deploymentRef(), model: 'iris' };
     const artifact = await createArtifactActivities(deps).resolveArtifact({

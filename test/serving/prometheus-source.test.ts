@@ -89,7 +89,7 @@ describe('Prometheus counter source', () => {
           environment: 'staging',
           commit: '0'.repeat(40),
           specPath: 'specs/iris.yaml',
-          repoRoot: repoPath('.'),
+          repository: repoPath('.'),
         },
         stable: 'v1',
         candidate: 'bad',

@@ -13,7 +13,7 @@ import type { CdxBom } from '../../supply-chain/evidence/cyclonedx.ts';
 import { buildModelBom, type ModelBomInput } from '../../supply-chain/evidence/model-bom.ts';
 import { uuidV5 } from '../../supply-chain/evidence/name-uuid.ts';
 import { validateBom } from '../../supply-chain/evidence/validate-bom.ts';
-import { deploymentRef, REPO_ROOT, tempDir, version } from '../activities/support.ts';
+import { deploymentRef, REPO_ROOT, tempDir, testSources, version } from '../activities/support.ts';
 
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 const COMMIT = '4cbea6a0c1d2e3f405162738495a6b7c8d9e0f10';
@@ -58,7 +58,10 @@ async function realInput(): Promise<ModelBomInput> {
   const home = await tempDir('evidence-bom');
   try {
     const scan = await scanModelFile(modelPath, { expectedSha256: v1.sha256 });
-    const validation = await createValidateActivities({ home: home.path }).validateModel({
+    const validation = await createValidateActivities({
+      home: home.path,
+      ...testSources(home.path),
+    }).validateModel({
       deployment: { ...deploymentRef(), model: spec.metadata.name, commit: COMMIT },
       artifact: { sha256: v1.sha256, path: modelPath, sizeBytes: v1.size_bytes, source: v1.path },
       interface: spec.spec.interface,

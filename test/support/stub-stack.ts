@@ -98,7 +98,7 @@ export function deployInput(options: Omit<StubDeployment, 'script'>): DeployMode
     environment: parsed.spec.spec.rollout.environment,
     commit: 'c0ffee00'.repeat(5),
     specPath: `specs/${options.model}.yaml`,
-    repoRoot: '/stub/repo',
+    repository: '/stub/repo',
     author: STUB_AUTHOR,
   };
   return { deployment, spec: parsed.spec, specText };

@@ -10,6 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { openAuditStore } from '../../audit/open.ts';
 import type { AuditStore } from '../../audit/store.ts';
+import type { GitCredentials } from '../../sources/git/checkouts.ts';
 import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
 import { startTestDataPlane, type TestDataPlane } from './data-plane.ts';
 
@@ -24,8 +25,14 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-/** Starts the stack for one test file; `name` makes its task queue and temp dir recognisable. */
-export async function startTestStack(name: string): Promise<TestStack> {
+/**
+ * Starts the stack for one test file; `name` makes its task queue and temp dir recognisable;
+ * `git` is what the worker presents to deployments' repositories (`MODELSHIP_GIT_TOKEN`…).
+ */
+export async function startTestStack(
+  name: string,
+  options: { git?: GitCredentials } = {},
+): Promise<TestStack> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const address = inject('temporalAddress');
   const taskQueue = `${name}-${process.pid}-${Date.now()}`;
@@ -42,6 +49,7 @@ export async function startTestStack(name: string): Promise<TestStack> {
     audit,
     dataPlane: { url: dataPlane.url, adminToken: dataPlane.adminToken },
     workflowBundle: await bundleWorkflows(),
+    ...(options.git ? { git: options.git } : {}),
   });
   const workerRun = worker.run();
   return {

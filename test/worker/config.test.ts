@@ -13,7 +13,31 @@ describe('loadConfig', () => {
       dataPlane: { url: 'http://127.0.0.1:8000', adminToken: undefined },
       evidenceKeyPath: undefined,
       prometheus: { urls: {} },
+      git: {},
+      maxArtifactBytes: undefined,
     });
+  });
+
+  it("reads Git credentials for the workers' fetches and the artifact size limit, and refuses a bad limit", () => {
+    const config = loadConfig(
+      {
+        MODELSHIP_GIT_TOKEN: 'ghs_secret',
+        MODELSHIP_GIT_SSH_KEY: 'keys/deploy',
+        MODELSHIP_GIT_KNOWN_HOSTS: '/etc/ssh/known',
+        MODELSHIP_MAX_ARTIFACT_BYTES: '1048576',
+      },
+      '/work/repo',
+    );
+    expect(config.git).toEqual({
+      token: 'ghs_secret',
+      sshKeyPath: '/work/repo/keys/deploy',
+      knownHostsPath: '/etc/ssh/known',
+    });
+    expect(config.maxArtifactBytes).toBe(1_048_576);
+    for (const bad of ['0', '4GB', '-1', '1.5'])
+      expect(() => loadConfig({ MODELSHIP_MAX_ARTIFACT_BYTES: bad }, '/')).toThrow(
+        /MODELSHIP_MAX_ARTIFACT_BYTES.*whole number of bytes/,
+      );
   });
 
   it('reads Prometheus servers for every environment or per environment, and refuses a bad list', () => {

@@ -47,6 +47,7 @@ async function apply(
   const err: string[] = [];
   const report = await applyChanges({
     reader: await CommitReader.open(repo.root),
+    repository: repo.root,
     base,
     head,
     connect: async () => client,
