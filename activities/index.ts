@@ -10,6 +10,7 @@ import { loadEvidenceKey } from './evidence-key.ts';
 import { createIdentityActivities } from './identity.ts';
 import { createMonitorActivities } from './monitor.ts';
 import { createPackageActivities } from './package.ts';
+import { bundleStores, type RegistrySettings } from './publish-bundle.ts';
 import { createScanActivities } from './scan.ts';
 import { gitSourceTrees } from './source-tree.ts';
 import { createEstimateActivities } from './step-estimates.ts';
@@ -30,6 +31,8 @@ interface ActivityDeps {
   git?: GitCredentials;
   /** Largest model file the worker downloads or copies. */
   maxArtifactBytes?: number;
+  /** The OCI registries bundles are pushed to (default: the embedded layout under `<home>/oci`). */
+  registry?: RegistrySettings;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -51,6 +54,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPackageActivities({
       home: deps.home,
       artifacts,
+      stores: bundleStores({ home: deps.home, ...(deps.registry ? { registry: deps.registry } : {}) }),
       ...(deps.evidenceKeyPath
         ? { evidenceKey: () => loadEvidenceKey({ home: deps.home, keyPath: deps.evidenceKeyPath as string }) }
         : {}),

@@ -35,6 +35,7 @@ import { writeEvidence } from './evidence.ts';
 import { type EvidenceKey, loadEvidenceKey } from './evidence-key.ts';
 import { domainFailure, FailureType } from './failures.ts';
 import { sha256FileHeartbeating, writeStreamHeartbeating } from './heartbeat.ts';
+import { type BundleStores, bundleStores, type PublishedBundle, publishBundle } from './publish-bundle.ts';
 import type { PolicyReport, SupplyChainReport } from './supply-chain.ts';
 
 export interface PackageModelInput {
@@ -58,6 +59,8 @@ export interface ModelBundle {
   manifestPath: string;
   /** The content files (`model.onnx`, `spec.yaml`), sorted by path. */
   files: BundleFile[];
+  /** The bundle as an OCI artifact in the environment's store (absent in runs from before it was pushed). */
+  published?: PublishedBundle;
 }
 
 /** modelship's own version, for the evidence (the tool that made the bundle). */
@@ -144,8 +147,11 @@ export function createPackageActivities(deps: {
   /** This worker's model files (fetched again here when another worker resolved them). */
   artifacts: ArtifactStore;
   evidenceKey?: () => Promise<EvidenceKey>;
+  /** Each environment's OCI store (default: the embedded layout under `<home>/oci` for all). */
+  stores?: BundleStores;
 }) {
   const bundlesDir = join(deps.home, 'bundles');
+  const stores = deps.stores ?? bundleStores({ home: deps.home });
   let key: Promise<EvidenceKey> | undefined;
   const evidenceKey = () => {
     key ??= (deps.evidenceKey ?? (() => loadEvidenceKey({ home: deps.home })))();
@@ -153,125 +159,139 @@ export function createPackageActivities(deps: {
   };
 
   return {
-    /** Creates (or reuses) the bundle for this artifact and spec text; see the module comment. */
+    /**
+     * Creates (or reuses) the bundle for this artifact and spec text, then publishes it to the
+     * environment's OCI store (`publish-bundle.ts`); see the module comment.
+     */
     async packageModel(input: PackageModelInput): Promise<ModelBundle> {
-      const startedOn = new Date().toISOString();
-      const { artifact, deployment, specText } = input;
-      const files: BundleFile[] = [
-        { path: MODEL_FILE, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes },
-        { path: SPEC_FILE, sha256: sha256Hex(specText), sizeBytes: Buffer.byteLength(specText) },
-      ].sort((a, b) => a.path.localeCompare(b.path));
-      const digest = bundleDigest(files, deployment.commit);
-      const target = join(bundlesDir, digest);
-      const bundle: ModelBundle = { digest, path: target, manifestPath: join(target, MANIFEST_FILE), files };
-
-      const reuse = async (): Promise<ModelBundle> => {
-        const problems = await bundleProblems(target, files, digest);
-        if (problems.length > 0) {
-          throw domainFailure(
-            FailureType.BundleConflict,
-            `bundle ${target} already exists with other content: ${problems.join('; ')}`,
-            { digest, path: target, problems },
-          );
-        }
-        return bundle;
-      };
-
-      await mkdir(bundlesDir, { recursive: true });
-      const exists = await stat(target).then(
-        () => true,
-        (error: unknown) => (hasErrorCode(error, 'ENOENT') ? false : Promise.reject(error)),
-      );
-      if (exists) return reuse();
-
-      const temp = join(bundlesDir, `.tmp-${randomUUID()}`);
-      try {
-        await mkdir(temp);
-        await copyVerified(
-          await deps.artifacts.localCopy(deployment, artifact),
-          join(temp, MODEL_FILE),
-          artifact.sha256,
-        );
-        await writeFileAtomic(join(temp, SPEC_FILE), specText);
-        const createdAt = new Date().toISOString();
-        const scanners = {
-          'modelship-onnx-scan': MODELSHIP_VERSION,
-          ...(input.supplyChain?.scanners ?? {}),
-        };
-        const parsed = parseSpec(specText, { file: deployment.specPath });
-        if (!parsed.ok) {
-          throw domainFailure(FailureType.InvalidSpec, parsed.errors.map((e) => e.message).join('; '));
-        }
-        const spec = parsed.spec;
-        const evidence = await writeEvidence(
-          temp,
-          {
-            facts: {
-              model: deployment.model,
-              environment: deployment.environment,
-              spec: { path: deployment.specPath, commit: deployment.commit },
-              bundle: { digest, files },
-              artifact: { source: artifact.source, sha256: artifact.sha256 },
-              ...(spec.spec.provenance ? { provenance: spec.spec.provenance } : {}),
-              versions: {
-                modelship: MODELSHIP_VERSION,
-                onnxruntime: input.validation.onnxruntimeVersion,
-                scanners,
-              },
-            },
-            spec,
-            validation: input.validation,
-            scan: input.scan,
-            ...(input.policy
-              ? {
-                  policy: {
-                    passed: input.policy.passed,
-                    summary: `${input.policy.results.length} rule(s) of ${input.policy.file} passed`,
-                  },
-                }
-              : {}),
-            holdout: { path: spec.spec.validation.holdout.path, sha256: input.validation.holdoutSha256 },
-            run: currentRun(),
-            createdAt,
-            startedOn,
-          },
-          await evidenceKey(),
-        );
-        const manifest: BundleManifest = {
-          schemaVersion: BUNDLE_MANIFEST_SCHEMA_VERSION,
-          digest,
-          model: deployment.model,
-          environment: deployment.environment,
-          spec: { commit: deployment.commit, path: deployment.specPath },
-          artifact: { source: artifact.source, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes },
-          files,
-          validation: input.validation,
-          scan: input.scan,
-          supplyChain: input.supplyChain ?? null,
-          policy: input.policy ?? null,
-          onnxruntimeVersion: input.validation.onnxruntimeVersion,
-          scanners,
-          evidence,
-          createdAt,
-        };
-        const checked = parseBundleManifest(manifest);
-        if (!checked.ok) {
-          throw new Error(
-            `the bundle manifest does not validate (a modelship bug): ${checked.errors.join('; ')}`,
-          );
-        }
-        await writeFileAtomic(join(temp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-        try {
-          await rename(temp, target);
-        } catch (error) {
-          // A concurrent attempt renamed its copy first: that one is the bundle now.
-          if (!hasErrorCode(error, 'EEXIST', 'ENOTEMPTY')) throw error;
-          return await reuse();
-        }
-        return bundle;
-      } finally {
-        await rm(temp, { recursive: true, force: true });
-      }
+      const bundle = await materialise(input);
+      const published = await publishBundle(stores, {
+        deployment: input.deployment,
+        bundleDir: bundle.path,
+        bundleDigest: bundle.digest,
+      });
+      return { ...bundle, published };
     },
   };
+
+  /** The bundle directory for this artifact and spec text, created or reused. */
+  async function materialise(input: PackageModelInput): Promise<ModelBundle> {
+    const startedOn = new Date().toISOString();
+    const { artifact, deployment, specText } = input;
+    const files: BundleFile[] = [
+      { path: MODEL_FILE, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes },
+      { path: SPEC_FILE, sha256: sha256Hex(specText), sizeBytes: Buffer.byteLength(specText) },
+    ].sort((a, b) => a.path.localeCompare(b.path));
+    const digest = bundleDigest(files, deployment.commit);
+    const target = join(bundlesDir, digest);
+    const bundle: ModelBundle = { digest, path: target, manifestPath: join(target, MANIFEST_FILE), files };
+
+    const reuse = async (): Promise<ModelBundle> => {
+      const problems = await bundleProblems(target, files, digest);
+      if (problems.length > 0) {
+        throw domainFailure(
+          FailureType.BundleConflict,
+          `bundle ${target} already exists with other content: ${problems.join('; ')}`,
+          { digest, path: target, problems },
+        );
+      }
+      return bundle;
+    };
+
+    await mkdir(bundlesDir, { recursive: true });
+    const exists = await stat(target).then(
+      () => true,
+      (error: unknown) => (hasErrorCode(error, 'ENOENT') ? false : Promise.reject(error)),
+    );
+    if (exists) return reuse();
+
+    const temp = join(bundlesDir, `.tmp-${randomUUID()}`);
+    try {
+      await mkdir(temp);
+      await copyVerified(
+        await deps.artifacts.localCopy(deployment, artifact),
+        join(temp, MODEL_FILE),
+        artifact.sha256,
+      );
+      await writeFileAtomic(join(temp, SPEC_FILE), specText);
+      const createdAt = new Date().toISOString();
+      const scanners = {
+        'modelship-onnx-scan': MODELSHIP_VERSION,
+        ...(input.supplyChain?.scanners ?? {}),
+      };
+      const parsed = parseSpec(specText, { file: deployment.specPath });
+      if (!parsed.ok) {
+        throw domainFailure(FailureType.InvalidSpec, parsed.errors.map((e) => e.message).join('; '));
+      }
+      const spec = parsed.spec;
+      const evidence = await writeEvidence(
+        temp,
+        {
+          facts: {
+            model: deployment.model,
+            environment: deployment.environment,
+            spec: { path: deployment.specPath, commit: deployment.commit },
+            bundle: { digest, files },
+            artifact: { source: artifact.source, sha256: artifact.sha256 },
+            ...(spec.spec.provenance ? { provenance: spec.spec.provenance } : {}),
+            versions: {
+              modelship: MODELSHIP_VERSION,
+              onnxruntime: input.validation.onnxruntimeVersion,
+              scanners,
+            },
+          },
+          spec,
+          validation: input.validation,
+          scan: input.scan,
+          ...(input.policy
+            ? {
+                policy: {
+                  passed: input.policy.passed,
+                  summary: `${input.policy.results.length} rule(s) of ${input.policy.file} passed`,
+                },
+              }
+            : {}),
+          holdout: { path: spec.spec.validation.holdout.path, sha256: input.validation.holdoutSha256 },
+          run: currentRun(),
+          createdAt,
+          startedOn,
+        },
+        await evidenceKey(),
+      );
+      const manifest: BundleManifest = {
+        schemaVersion: BUNDLE_MANIFEST_SCHEMA_VERSION,
+        digest,
+        model: deployment.model,
+        environment: deployment.environment,
+        spec: { commit: deployment.commit, path: deployment.specPath },
+        artifact: { source: artifact.source, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes },
+        files,
+        validation: input.validation,
+        scan: input.scan,
+        supplyChain: input.supplyChain ?? null,
+        policy: input.policy ?? null,
+        onnxruntimeVersion: input.validation.onnxruntimeVersion,
+        scanners,
+        evidence,
+        createdAt,
+      };
+      const checked = parseBundleManifest(manifest);
+      if (!checked.ok) {
+        throw new Error(
+          `the bundle manifest does not validate (a modelship bug): ${checked.errors.join('; ')}`,
+        );
+      }
+      await writeFileAtomic(join(temp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+      try {
+        await rename(temp, target);
+      } catch (error) {
+        // A concurrent attempt renamed its copy first: that one is the bundle now.
+        if (!hasErrorCode(error, 'EEXIST', 'ENOTEMPTY')) throw error;
+        return await reuse();
+      }
+      return bundle;
+    } finally {
+      await rm(temp, { recursive: true, force: true });
+    }
+  }
 }

@@ -39,6 +39,21 @@ export const BUNDLE_FILES: readonly string[] = [...REQUIRED_BUNDLE_FILES, ...EVI
 
 export const BUNDLE_MANIFEST_SCHEMA_VERSION = 2;
 
+/**
+ * A bundle pushed to an OCI registry is an artifact of this type, one layer per file (content
+ * files and the manifest); its signed evidence is a second artifact of the evidence type whose
+ * `subject` is the bundle, found through the registry's referrers.
+ */
+export const BUNDLE_ARTIFACT_TYPE = 'application/vnd.modelship.bundle.v1';
+export const EVIDENCE_ARTIFACT_TYPE = 'application/vnd.modelship.evidence.v1';
+/** The files of the bundle artifact, in layer order; the evidence files go to the referrer. */
+export const BUNDLE_ARTIFACT_FILES: readonly string[] = [...REQUIRED_BUNDLE_FILES].sort();
+
+/** The repository a model's bundles are pushed to in its environment's registry. */
+export function bundleRepository(model: string): string {
+  return `modelship/${model}`;
+}
+
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256: 64 lowercase hex digits');
 
 /** A file name inside the bundle directory: readers join it to the directory, so no `/` and no `..`. */

@@ -99,3 +99,8 @@ export const AUDIT_CONTEXT_HEADER = 'modelship-audit-context';
  * `apply` reads the commit and spec digest of the latest run.
  */
 export const MEMO_DEPLOYMENT_KEY = 'deployment';
+
+/** A repository URL with its user info removed, for messages and annotations: a remote may embed a token. */
+export function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}

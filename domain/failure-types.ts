@@ -20,6 +20,11 @@ export const FailureType = {
   SourceNotFound: 'SourceNotFound',
   /** The model file is larger than the worker will download or copy (`MODELSHIP_MAX_ARTIFACT_BYTES`). */
   ArtifactTooLarge: 'ArtifactTooLarge',
+  /**
+   * The environment's OCI registry refused the bundle for a reason retrying cannot fix (a
+   * repository it will not accept, content it calls invalid); a registry that is down retries.
+   */
+  RegistryRefused: 'RegistryRefused',
   /** The artifact source uses a scheme modelship cannot fetch. */
   UnsupportedSource: 'UnsupportedSource',
   /** The holdout CSV cannot be read as the model's input (bad rows, missing label column, wrong width). */

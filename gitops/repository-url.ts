@@ -10,6 +10,7 @@
  *    single-machine case of `npm start`), which the caller says out loud.
  */
 import { simpleGit } from 'simple-git';
+import { withoutCredentials } from '../domain/deployment.ts';
 import { parseRepositoryUrl } from '../sources/git/repository-url.ts';
 
 export interface RepositoryUrl {
@@ -18,10 +19,7 @@ export interface RepositoryUrl {
   from: 'flag' | 'MODELSHIP_REPOSITORY_URL' | 'github-actions' | 'origin' | 'local checkout';
 }
 
-/** A URL with its user info removed, for messages: a remote may embed a token. */
-export function withoutCredentials(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
-}
+export { withoutCredentials };
 
 /**
  * `url` when the workers' Git source accepts it and it carries no credentials; else an error

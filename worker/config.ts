@@ -53,7 +53,7 @@ const EnvSchema = z.object({
       'Prometheus that scrapes the data plane: analysis reads counters from it, in every environment.',
     ),
   MODELSHIP_PROMETHEUS_URLS: optionalText
-    .refine((list) => list === undefined || parsePrometheusUrls(list) !== undefined, {
+    .refine((list) => list === undefined || parseEnvironmentUrls(list) !== undefined, {
       message:
         'must be a comma-separated list of environment=URL pairs, e.g. production=http://prom:9090,staging=http://prom-staging:9090',
     })
@@ -70,6 +70,30 @@ const EnvSchema = z.object({
   MODELSHIP_GIT_SSH_KEY: optionalText.describe('Private key file for ssh:// and git@host:path repositories.'),
   MODELSHIP_GIT_KNOWN_HOSTS: optionalText.describe(
     'known_hosts file the ssh host keys are checked against (strict); unset, ssh uses its own.',
+  ),
+  // Where `package` pushes bundles as OCI artifacts; unset, an OCI image layout under MODELSHIP_HOME.
+  MODELSHIP_REGISTRY_URL: optionalText
+    .refine((url) => url === undefined || /^https?:\/\/[^/\s]+\/?$/.test(url), {
+      message:
+        'must be the http:// or https:// base URL of an OCI registry, e.g. https://registry.example.com',
+    })
+    .describe(
+      "OCI registry every environment's bundles are pushed to (unset: an OCI layout in MODELSHIP_HOME/oci).",
+    ),
+  MODELSHIP_REGISTRY_URLS: optionalText
+    .refine((list) => list === undefined || parseEnvironmentUrls(list) !== undefined, {
+      message:
+        'must be a comma-separated list of environment=URL pairs, e.g. production=https://registry.example.com,staging=http://127.0.0.1:5000',
+    })
+    .describe(
+      'Per-environment OCI registries (environment=URL, comma-separated); wins over MODELSHIP_REGISTRY_URL.',
+    ),
+  MODELSHIP_REGISTRY_USERNAME: optionalText.describe(
+    'User name for the registry (HTTP Basic, or the token flow).',
+  ),
+  MODELSHIP_REGISTRY_PASSWORD: optionalText.describe('Password for MODELSHIP_REGISTRY_USERNAME.'),
+  MODELSHIP_REGISTRY_TOKEN: optionalText.describe(
+    'A bearer token for the registry, instead of a user name and password.',
   ),
   MODELSHIP_MAX_ARTIFACT_BYTES: optionalText
     .refine((value) => value === undefined || /^[1-9][0-9]{0,15}$/.test(value), {
@@ -107,10 +131,32 @@ export interface ModelshipConfig {
   git: GitCredentials;
   /** Largest model file the worker downloads or copies; undefined: the default (4 GiB). */
   maxArtifactBytes: number | undefined;
+  /** Where bundles are pushed as OCI artifacts; no URL for an environment: the layout under `home`. */
+  registry: RegistryConfig;
+}
+
+/** The OCI registries bundles are pushed to, and the worker's credentials for them. */
+export interface RegistryConfig {
+  url?: string;
+  urls: Record<string, string>;
+  credentials?: { username: string; password: string } | { token: string };
+}
+
+/** The registry credentials the variables give: a token, or a user name with its password, never half of one. */
+function registryCredentials(
+  username: string | undefined,
+  password: string | undefined,
+  token: string | undefined,
+): Pick<RegistryConfig, 'credentials'> {
+  if (token) return { credentials: { token } };
+  if (username === undefined && password === undefined) return {};
+  if (!username || !password)
+    throw new Error('MODELSHIP_REGISTRY_USERNAME and MODELSHIP_REGISTRY_PASSWORD must be set together');
+  return { credentials: { username, password } };
 }
 
 /** `production=http://a:9090,staging=http://b:9090` → { production: …, staging: … }; undefined if malformed. */
-function parsePrometheusUrls(list: string): Record<string, string> | undefined {
+function parseEnvironmentUrls(list: string): Record<string, string> | undefined {
   const urls: Record<string, string> = {};
   for (const pair of list
     .split(',')
@@ -158,7 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     prometheus: {
       ...(values.MODELSHIP_PROMETHEUS_URL ? { url: values.MODELSHIP_PROMETHEUS_URL } : {}),
       urls: values.MODELSHIP_PROMETHEUS_URLS
-        ? (parsePrometheusUrls(values.MODELSHIP_PROMETHEUS_URLS) ?? {})
+        ? (parseEnvironmentUrls(values.MODELSHIP_PROMETHEUS_URLS) ?? {})
         : {},
     },
     git: {
@@ -168,6 +214,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       ...(values.MODELSHIP_GIT_KNOWN_HOSTS
         ? { knownHostsPath: resolve(cwd, values.MODELSHIP_GIT_KNOWN_HOSTS) }
         : {}),
+    },
+    registry: {
+      ...(values.MODELSHIP_REGISTRY_URL ? { url: values.MODELSHIP_REGISTRY_URL.replace(/\/$/, '') } : {}),
+      urls: values.MODELSHIP_REGISTRY_URLS
+        ? (parseEnvironmentUrls(values.MODELSHIP_REGISTRY_URLS) ?? {})
+        : {},
+      ...registryCredentials(
+        values.MODELSHIP_REGISTRY_USERNAME,
+        values.MODELSHIP_REGISTRY_PASSWORD,
+        values.MODELSHIP_REGISTRY_TOKEN,
+      ),
     },
     maxArtifactBytes: values.MODELSHIP_MAX_ARTIFACT_BYTES
       ? Number(values.MODELSHIP_MAX_ARTIFACT_BYTES)

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
+import type { RegistrySettings } from '../activities/publish-bundle.ts';
 import type { AuditStore } from '../audit/store.ts';
 import type { GitCredentials } from '../sources/git/checkouts.ts';
 import { auditActivityInterceptor } from './audit-interceptor.ts';
@@ -51,6 +52,8 @@ interface ModelshipWorkerOptions {
   git?: GitCredentials;
   /** Largest model file the worker downloads or copies (`config.maxArtifactBytes`). */
   maxArtifactBytes?: number;
+  /** The OCI registries bundles are pushed to (`config.registry`). */
+  registry?: RegistrySettings;
   /** A prebuilt bundle from {@link bundleWorkflows}; bundled on the fly when omitted. */
   workflowBundle?: WorkflowBundle;
   identity?: string;
@@ -73,6 +76,7 @@ export async function createModelshipWorker(options: ModelshipWorkerOptions): Pr
       ...(options.evidenceKeyPath ? { evidenceKeyPath: options.evidenceKeyPath } : {}),
       ...(options.git ? { git: options.git } : {}),
       ...(options.maxArtifactBytes ? { maxArtifactBytes: options.maxArtifactBytes } : {}),
+      ...(options.registry ? { registry: options.registry } : {}),
     }),
     interceptors: { activity: [auditActivityInterceptor(options.audit, identity)] },
   });

@@ -116,6 +116,9 @@ async function runDev(argv: string[], stop: StopRequests): Promise<number> {
       audit,
       dataPlane: { url: dataPlane.url, adminToken: dataPlane.adminToken },
       workflowBundle: await stop.untilStopped(bundleWorkflows()),
+      git: config.git,
+      registry: config.registry,
+      ...(config.maxArtifactBytes ? { maxArtifactBytes: config.maxArtifactBytes } : {}),
     });
     const workerRun = worker.run();
     cleanup.push({

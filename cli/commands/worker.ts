@@ -30,6 +30,7 @@ export const command: Command = {
         prometheus: config.prometheus,
         ...(config.evidenceKeyPath ? { evidenceKeyPath: config.evidenceKeyPath } : {}),
         git: config.git,
+        registry: config.registry,
         ...(config.maxArtifactBytes ? { maxArtifactBytes: config.maxArtifactBytes } : {}),
       });
       console.log(

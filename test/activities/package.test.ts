@@ -1,16 +1,32 @@
 import { createHash } from 'node:crypto';
 import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createArtifactActivities, type ResolvedArtifact } from '../../activities/artifact.ts';
 import { FailureType } from '../../activities/failures.ts';
-import { createPackageActivities, type PackageModelInput } from '../../activities/package.ts';
+import {
+  createPackageActivities,
+  type ModelBundle,
+  type PackageModelInput,
+} from '../../activities/package.ts';
+import { bundleStores } from '../../activities/publish-bundle.ts';
 import { createScanActivities } from '../../activities/scan.ts';
 import { createValidateActivities } from '../../activities/validate.ts';
-import { type BundleManifest, parseBundleManifest } from '../../domain/bundle-format.ts';
+import {
+  BUNDLE_ARTIFACT_TYPE,
+  type BundleManifest,
+  EVIDENCE_ARTIFACT_TYPE,
+  parseBundleManifest,
+} from '../../domain/bundle-format.ts';
+import { pullArtifact } from '../../oci/artifact.ts';
+import type { Digest } from '../../oci/digest.ts';
+import { OciError } from '../../oci/errors.ts';
+import { openOciStore } from '../../oci/open.ts';
+import type { OciStore } from '../../oci/store.ts';
 import { validateBom } from '../../supply-chain/evidence/validate-bom.ts';
 import { verifyStatementBundle } from '../../supply-chain/signing/index.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';
+import { startRegistry, type TestRegistry } from '../support/registry.ts';
 import {
   dataset,
   deploymentRef,
@@ -271,5 +287,145 @@ describe('packageModel', () => {
     );
     expect(failure.message).toContain(artifact.sha256);
     expect(await readdir(join(home.path, 'bundles'))).toEqual([]);
+  });
+});
+
+/**
+ * The bundle as an OCI artifact: pushed to the embedded layout by default and to a real registry
+ * (Debian's distribution registry, HTTP Basic auth on) when the environment has one; pulled back
+ * by digest it is the same files, and its evidence is found through the bundle's referrers,
+ * still verifying under the worker's evidence key.
+ */
+describe('packageModel publishes the bundle as an OCI artifact', () => {
+  let home: Awaited<ReturnType<typeof tempDir>>;
+  let registry: TestRegistry;
+  let input: PackageModelInput;
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+  });
+  afterAll(async () => {
+    await registry?.close();
+  });
+  beforeEach(async () => {
+    home = await tempDir('package-oci');
+    const model = version('iris', 'v1');
+    const deployment = deploymentRef();
+    const artifact = await createArtifactActivities({
+      home: home.path,
+      trees: directoryTrees(),
+    }).resolveArtifact({
+      deployment,
+      source: model.path,
+      sha256: model.sha256,
+    });
+    const validation = await createValidateActivities({
+      home: home.path,
+      ...testSources(home.path),
+    }).validateModel({
+      deployment,
+      artifact,
+      interface: exampleInterface('iris'),
+      validation: {
+        holdout: { path: dataset('iris').holdout.path, labelColumn: 'label', predictionOutput: 'label' },
+        metrics: { accuracy: { min: 0.85 } },
+      },
+    });
+    const scan = await createScanActivities({ ...testSources(home.path) }).scanModel({
+      deployment,
+      artifact,
+    });
+    input = { deployment, artifact, specText: SPEC_TEXT, validation, scan };
+  });
+  afterEach(async () => {
+    await home.remove();
+  });
+
+  /** Pulls the bundle and its one evidence referrer from `store`; checks both against the bundle on disk. */
+  async function expectPulledBack(store: OciStore, bundle: ModelBundle) {
+    const published = bundle.published;
+    if (!published) throw new Error('the bundle was not published');
+    const pulled = await pullArtifact(store, {
+      repository: published.repository,
+      digest: published.digest as Digest,
+      targetDir: join(home.path, 'pulled', 'bundle'),
+      expectArtifactType: BUNDLE_ARTIFACT_TYPE,
+    });
+    expect(pulled.files.map((file) => file.name)).toEqual(['manifest.json', 'model.onnx', 'spec.yaml']);
+    for (const { name } of pulled.files)
+      expect(await readFile(join(home.path, 'pulled', 'bundle', name))).toEqual(
+        await readFile(join(bundle.path, name)),
+      );
+    expect(pulled.annotations).toMatchObject({
+      'org.opencontainers.image.revision': input.deployment.commit,
+      'vnd.modelship.bundle.digest': bundle.digest,
+    });
+
+    const referrers = await store.listReferrers(published.repository, published.digest as Digest, {
+      artifactType: EVIDENCE_ARTIFACT_TYPE,
+    });
+    expect(referrers.map((referrer) => referrer.digest)).toEqual([published.evidence]);
+    await pullArtifact(store, {
+      repository: published.repository,
+      digest: published.evidence as Digest,
+      targetDir: join(home.path, 'pulled', 'evidence'),
+      expectArtifactType: EVIDENCE_ARTIFACT_TYPE,
+    });
+    expect((await readdir(join(home.path, 'pulled', 'evidence'))).sort()).toEqual(EVIDENCE);
+    const publicKey = await readFile(join(home.path, 'keys', 'evidence.pub'), 'utf8');
+    const statement = verifyStatementBundle(
+      await readFile(join(home.path, 'pulled', 'evidence', 'bom.sigstore.json'), 'utf8'),
+      publicKey,
+    );
+    expect(statement.predicateType).toBe('https://cyclonedx.org/bom');
+  }
+
+  it('goes to the OCI image layout under MODELSHIP_HOME when no registry is configured', async () => {
+    const bundle = await createPackageActivities({ home: home.path, ...testSources(home.path) }).packageModel(
+      input,
+    );
+    expect(bundle.published).toMatchObject({
+      store: `OCI layout ${join(home.path, 'oci')}`,
+      repository: 'modelship/iris-classifier',
+    });
+    expect(bundle.published?.reference).toBeUndefined();
+    await expectPulledBack(openOciStore({ kind: 'layout', root: join(home.path, 'oci') }), bundle);
+  });
+
+  it("goes to the environment's registry by digest, the same digests on a retry", async () => {
+    const credentials = { username: registry.username, password: registry.password };
+    const stores = bundleStores({
+      home: home.path,
+      registry: { urls: { staging: registry.url, production: 'http://127.0.0.1:9' }, credentials },
+    });
+    const { packageModel } = createPackageActivities({ home: home.path, ...testSources(home.path), stores });
+    const bundle = await packageModel(input);
+    expect(bundle.published?.reference).toBe(
+      `oci://${registry.host}/modelship/iris-classifier@${bundle.published?.digest}`,
+    );
+    await expectPulledBack(openOciStore({ kind: 'registry', url: registry.url, credentials }), bundle);
+
+    const again = await packageModel(input);
+    expect(again.published).toEqual(bundle.published);
+  });
+
+  it('leaves a refused login to the retry policy rather than failing the run', async () => {
+    const stores = bundleStores({
+      home: home.path,
+      registry: {
+        url: registry.url,
+        urls: {},
+        credentials: { username: registry.username, password: 'wrong' },
+      },
+    });
+    const failure = await createPackageActivities({ home: home.path, ...testSources(home.path), stores })
+      .packageModel(input)
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(failure).toBeInstanceOf(OciError);
+    expect((failure as OciError).kind).toBe('unauthorized');
+    expect((failure as OciError).message).toContain(registry.url.replace('http://', ''));
   });
 });

@@ -15,7 +15,36 @@ describe('loadConfig', () => {
       prometheus: { urls: {} },
       git: {},
       maxArtifactBytes: undefined,
+      registry: { urls: {} },
     });
+  });
+
+  it('reads the OCI registries bundles are pushed to, with a user and password or a token', () => {
+    expect(
+      loadConfig(
+        {
+          MODELSHIP_REGISTRY_URL: 'https://registry.example.com/',
+          MODELSHIP_REGISTRY_URLS: 'production=https://prod-registry.example.com',
+          MODELSHIP_REGISTRY_USERNAME: 'ci',
+          MODELSHIP_REGISTRY_PASSWORD: 'pw',
+        },
+        '/',
+      ).registry,
+    ).toEqual({
+      url: 'https://registry.example.com',
+      urls: { production: 'https://prod-registry.example.com' },
+      credentials: { username: 'ci', password: 'pw' },
+    });
+    expect(loadConfig({ MODELSHIP_REGISTRY_TOKEN: 't0k' }, '/').registry.credentials).toEqual({
+      token: 't0k',
+    });
+    expect(() => loadConfig({ MODELSHIP_REGISTRY_USERNAME: 'ci' }, '/')).toThrow(/must be set together/);
+    expect(() => loadConfig({ MODELSHIP_REGISTRY_URL: 'registry.example.com' }, '/')).toThrow(
+      /MODELSHIP_REGISTRY_URL/,
+    );
+    expect(() => loadConfig({ MODELSHIP_REGISTRY_URLS: 'production:https://r' }, '/')).toThrow(
+      /MODELSHIP_REGISTRY_URLS/,
+    );
   });
 
   it("reads Git credentials for the workers' fetches and the artifact size limit, and refuses a bad limit", () => {
