@@ -16,7 +16,11 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { DeploymentRef } from '../domain/deployment.ts';
 import { type FileDigest, hasErrorCode, isWithin } from '../model/files.ts';
+import { OciError } from '../oci/errors.ts';
+import type { OciReference } from '../oci/reference.ts';
+import type { RegistryCredentials } from '../oci/registry-auth.ts';
 import { cappedStream, openHttpsSource, SourceFetchError } from '../sources/https-source.ts';
+import { fetchOciModel, parseOciSource } from '../sources/oci-source.ts';
 import { domainFailure, FailureType } from './failures.ts';
 import { cancellationSignal, sha256FileHeartbeating, writeStreamHeartbeating } from './heartbeat.ts';
 import type { SourceTrees } from './source-tree.ts';
@@ -55,13 +59,18 @@ interface ArtifactDeps {
   maxBytes?: number;
   /** How long an https source may take to answer with headers (default 30 s). */
   headersTimeoutMs?: number;
+  /** The worker's credentials for an `oci://` source's registry host, if it has any. */
+  registryCredentials?: (host: string) => RegistryCredentials | undefined;
 }
 
 /** 4 GiB: above the largest policy scan limit a tabular or mid-sized network needs. */
 export const DEFAULT_MAX_ARTIFACT_BYTES = 4 * 1024 ** 3;
 
-/** Where a source points once resolved: a local file or an https URL. */
-type Location = { kind: 'file'; path: string } | { kind: 'https'; url: URL };
+/** Where a source points once resolved: a local file, an https URL or an OCI artifact. */
+type Location =
+  | { kind: 'file'; path: string }
+  | { kind: 'https'; url: URL }
+  | { kind: 'oci'; reference: OciReference };
 
 const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
 
@@ -85,10 +94,17 @@ async function locateSource(source: string, tree: () => Promise<string>): Promis
     }
   }
   if (scheme === 'https') return { kind: 'https', url: new URL(source) };
+  if (scheme === 'oci') {
+    try {
+      return { kind: 'oci', reference: parseOciSource(source) };
+    } catch (error) {
+      throw domainFailure(FailureType.UnsupportedSource, (error as Error).message, { source });
+    }
+  }
   if (scheme !== undefined) {
     throw domainFailure(
       FailureType.UnsupportedSource,
-      `unsupported source scheme "${scheme}:" in "${source}"; use a path relative to the repository, file:// or https://`,
+      `unsupported source scheme "${scheme}:" in "${source}"; use a path relative to the repository, file://, https:// or oci://`,
       { source, scheme },
     );
   }
@@ -117,6 +133,7 @@ async function locateSource(source: string, tree: () => Promise<string>): Promis
  * failure; network trouble and server errors retry under the activity's policy.
  */
 function asSourceFailure(error: unknown, source: string): unknown {
+  if (error instanceof OciError) return ociSourceFailure(error, source);
   if (!(error instanceof SourceFetchError)) return error;
   const details = { source, ...(error.status === undefined ? {} : { status: error.status }) };
   switch (error.kind) {
@@ -125,6 +142,24 @@ function asSourceFailure(error: unknown, source: string): unknown {
       return domainFailure(FailureType.ArtifactNotFound, error.message, details);
     case 'too-large':
       return domainFailure(FailureType.ArtifactTooLarge, error.message, details);
+    default:
+      return error;
+  }
+}
+
+/** An `oci://` source's error as the activity reports it; a registry that is down or refuses the login retries. */
+function ociSourceFailure(error: OciError, source: string): unknown {
+  const details = { source, kind: error.kind };
+  switch (error.kind) {
+    case 'not-found':
+      return domainFailure(FailureType.ArtifactNotFound, error.message, details);
+    case 'too-large':
+      return domainFailure(FailureType.ArtifactTooLarge, error.message, details);
+    case 'digest-mismatch':
+      return domainFailure(FailureType.DigestMismatch, error.message, details);
+    case 'invalid':
+    case 'refused':
+      return domainFailure(FailureType.UnsupportedSource, error.message, details);
     default:
       return error;
   }
@@ -148,6 +183,25 @@ export function createArtifactStore(deps: ArtifactDeps): ArtifactStore {
 
   /** Opens the source as a byte stream, mapping "not there" to ArtifactNotFound. */
   async function open(location: Location, source: string): Promise<{ stream: Readable; where: string }> {
+    if (location.kind === 'oci') {
+      // The layer is verified against its descriptor as it lands in a scratch directory of the
+      // store, then read like a file (and hashed again against the spec's pin).
+      const workDir = join(storeDir, `.tmp-oci-${randomUUID()}`);
+      await mkdir(workDir);
+      try {
+        const path = await fetchOciModel(location.reference, {
+          maxBytes,
+          workDir,
+          ...(deps.registryCredentials ? { credentialsFor: deps.registryCredentials } : {}),
+        });
+        const stream = createReadStream(path);
+        stream.once('close', () => void rm(workDir, { recursive: true, force: true }));
+        return { stream, where: source };
+      } catch (error) {
+        await rm(workDir, { recursive: true, force: true });
+        throw asSourceFailure(error, source);
+      }
+    }
     if (location.kind === 'file') {
       const info = await stat(location.path).catch((error: unknown) => {
         if (hasErrorCode(error, 'ENOENT', 'ENOTDIR')) return undefined;

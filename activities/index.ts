@@ -35,6 +35,18 @@ interface ActivityDeps {
   registry?: RegistrySettings;
 }
 
+/**
+ * The worker's registry credentials for an `oci://` model source on `host`: those of the
+ * configured registry on that host, never sent to another host.
+ */
+function registryCredentialsFor(registry: RegistrySettings | undefined, host: string) {
+  if (!registry?.credentials) return undefined;
+  const hosts = [registry.url, ...Object.values(registry.urls)].flatMap((url) =>
+    url ? [new URL(url).host] : [],
+  );
+  return hosts.includes(host) ? registry.credentials : undefined;
+}
+
 export function createActivities(deps: ActivityDeps) {
   const admin = createAdminClient({ baseUrl: deps.dataPlane.url, token: deps.dataPlane.adminToken });
   // One checkout cache and one artifact store per worker, shared by every activity that reads
@@ -44,6 +56,7 @@ export function createActivities(deps: ActivityDeps) {
     home: deps.home,
     trees,
     ...(deps.maxArtifactBytes ? { maxBytes: deps.maxArtifactBytes } : {}),
+    registryCredentials: (host) => registryCredentialsFor(deps.registry, host),
   });
   return {
     ...createArtifactActivities({ store: artifacts }),

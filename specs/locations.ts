@@ -1,11 +1,15 @@
 /**
  * Where a spec may point for files: paths inside the repository (so a commit pins them) and, for
- * the model only, `file://` and `https://` URIs. Pure string work (POSIX semantics, no
+ * the model only, `file://`, `https://` and `oci://` URIs. Pure string work (POSIX semantics, no
  * `node:path`), since specs are written with `/` and this code may run in the workflow sandbox.
  */
 
 /** URI schemes a model source may use, as written in specs. */
-const SUPPORTED_SCHEMES = ['file://', 'https://'] as const;
+const SUPPORTED_SCHEMES = ['file://', 'https://', 'oci://'] as const;
+
+/** `oci://registry[:port]/repository@sha256:<hex>`: by digest only (a tag can be moved). */
+const OCI_REFERENCE =
+  /^oci:\/\/[a-z0-9.-]+(?::\d{1,5})?\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*@sha256:[a-f0-9]{64}$/;
 
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
 const WINDOWS_DRIVE = /^[a-zA-Z]:[\\/]/;
@@ -20,12 +24,17 @@ export function checkModelSource(source: string, fileExists?: (path: string) => 
   if (scheme === 'https') {
     return /^https:\/\/[^/?#\s]+\/\S+$/i.test(source) ? undefined : 'an https:// URI needs a host and a path';
   }
+  if (scheme === 'oci') {
+    return OCI_REFERENCE.test(source)
+      ? undefined
+      : 'an oci:// source is oci://registry/repository@sha256:<64 hex digits> (by digest: a tag can be moved)';
+  }
   if (scheme === 'file') {
     const path = fileUriPath(source);
     if (path === undefined) return 'a file:// URI needs an absolute path: file:///path/to/model.onnx';
     return fileExists === undefined || fileExists(path) ? undefined : `no such file: ${path}`;
   }
-  return `unsupported URI scheme "${scheme}:"; use ${SUPPORTED_SCHEMES.join(' or ')}, or a path relative to the repository root`;
+  return `unsupported URI scheme "${scheme}:"; use ${SUPPORTED_SCHEMES.join(', ')}, or a path relative to the repository root`;
 }
 
 /**

@@ -76,7 +76,7 @@ const ModelSource = z
       .string()
       .min(1)
       .describe(
-        'Where the model file is: a path relative to the repository root (e.g. models/iris/v2/model.onnx) or a URI (file://, https://).',
+        'Where the model file is: a path relative to the repository root (e.g. models/iris/v2/model.onnx) or a URI (file://, https://, or oci://registry/repository@sha256:… for a model published as an OCI artifact).',
       ),
     sha256: sha256.describe('Pinned sha256 of the model file; the rollout refuses any other bytes.'),
     format: z.literal('onnx').default('onnx').describe('Model format. Only ONNX is supported.'),

@@ -18,7 +18,7 @@ export function requiredSigners(signedBy: readonly string[], policy: UsablePolic
   return [...new Set([...signedBy, ...policy.policy.signatures.required])].sort();
 }
 
-/** Verifies the model directory's signatures; `local.modelDir` null means an https:// model. */
+/** Verifies the model directory's signatures; `local.modelDir` null means a model fetched by URI (https://, oci://). */
 export async function checkSignatures(
   local: LocalModel,
   source: string,
@@ -57,7 +57,7 @@ function verdictOf(summary: SignatureSummary, local: LocalModel, source: string)
       status: 'passed',
       detail:
         local.modelDir === null
-          ? 'an https:// model: no directory to verify, and no signature is required'
+          ? 'a model fetched by URI (https://, oci://): no directory to verify, and no signature is required'
           : 'the model directory is not signed (no signature is required)',
       findings: [],
     };
@@ -94,7 +94,7 @@ async function verify(
       findings: [
         {
           severity: 'error',
-          message: `signatures by ${required.join(', ')} are required, but an https:// model has no directory to verify: commit the model and its model.sig, or serve it from a file:// path`,
+          message: `signatures by ${required.join(', ')} are required, but a model fetched by URI (https://, oci://) has no directory to verify: commit the model and its model.sig, or serve it from a file:// path`,
         },
       ],
     };

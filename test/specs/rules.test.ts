@@ -109,13 +109,22 @@ describe('model source', () => {
     ['https://', 'an https:// URI needs a host and a path'],
     ['https://models.example.com', 'an https:// URI needs a host and a path'],
     ['file://srv/models/iris.onnx', 'a file:// URI needs an absolute path: file:///path/to/model.onnx'],
+    [`oci://registry.example.com:5000/ml/iris@sha256:${'ab'.repeat(32)}`, undefined],
+    [
+      'oci://registry.example.com/ml/iris:v2',
+      'an oci:// source is oci://registry/repository@sha256:<64 hex digits> (by digest: a tag can be moved)',
+    ],
+    [
+      `oci://registry.example.com/ML/Iris@sha256:${'ab'.repeat(32)}`,
+      'an oci:// source is oci://registry/repository@sha256:<64 hex digits> (by digest: a tag can be moved)',
+    ],
     [
       'http://models.example.com/iris.onnx',
-      'unsupported URI scheme "http:"; use file:// or https://, or a path relative to the repository root',
+      'unsupported URI scheme "http:"; use file://, https://, oci://, or a path relative to the repository root',
     ],
     [
       's3://bucket/iris.onnx',
-      'unsupported URI scheme "s3:"; use file:// or https://, or a path relative to the repository root',
+      'unsupported URI scheme "s3:"; use file://, https://, oci://, or a path relative to the repository root',
     ],
     ['/srv/models/iris.onnx', 'must be relative to the repository root, not an absolute path'],
     ['C:\\models\\iris.onnx', 'must be relative to the repository root, not an absolute path'],
