@@ -1,5 +1,6 @@
 /** Every activity the worker registers, built from its dependencies. */
 import type { AuditStore } from '../audit/store.ts';
+import { bundleStores, type RegistrySettings } from '../oci/environment-stores.ts';
 import { createAdminClient } from '../serving/admin-client.ts';
 import { GitCheckouts, type GitCredentials } from '../sources/git/checkouts.ts';
 import { createArtifactActivities, createArtifactStore } from './artifact.ts';
@@ -10,7 +11,6 @@ import { loadEvidenceKey } from './evidence-key.ts';
 import { createIdentityActivities } from './identity.ts';
 import { createMonitorActivities } from './monitor.ts';
 import { createPackageActivities } from './package.ts';
-import { bundleStores, type RegistrySettings } from './publish-bundle.ts';
 import { createScanActivities } from './scan.ts';
 import { gitSourceTrees } from './source-tree.ts';
 import { createEstimateActivities } from './step-estimates.ts';

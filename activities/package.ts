@@ -29,13 +29,14 @@ import type { DeploymentRef } from '../domain/deployment.ts';
 import { hasErrorCode, sha256Hex, writeFileAtomic } from '../model/files.ts';
 import type { ScanReport } from '../model/scan.ts';
 import type { ValidationReport } from '../model/validation-report.ts';
+import { type BundleStores, bundleStores } from '../oci/environment-stores.ts';
 import { parseSpec } from '../specs/parse.ts';
 import type { ArtifactStore, ResolvedArtifact } from './artifact.ts';
 import { writeEvidence } from './evidence.ts';
 import { type EvidenceKey, loadEvidenceKey } from './evidence-key.ts';
 import { domainFailure, FailureType } from './failures.ts';
 import { sha256FileHeartbeating, writeStreamHeartbeating } from './heartbeat.ts';
-import { type BundleStores, bundleStores, type PublishedBundle, publishBundle } from './publish-bundle.ts';
+import { type PublishedBundle, publishBundle } from './publish-bundle.ts';
 import type { PolicyReport, SupplyChainReport } from './supply-chain.ts';
 
 export interface PackageModelInput {

@@ -21,10 +21,8 @@ import {
 } from '../domain/bundle-format.ts';
 import { type DeploymentRef, repositoryOf, withoutCredentials } from '../domain/deployment.ts';
 import { attachReferrer, pushArtifact } from '../oci/artifact.ts';
+import type { BundleStores } from '../oci/environment-stores.ts';
 import { OciError } from '../oci/errors.ts';
-import { openOciStore } from '../oci/open.ts';
-import type { RegistryCredentials } from '../oci/registry-auth.ts';
-import type { OciStore } from '../oci/store.ts';
 import { domainFailure, FailureType } from './failures.ts';
 
 /** Where the bundle went: enough to pull it again and to show a person where it is. */
@@ -38,44 +36,6 @@ export interface PublishedBundle {
   reference?: string;
   /** Digest of the evidence referrer's manifest; null when the bundle has no evidence files. */
   evidence: string | null;
-}
-
-/** The registries bundles are pushed to, per environment (`config.registry`). */
-export interface RegistrySettings {
-  url?: string;
-  urls: Record<string, string>;
-  credentials?: RegistryCredentials;
-}
-
-/** Each environment's store, opened once per worker. */
-export interface BundleStores {
-  storeFor(environment: string): { store: OciStore; host?: string };
-}
-
-export function bundleStores(options: { home: string; registry?: RegistrySettings }): BundleStores {
-  const opened = new Map<string, { store: OciStore; host?: string }>();
-  const layout = () => ({ store: openOciStore({ kind: 'layout', root: join(options.home, 'oci') }) });
-  return {
-    storeFor(environment) {
-      const url = options.registry?.urls[environment] ?? options.registry?.url;
-      const key = url ?? '';
-      let entry = opened.get(key);
-      if (!entry) {
-        entry = url
-          ? {
-              store: openOciStore({
-                kind: 'registry',
-                url,
-                ...(options.registry?.credentials ? { credentials: options.registry.credentials } : {}),
-              }),
-              host: new URL(url).host,
-            }
-          : layout();
-        opened.set(key, entry);
-      }
-      return entry;
-    },
-  };
 }
 
 /** An OciError as the activity reports it: only trouble that may pass (`transient`, `unauthorized`) retries. */

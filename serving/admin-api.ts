@@ -42,6 +42,11 @@ interface AdminContext {
   bundleRoots: readonly string[] | undefined;
   authorize: Authorizer;
   log: (line: string) => void;
+  /**
+   * Set when the server follows an environment's desired state (`replica.ts`): routing then
+   * changes only through that record, and every admin write is refused with this reason.
+   */
+  writesRefused?: string | undefined;
 }
 
 async function readJson<S extends z.ZodType>(
@@ -181,7 +186,11 @@ export async function handleAdmin(
         models: ctx.registry.entries().map((entry) => routingState(entry.snapshot)),
       });
     }
-    if (parts[0] === 'models' && parts.length >= 2) return await modelRoute(ctx, req, res, parts);
+    if (parts[0] === 'models' && parts.length >= 2) {
+      if (ctx.writesRefused !== undefined && req.method !== 'GET')
+        throw new HttpError(409, ctx.writesRefused);
+      return await modelRoute(ctx, req, res, parts);
+    }
     throw new HttpError(404, `no such admin endpoint: ${path}`);
   } catch (error) {
     if (!(error instanceof HttpError)) {

@@ -12,6 +12,8 @@ import type { MetricsRegistry } from './metrics.ts';
 import { ModelLoadError, ModelVersion } from './model-version.ts';
 import { WeylRoller } from './routing.ts';
 import {
+  type AssignedRouting,
+  assignRouting,
   emptySnapshot,
   putVersion,
   type RoutingSnapshot,
@@ -94,6 +96,18 @@ export class ModelRegistry {
     for (const version of transition.unload) version.retire(() => this.finishUnload(entry, version));
     if (changed) this.log(`${entry.name}: ${action} (generation ${entry.snapshot.generation})`);
     return routingState(entry.snapshot);
+  }
+
+  /** Assigns the model's whole routing at once (a replica converging on desired state). */
+  assign(model: string, target: AssignedRouting): RoutingState {
+    const entry = this.require(model);
+    const canary = target.canary ? `, canary "${target.canary.name}" at ${target.canary.weight} %` : '';
+    const shadow = target.shadow ? `, shadow "${target.shadow}"` : '';
+    return this.apply(
+      entry,
+      assignRouting(entry.snapshot, target),
+      `routing: stable "${target.stable}"${canary}${shadow}`,
+    );
   }
 
   /**

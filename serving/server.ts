@@ -45,6 +45,11 @@ export interface ServingServerOptions extends Partial<ServingLimits> {
   log?: (line: string) => void;
   /** How long `close()` lets in-flight requests finish before cutting connections (default 10 s). */
   drainTimeoutMs?: number;
+  /**
+   * The environment whose desired state this server follows (`modelship serve --environment`):
+   * the admin API then refuses writes, since a replica's routing comes only from that record.
+   */
+  followsEnvironment?: string;
 }
 
 /** A running server. */
@@ -54,6 +59,8 @@ export interface ServingServer {
   port: number;
   /** The limits in force, defaults filled in. */
   limits: ServingLimits;
+  /** The served models, for a replica converging on desired state (`replica.ts`) to drive. */
+  registry: ModelRegistry;
   /** Stops accepting connections, lets in-flight requests finish, then releases every model. */
   close(): Promise<void>;
 }
@@ -94,6 +101,10 @@ export async function startServingServer(options: ServingServerOptions = {}): Pr
     bundleRoots: options.bundleRoots,
     authorize: bearerAuthorizer(options.adminToken),
     log,
+    writesRefused:
+      options.followsEnvironment === undefined
+        ? undefined
+        : `this data plane follows the desired state of environment "${options.followsEnvironment}": its routing changes only through that record (a rollout), not the admin API`,
   };
 
   const fail = (res: ServerResponse, error: unknown) => {
@@ -191,5 +202,5 @@ export async function startServingServer(options: ServingServerOptions = {}): Pr
     return closing;
   };
 
-  return { url: `http://${urlHost}:${bound}`, port: bound, limits, close };
+  return { url: `http://${urlHost}:${bound}`, port: bound, limits, registry, close };
 }

@@ -213,3 +213,59 @@ export function retireModel<V extends Named>(s: RoutingSnapshot<V>): Transition<
   });
   return ok(next(s, { stable: null, canary: null, shadow: null, previousStable: null, versions }), unload);
 }
+
+/** The routing a replica is told to serve, by version name (`desired-state/`'s `ModelRouting`). */
+export interface AssignedRouting {
+  stable: string;
+  canary: { name: string; weight: number } | null;
+  shadow: string | null;
+  previousStable: string | null;
+}
+
+/**
+ * Sets the routing to exactly `target`, every named version already loaded and ready: how a
+ * replica converges on its environment's desired state, where each admin change is one such
+ * assignment. Every ready version the target does not name (in any role, previousStable
+ * included) drains and is unloaded; versions still warming or already draining are left alone.
+ * An assignment that changes nothing keeps the snapshot, so applying one state twice is a no-op.
+ */
+export function assignRouting<V extends Named>(
+  s: RoutingSnapshot<V>,
+  target: AssignedRouting,
+): Transition<V> {
+  const named = (name: string) => requireReady(s, name);
+  const stable = named(target.stable);
+  if (isTransition(stable)) return stable;
+  const canaryVersion = target.canary ? named(target.canary.name) : null;
+  if (canaryVersion !== null && isTransition(canaryVersion)) return canaryVersion;
+  const shadow = target.shadow === null ? null : named(target.shadow);
+  if (shadow !== null && isTransition(shadow)) return shadow;
+  const previousStable = target.previousStable === null ? null : named(target.previousStable);
+  if (previousStable !== null && isTransition(previousStable)) return previousStable;
+  const canary =
+    canaryVersion === null || !target.canary
+      ? null
+      : { version: canaryVersion, weight: target.canary.weight };
+
+  const kept = new Set<V>([
+    stable,
+    ...(canary ? [canary.version] : []),
+    ...(shadow ? [shadow] : []),
+    ...(previousStable ? [previousStable] : []),
+  ]);
+  const unload = [...s.versions.values()]
+    .filter((entry) => entry.state === 'ready' && !kept.has(entry.version))
+    .map((entry) => entry.version);
+  const unchanged =
+    unload.length === 0 &&
+    s.stable === stable &&
+    s.shadow === shadow &&
+    s.previousStable === previousStable &&
+    s.canary?.version === canary?.version &&
+    s.canary?.weight === canary?.weight;
+  if (unchanged) return ok(s);
+  const versions = withEntries(s, (entries) => {
+    for (const version of unload) entries.set(version.name, { version, state: 'draining' });
+  });
+  return ok(next(s, { stable, canary, shadow, previousStable, versions }), unload);
+}

@@ -71,6 +71,14 @@ const EnvSchema = z.object({
   MODELSHIP_GIT_KNOWN_HOSTS: optionalText.describe(
     'known_hosts file the ssh host keys are checked against (strict); unset, ssh uses its own.',
   ),
+  MODELSHIP_DESIRED_STATE_URL: optionalText
+    .refine((url) => url === undefined || /^postgres(ql)?:\/\//.test(url), {
+      message:
+        'must be a postgres:// URL (several machines); unset it to keep desired state in files under MODELSHIP_HOME',
+    })
+    .describe(
+      'PostgreSQL URL of the desired state serve replicas follow; unset: files in MODELSHIP_HOME/desired-state (one machine).',
+    ),
   // Where `package` pushes bundles as OCI artifacts; unset, an OCI image layout under MODELSHIP_HOME.
   MODELSHIP_REGISTRY_URL: optionalText
     .refine((url) => url === undefined || /^https?:\/\/[^/\s]+\/?$/.test(url), {
@@ -133,6 +141,8 @@ export interface ModelshipConfig {
   maxArtifactBytes: number | undefined;
   /** Where bundles are pushed as OCI artifacts; no URL for an environment: the layout under `home`. */
   registry: RegistryConfig;
+  /** PostgreSQL URL of the desired state (MODELSHIP_DESIRED_STATE_URL); undefined: files under `home`. */
+  desiredStateUrl: string | undefined;
 }
 
 /** The OCI registries bundles are pushed to, and the worker's credentials for them. */
@@ -226,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         values.MODELSHIP_REGISTRY_TOKEN,
       ),
     },
+    desiredStateUrl: values.MODELSHIP_DESIRED_STATE_URL,
     maxArtifactBytes: values.MODELSHIP_MAX_ARTIFACT_BYTES
       ? Number(values.MODELSHIP_MAX_ARTIFACT_BYTES)
       : undefined,

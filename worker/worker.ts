@@ -6,8 +6,8 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
-import type { RegistrySettings } from '../activities/publish-bundle.ts';
 import type { AuditStore } from '../audit/store.ts';
+import type { RegistrySettings } from '../oci/environment-stores.ts';
 import type { GitCredentials } from '../sources/git/checkouts.ts';
 import { auditActivityInterceptor } from './audit-interceptor.ts';
 import { DEFAULT_DATA_PLANE_URL } from './config.ts';

@@ -9,10 +9,12 @@ import { ServingConfigError, type ServingServer, startServingServer } from '../.
 import { parseDuration } from '../../specs/duration.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
+import { followDesiredState } from '../serve-replica.ts';
 
 const d = DEFAULT_LIMITS;
 const USAGE = `Usage: modelship serve [--port 8000] [--host 127.0.0.1] [--admin-token-file FILE]
                        [--insecure-admin] [--bundle-root DIR] [--load MODEL[@VERSION]=BUNDLE_DIR ...]
+                       [--environment ENV [--replica-id ID] [--evidence-key FILE ...]]
                        [limits]
 
 Serves ONNX models over the Open Inference Protocol (KServe V2 REST) under /v2, with per-model
@@ -28,6 +30,15 @@ Options:
   --load MODEL=DIR          load a bundle directory at start (repeatable; DIR is trusted, as if
                             inside the bundle root); the version is MODEL@VERSION=DIR, or the
                             first 12 characters of the bundle digest
+
+One replica of an environment's data plane (no --load then; the admin API refuses writes):
+  --environment ENV         follow ENV's desired state ($MODELSHIP_DESIRED_STATE_URL, else files
+                            in $MODELSHIP_HOME): pull its bundles by digest from ENV's registry
+                            ($MODELSHIP_REGISTRY_URL(S), else $MODELSHIP_HOME/oci), serve its
+                            routing, report the generation served; a restart serves again by itself
+  --replica-id ID           this replica's name in the reports (default <host name>-<port>)
+  --evidence-key FILE       PEM public key a bundle's signed evidence must verify under
+                            (repeatable; default the worker's key in $MODELSHIP_HOME/keys)
 
 Limits (each refused with a 4xx and a JSON body; see serving/README.md):
   --max-body-bytes N        request body (default ${d.maxBodyBytes})
@@ -65,6 +76,15 @@ const Flags = z.object({
   'admin-token-file': z.string().min(1).optional(),
   'insecure-admin': z.boolean().default(false),
   'bundle-root': z.string().min(1).optional(),
+  environment: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'must be an environment name as in specs (a DNS label)')
+    .optional(),
+  'replica-id': z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'must be lowercase letters, digits, ".", "_" or "-"')
+    .optional(),
+  'evidence-key': z.array(z.string().min(1)).default([]),
   load: z
     .array(
       z
@@ -140,6 +160,9 @@ export const command: Command = {
         'insecure-admin': { type: 'boolean' },
         'bundle-root': { type: 'string' },
         load: { type: 'string', multiple: true },
+        environment: { type: 'string' },
+        'replica-id': { type: 'string' },
+        'evidence-key': { type: 'string', multiple: true },
         'max-body-bytes': { type: 'string' },
         'max-response-bytes': { type: 'string' },
         'max-json-depth': { type: 'string' },
@@ -156,6 +179,11 @@ export const command: Command = {
       throw new CliError(`serve: ${problems.join('; ')}\n\n${USAGE}`);
     }
     const flags = parsed.data;
+    if (flags.environment !== undefined && flags.load.length > 0) {
+      throw new CliError(
+        "serve: --load and --environment exclude each other: a replica serves only what its environment's desired state names",
+      );
+    }
     const token = await adminToken(flags['admin-token-file']);
     const bundleRoot = resolve(flags['bundle-root'] ?? join(loadConfig().home, 'bundles'));
     const server = await startServingServer({
@@ -166,6 +194,7 @@ export const command: Command = {
       // The operator named the --load bundles on the command line: they are trusted as roots too.
       bundleRoots: [bundleRoot, ...flags.load.map((load) => load.bundlePath)],
       ...limitsOf(flags),
+      ...(flags.environment === undefined ? {} : { followsEnvironment: flags.environment }),
       log: (line) => console.error(`serve: ${line}`),
     }).catch((error: unknown) => {
       throw error instanceof ServingConfigError ? new CliError(`serve: ${error.message}`) : error;
@@ -178,15 +207,28 @@ export const command: Command = {
         ? 'serve: admin API is OPEN (--insecure-admin: no token); use only on a trusted machine'
         : 'serve: admin API requires its bearer token',
     );
-    console.log(`serve: the admin API loads bundles from ${bundleRoot}`);
+    let unfollow = async () => {};
     try {
-      await Promise.race([preload(server, token, flags.load), signal]);
+      if (flags.environment === undefined) {
+        console.log(`serve: the admin API loads bundles from ${bundleRoot}`);
+        await Promise.race([preload(server, token, flags.load), signal]);
+      } else {
+        unfollow = await followDesiredState(server, {
+          environment: flags.environment,
+          replicaId: flags['replica-id'],
+          evidenceKeyFiles: flags['evidence-key'].map((file) => resolve(file)),
+          config: loadConfig(),
+          log: (line) => console.log(`serve: ${line}`),
+        });
+      }
     } catch (error) {
       await server.close();
-      throw new CliError(`serve: ${(error as Error).message}`, 1);
+      throw error instanceof CliError ? error : new CliError(`serve: ${(error as Error).message}`, 1);
     }
     const received = await signal;
     console.log(`serve: ${received}: draining in-flight requests`);
+    // The replica leaves the reports first, so a rollout stops waiting for it at once.
+    await unfollow();
     await server.close();
     console.log('serve: stopped');
     return 0;

@@ -9,7 +9,6 @@ import {
   type ModelBundle,
   type PackageModelInput,
 } from '../../activities/package.ts';
-import { bundleStores } from '../../activities/publish-bundle.ts';
 import { createScanActivities } from '../../activities/scan.ts';
 import { createValidateActivities } from '../../activities/validate.ts';
 import {
@@ -20,6 +19,7 @@ import {
 } from '../../domain/bundle-format.ts';
 import { pullArtifact } from '../../oci/artifact.ts';
 import type { Digest } from '../../oci/digest.ts';
+import { bundleStores } from '../../oci/environment-stores.ts';
 import { OciError } from '../../oci/errors.ts';
 import { openOciStore } from '../../oci/open.ts';
 import type { OciStore } from '../../oci/store.ts';

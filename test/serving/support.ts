@@ -6,8 +6,13 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { publishBundle } from '../../activities/publish-bundle.ts';
+import { BOM_SIGNATURE_FILE } from '../../domain/bundle-format.ts';
+import type { DeploymentRef } from '../../domain/deployment.ts';
+import { bundleStores } from '../../oci/environment-stores.ts';
 import { type AdminClient, createAdminClient } from '../../serving/admin-client.ts';
 import { type ServingServer, type ServingServerOptions, startServingServer } from '../../serving/server.ts';
+import { IN_TOTO_STATEMENT_TYPE, signStatement } from '../../supply-chain/signing/index.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';
 import { repoPath } from '../support/paths.ts';
 
@@ -165,4 +170,39 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * A bundle of iris `version` with a BOM statement about its model bytes signed by
+ * `privateKeyPem`, pushed as an OCI artifact (evidence as its referrer) to the environment's
+ * store under `home` (the embedded layout), as `package` publishes one; resolves with the
+ * bundle's manifest digest, what desired state names.
+ */
+export async function publishSignedBundle(options: {
+  home: string;
+  environment: string;
+  version: string;
+  privateKeyPem: string;
+}): Promise<string> {
+  const dir = await makeBundle({ root: join(options.home, 'made'), version: options.version });
+  const statement = {
+    _type: IN_TOTO_STATEMENT_TYPE,
+    subject: [{ name: 'model.onnx', digest: { sha256: sha256(await readFile(join(dir, 'model.onnx'))) } }],
+    predicateType: 'https://cyclonedx.org/bom',
+    predicate: {},
+  };
+  await writeFile(
+    join(dir, BOM_SIGNATURE_FILE),
+    JSON.stringify(await signStatement(statement, options.privateKeyPem)),
+  );
+  const deployment: DeploymentRef = {
+    model: 'iris',
+    environment: options.environment,
+    commit: 'a'.repeat(40),
+    specPath: 'specs/iris.yaml',
+    repository: 'https://git.example.com/ml/models.git',
+  };
+  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as { digest: string };
+  const stores = bundleStores({ home: options.home });
+  return (await publishBundle(stores, { deployment, bundleDir: dir, bundleDigest: manifest.digest })).digest;
 }

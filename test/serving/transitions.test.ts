@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { pickVersion, stickyRoll, WeylRoller } from '../../serving/routing.ts';
 import {
+  type AssignedRouting,
+  assignRouting,
   clearCanary,
   emptySnapshot,
   type Named,
@@ -171,5 +173,38 @@ describe('retireModel', () => {
     expect(snapshot.generation).toBe(start.generation + 1);
     // Again: nothing left to drain.
     expect(applied(retireModel(snapshot)).unload).toEqual([]);
+  });
+});
+
+describe('assignRouting (a replica converging on desired state)', () => {
+  const target = (stable: string, extra: Partial<AssignedRouting> = {}): AssignedRouting => ({
+    stable,
+    canary: null,
+    shadow: null,
+    previousStable: null,
+    ...extra,
+  });
+
+  it('sets every role at once and unloads what no role names', () => {
+    const { snapshot, unload } = applied(
+      assignRouting(loaded(V1, V2, V3), target('v2', { canary: { name: 'v3', weight: 20 } })),
+    );
+    expect(roles(snapshot)).toMatchObject({ stable: 'v2', canary: 'v3@20', shadow: null, previous: null });
+    expect(unload).toEqual(['v1']);
+    expect(roles(snapshot).versions).toContain('v1:draining');
+  });
+
+  it('keeps a previous stable loaded, and changes nothing when assigned the same routing twice', () => {
+    const first = applied(assignRouting(loaded(V1, V2), target('v2', { previousStable: 'v1' }))).snapshot;
+    expect(roles(first)).toMatchObject({ stable: 'v2', previous: 'v1', versions: ['v1:ready', 'v2:ready'] });
+    expect(applied(assignRouting(first, target('v2', { previousStable: 'v1' }))).snapshot).toBe(first);
+  });
+
+  it('refuses a routing that names a version not loaded or still warming, changing nothing', () => {
+    const s = putVersion(loaded(V1), V2, 'warming');
+    const missing = assignRouting(s, target('v1', { shadow: 'v9' }));
+    expect(missing).toMatchObject({ ok: false, status: 404 });
+    const warming = assignRouting(s, target('v1', { canary: { name: 'v2', weight: 10 } }));
+    expect(warming).toMatchObject({ ok: false, status: 409 });
   });
 });

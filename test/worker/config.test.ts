@@ -16,6 +16,7 @@ describe('loadConfig', () => {
       git: {},
       maxArtifactBytes: undefined,
       registry: { urls: {} },
+      desiredStateUrl: undefined,
     });
   });
 
