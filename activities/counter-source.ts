@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import type { VersionCounters } from '../analysis/window.ts';
 import type { AdminClient } from '../serving/admin-client.ts';
+import type { MetricsSnapshot } from '../serving/api-types.ts';
 import { LATENCY_BUCKETS } from '../serving/metrics.ts';
 
 export interface CounterSource {
@@ -187,13 +188,22 @@ function countersFromSamples(samples: readonly Sample[]): Record<string, Version
  */
 export function counterSources(options: {
   admin: AdminClient;
+  /** Where the replicas follow desired state: their summed metrics, per environment, instead of `admin`. */
+  fleet?: (environment: string) => Promise<MetricsSnapshot>;
   prometheusUrl?: string;
   prometheusUrls?: Readonly<Record<string, string>>;
 }): (environment: string) => CounterSource {
   const admin = adminCounterSource(options.admin);
+  const { fleet } = options;
   const cache = new Map<string, CounterSource>();
   return (environment) => {
     const url = options.prometheusUrls?.[environment] ?? options.prometheusUrl;
+    if (!url && fleet) {
+      return {
+        name: `the replicas of ${environment}`,
+        read: async (model) => (await fleet(environment)).models[model] ?? {},
+      };
+    }
     if (!url) return admin;
     let source = cache.get(url);
     if (!source) {

@@ -1,5 +1,6 @@
 /** Every activity the worker registers, built from its dependencies. */
 import type { AuditStore } from '../audit/store.ts';
+import type { DesiredStateStore } from '../desired-state/store.ts';
 import { bundleStores, type RegistrySettings } from '../oci/environment-stores.ts';
 import { createAdminClient } from '../serving/admin-client.ts';
 import { GitCheckouts, type GitCredentials } from '../sources/git/checkouts.ts';
@@ -7,6 +8,7 @@ import { createArtifactActivities, createArtifactStore } from './artifact.ts';
 import { createAuditActivities } from './audit.ts';
 import { counterSources } from './counter-source.ts';
 import { createDataPlaneActivities } from './data-plane.ts';
+import { createFleetDataPlaneActivities, fleetMetrics } from './data-plane-fleet.ts';
 import { loadEvidenceKey } from './evidence-key.ts';
 import { createIdentityActivities } from './identity.ts';
 import { createMonitorActivities } from './monitor.ts';
@@ -33,6 +35,14 @@ interface ActivityDeps {
   maxArtifactBytes?: number;
   /** The OCI registries bundles are pushed to (default: the embedded layout under `<home>/oci`). */
   registry?: RegistrySettings;
+  /**
+   * Given, the data plane is a fleet of replicas following this desired state
+   * (`MODELSHIP_DATA_PLANE_MODE=desired-state`): rollouts write the record and wait for the
+   * replicas; absent, they drive the one data plane at `dataPlane.url` through its admin API.
+   */
+  desiredState?: DesiredStateStore;
+  /** How long one data-plane attempt waits for the replicas before it is retried (default 20 s). */
+  fleetWaitMs?: number;
 }
 
 /**
@@ -58,6 +68,16 @@ export function createActivities(deps: ActivityDeps) {
     ...(deps.maxArtifactBytes ? { maxBytes: deps.maxArtifactBytes } : {}),
     registryCredentials: (host) => registryCredentialsFor(deps.registry, host),
   });
+  const stores = bundleStores({ home: deps.home, ...(deps.registry ? { registry: deps.registry } : {}) });
+  const fleet = deps.desiredState
+    ? {
+        desired: deps.desiredState,
+        stores,
+        adminToken: deps.dataPlane.adminToken,
+        ...(deps.fleetWaitMs ? { waitMs: deps.fleetWaitMs } : {}),
+      }
+    : undefined;
+  const metrics = fleet ? fleetMetrics(fleet) : () => admin.metrics();
   return {
     ...createArtifactActivities({ store: artifacts }),
     ...createValidateActivities({ home: deps.home, trees, artifacts }),
@@ -67,21 +87,22 @@ export function createActivities(deps: ActivityDeps) {
     ...createPackageActivities({
       home: deps.home,
       artifacts,
-      stores: bundleStores({ home: deps.home, ...(deps.registry ? { registry: deps.registry } : {}) }),
+      stores,
       ...(deps.evidenceKeyPath
         ? { evidenceKey: () => loadEvidenceKey({ home: deps.home, keyPath: deps.evidenceKeyPath as string }) }
         : {}),
     }),
     ...createAuditActivities({ audit: deps.audit }),
-    ...createDataPlaneActivities({ admin }),
+    ...(fleet ? createFleetDataPlaneActivities(fleet) : createDataPlaneActivities({ admin })),
     ...createMonitorActivities({
       admin,
       counters: counterSources({
         admin,
+        ...(fleet ? { fleet: metrics } : {}),
         ...(deps.prometheus?.url ? { prometheusUrl: deps.prometheus.url } : {}),
         ...(deps.prometheus?.urls ? { prometheusUrls: deps.prometheus.urls } : {}),
       }),
     }),
-    ...createEstimateActivities({ admin }),
+    ...createEstimateActivities({ metrics }),
   };
 }

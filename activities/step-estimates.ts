@@ -6,7 +6,7 @@
  */
 import { ESTIMATE_HORIZON_MS, estimateStep } from '../analysis/step-estimate.ts';
 import type { DeploymentRef } from '../domain/deployment.ts';
-import type { AdminClient } from '../serving/admin-client.ts';
+import type { MetricsSnapshot } from '../serving/api-types.ts';
 import type { AnalysisSpec, Step } from '../specs/schema.ts';
 
 /** Counters younger than this say too little about the traffic to size steps by. */
@@ -47,11 +47,15 @@ export interface AnalysisEstimate {
   steps: AnalysisStepEstimate[];
 }
 
-export function createEstimateActivities(deps: { admin: AdminClient; now?: () => number }) {
+export function createEstimateActivities(deps: {
+  /** The environment's data-plane metrics: one admin API, or the sum over its replicas. */
+  metrics: (environment: string) => Promise<MetricsSnapshot>;
+  now?: () => number;
+}) {
   const now = deps.now ?? Date.now;
   return {
     async estimateAnalysisSteps(input: EstimateAnalysisInput): Promise<AnalysisEstimate> {
-      const snapshot = await deps.admin.metrics();
+      const snapshot = await deps.metrics(input.deployment.environment);
       const stable = snapshot.models[input.deployment.model]?.[input.stable];
       const traffic = trafficUsed(stable, input.analysis, now());
       return { traffic, steps: estimateSteps(input.steps, input.analysis, traffic) };

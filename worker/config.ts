@@ -71,6 +71,12 @@ const EnvSchema = z.object({
   MODELSHIP_GIT_KNOWN_HOSTS: optionalText.describe(
     'known_hosts file the ssh host keys are checked against (strict); unset, ssh uses its own.',
   ),
+  MODELSHIP_DATA_PLANE_MODE: z
+    .enum(['admin', 'desired-state'])
+    .optional()
+    .describe(
+      "How rollouts drive the data plane: admin (default: the one data plane at MODELSHIP_DATA_PLANE_URL, through its admin API) or desired-state (write the environment's desired state and wait for every `modelship serve --environment` replica to serve it).",
+    ),
   MODELSHIP_DESIRED_STATE_URL: optionalText
     .refine((url) => url === undefined || /^postgres(ql)?:\/\//.test(url), {
       message:
@@ -143,6 +149,8 @@ export interface ModelshipConfig {
   registry: RegistryConfig;
   /** PostgreSQL URL of the desired state (MODELSHIP_DESIRED_STATE_URL); undefined: files under `home`. */
   desiredStateUrl: string | undefined;
+  /** How rollouts drive the data plane (MODELSHIP_DATA_PLANE_MODE). */
+  dataPlaneMode: 'admin' | 'desired-state';
 }
 
 /** The OCI registries bundles are pushed to, and the worker's credentials for them. */
@@ -237,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       ),
     },
     desiredStateUrl: values.MODELSHIP_DESIRED_STATE_URL,
+    dataPlaneMode: values.MODELSHIP_DATA_PLANE_MODE ?? 'admin',
     maxArtifactBytes: values.MODELSHIP_MAX_ARTIFACT_BYTES
       ? Number(values.MODELSHIP_MAX_ARTIFACT_BYTES)
       : undefined,

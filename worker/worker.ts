@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import type { AuditStore } from '../audit/store.ts';
+import type { DesiredStateStore } from '../desired-state/store.ts';
 import type { RegistrySettings } from '../oci/environment-stores.ts';
 import type { GitCredentials } from '../sources/git/checkouts.ts';
 import { auditActivityInterceptor } from './audit-interceptor.ts';
@@ -54,6 +55,10 @@ interface ModelshipWorkerOptions {
   maxArtifactBytes?: number;
   /** The OCI registries bundles are pushed to (`config.registry`). */
   registry?: RegistrySettings;
+  /** The desired state replicas follow: given, rollouts drive the data plane through it (`config.dataPlaneMode`). */
+  desiredState?: DesiredStateStore;
+  /** How long one data-plane attempt waits for the replicas before it is retried (default 20 s). */
+  fleetWaitMs?: number;
   /** A prebuilt bundle from {@link bundleWorkflows}; bundled on the fly when omitted. */
   workflowBundle?: WorkflowBundle;
   identity?: string;
@@ -77,6 +82,8 @@ export async function createModelshipWorker(options: ModelshipWorkerOptions): Pr
       ...(options.git ? { git: options.git } : {}),
       ...(options.maxArtifactBytes ? { maxArtifactBytes: options.maxArtifactBytes } : {}),
       ...(options.registry ? { registry: options.registry } : {}),
+      ...(options.desiredState ? { desiredState: options.desiredState } : {}),
+      ...(options.fleetWaitMs ? { fleetWaitMs: options.fleetWaitMs } : {}),
     }),
     interceptors: { activity: [auditActivityInterceptor(options.audit, identity)] },
   });

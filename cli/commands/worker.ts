@@ -1,5 +1,6 @@
 /** `modelship worker`: a long-running Temporal worker for modelship's workflows and activities. */
 import { openAuditStore } from '../../audit/open.ts';
+import { desiredStateDirFor, openDesiredStateStore } from '../../desired-state/open.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectWorker } from '../../worker/connection.ts';
 import { installRuntime } from '../../worker/runtime.ts';
@@ -10,6 +11,9 @@ const USAGE = `Usage: modelship worker
 
 Polls the task queue $MODELSHIP_TASK_QUEUE (default "modelship") on $TEMPORAL_ADDRESS
 (default localhost:7233). Artifacts, bundles and the audit log live under $MODELSHIP_HOME.
+With MODELSHIP_DATA_PLANE_MODE=desired-state, rollouts write each environment's desired state
+($MODELSHIP_DESIRED_STATE_URL, else files under $MODELSHIP_HOME) and wait for every
+\`modelship serve --environment\` replica to serve it, instead of driving one data plane's admin API.
 Stops cleanly on Ctrl-C (SIGINT) or SIGTERM, finishing in-flight activities first.`;
 
 export const command: Command = {
@@ -19,6 +23,13 @@ export const command: Command = {
     installRuntime(config.logLevel);
     const audit = await openAuditStore(config.home, config.auditUrl);
     const connection = await connectWorker(config);
+    const desiredState =
+      config.dataPlaneMode === 'desired-state'
+        ? await openDesiredStateStore({
+            url: config.desiredStateUrl,
+            directory: desiredStateDirFor(config.home),
+          })
+        : undefined;
     try {
       const worker = await createModelshipWorker({
         connection,
@@ -32,13 +43,20 @@ export const command: Command = {
         git: config.git,
         registry: config.registry,
         ...(config.maxArtifactBytes ? { maxArtifactBytes: config.maxArtifactBytes } : {}),
+        ...(desiredState ? { desiredState } : {}),
       });
       console.log(
         `worker: polling "${config.taskQueue}" on ${config.temporal.address} (home ${config.home})`,
       );
+      console.log(
+        desiredState
+          ? `worker: rollouts write desired state to ${desiredState.location} and wait for the replicas`
+          : `worker: rollouts drive the data plane at ${config.dataPlane.url}`,
+      );
       // The SDK installs SIGINT/SIGTERM handlers that shut the worker down gracefully.
       await worker.run();
     } finally {
+      await desiredState?.close();
       await connection.close();
       await audit.close();
     }

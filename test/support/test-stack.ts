@@ -10,6 +10,8 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { openAuditStore } from '../../audit/open.ts';
 import type { AuditStore } from '../../audit/store.ts';
+import type { DesiredStateStore } from '../../desired-state/store.ts';
+import type { RegistrySettings } from '../../oci/environment-stores.ts';
 import type { GitCredentials } from '../../sources/git/checkouts.ts';
 import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
 import { startTestDataPlane, type TestDataPlane } from './data-plane.ts';
@@ -31,7 +33,13 @@ export interface TestStack {
  */
 export async function startTestStack(
   name: string,
-  options: { git?: GitCredentials } = {},
+  options: {
+    git?: GitCredentials;
+    /** Rollouts drive a fleet of replicas following this desired state (they are the test's to start). */
+    desiredState?: DesiredStateStore;
+    registry?: RegistrySettings;
+    evidenceKeyPath?: string;
+  } = {},
 ): Promise<TestStack> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const address = inject('temporalAddress');
@@ -50,6 +58,10 @@ export async function startTestStack(
     dataPlane: { url: dataPlane.url, adminToken: dataPlane.adminToken },
     workflowBundle: await bundleWorkflows(),
     ...(options.git ? { git: options.git } : {}),
+    // Short, so a test of a lagging replica sees the named failure within seconds.
+    ...(options.desiredState ? { desiredState: options.desiredState, fleetWaitMs: 3000 } : {}),
+    ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.evidenceKeyPath ? { evidenceKeyPath: options.evidenceKeyPath } : {}),
   });
   const workerRun = worker.run();
   return {

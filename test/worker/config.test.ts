@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       maxArtifactBytes: undefined,
       registry: { urls: {} },
       desiredStateUrl: undefined,
+      dataPlaneMode: 'admin',
     });
   });
 
