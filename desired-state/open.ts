@@ -5,10 +5,10 @@
  * only, never by what happens to be reachable.
  */
 import { join } from 'node:path';
+import { isPostgresUrl } from '../domain/postgres-url.ts';
 import { DesiredStateError } from './errors.ts';
 import { type FileDesiredStateOptions, openFileDesiredStateStore } from './file-store.ts';
 import { openPostgresDesiredStateStore, type PostgresDesiredStateOptions } from './postgres-store.ts';
-import { isPostgresUrl } from './postgres-url.ts';
 import type { DesiredStateStore } from './store.ts';
 
 /** The file store's folder under a MODELSHIP_HOME. */

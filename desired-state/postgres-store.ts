@@ -12,13 +12,13 @@
  * `reportedAt` and `readAt`, so liveness never depends on the machines' clocks agreeing.
  */
 import pg from 'pg';
+import { describePostgresUrl } from '../domain/postgres-url.ts';
 import { DesiredStateError, parseOrThrow } from './errors.ts';
 import { wrapPgError } from './postgres-errors.ts';
 import { PgListener } from './postgres-listener.ts';
 import { type Row, reportFromRow, stateFromRow } from './postgres-rows.ts';
 import { type DesiredStateTables, ensureTables } from './postgres-schema.ts';
 import { CallerError, type RowContext, refuseLostRow, updateEnvironment } from './postgres-update.ts';
-import { describePostgresUrl } from './postgres-url.ts';
 import {
   checkEnvironment,
   checkForget,

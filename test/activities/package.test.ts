@@ -49,42 +49,40 @@ const SPEC_TEXT = `${exampleSpecYaml({ name: 'iris-classifier', dataset: 'iris',
 `;
 const EVIDENCE = ['bom.cdx.json', 'bom.sigstore.json', 'provenance.json', 'provenance.sigstore.json'];
 
+/**
+ * What the workflow hands `packageModel`: the model resolved into `home`'s store and real reports
+ * from the real validation and scan steps.
+ */
+async function packageInput(home: string): Promise<PackageModelInput> {
+  const model = version('iris', 'v1');
+  const deployment = deploymentRef();
+  const artifact = await createArtifactActivities({ home, trees: directoryTrees() }).resolveArtifact({
+    deployment,
+    source: model.path,
+    sha256: model.sha256,
+  });
+  const validation = await createValidateActivities({ home, ...testSources(home) }).validateModel({
+    deployment,
+    artifact,
+    interface: exampleInterface('iris'),
+    validation: {
+      holdout: { path: dataset('iris').holdout.path, labelColumn: 'label', predictionOutput: 'label' },
+      metrics: { accuracy: { min: 0.85 } },
+    },
+  });
+  const scan = await createScanActivities({ ...testSources(home) }).scanModel({ deployment, artifact });
+  return { deployment, artifact, specText: SPEC_TEXT, validation, scan };
+}
+
 describe('packageModel', () => {
   let home: Awaited<ReturnType<typeof tempDir>>;
   let input: PackageModelInput;
   let artifact: ResolvedArtifact;
 
   beforeAll(async () => {
-    // Real reports from the real steps, as the workflow would pass them along.
     const scratch = await tempDir('package-reports');
-    const model = version('iris', 'v1');
-    const deployment = deploymentRef();
-    const resolved = await createArtifactActivities({
-      home: scratch.path,
-      trees: directoryTrees(),
-    }).resolveArtifact({
-      deployment,
-      source: model.path,
-      sha256: model.sha256,
-    });
-    const validation = await createValidateActivities({
-      home: scratch.path,
-      ...testSources(scratch.path),
-    }).validateModel({
-      deployment,
-      artifact: resolved,
-      interface: exampleInterface('iris'),
-      validation: {
-        holdout: { path: dataset('iris').holdout.path, labelColumn: 'label', predictionOutput: 'label' },
-        metrics: { accuracy: { min: 0.85 } },
-      },
-    });
-    const scan = await createScanActivities({ ...testSources(scratch.path) }).scanModel({
-      deployment,
-      artifact: resolved,
-    });
+    input = await packageInput(scratch.path);
     await scratch.remove();
-    input = { deployment, artifact: resolved, specText: SPEC_TEXT, validation, scan };
   });
 
   beforeEach(async () => {
@@ -309,33 +307,7 @@ describe('packageModel publishes the bundle as an OCI artifact', () => {
   });
   beforeEach(async () => {
     home = await tempDir('package-oci');
-    const model = version('iris', 'v1');
-    const deployment = deploymentRef();
-    const artifact = await createArtifactActivities({
-      home: home.path,
-      trees: directoryTrees(),
-    }).resolveArtifact({
-      deployment,
-      source: model.path,
-      sha256: model.sha256,
-    });
-    const validation = await createValidateActivities({
-      home: home.path,
-      ...testSources(home.path),
-    }).validateModel({
-      deployment,
-      artifact,
-      interface: exampleInterface('iris'),
-      validation: {
-        holdout: { path: dataset('iris').holdout.path, labelColumn: 'label', predictionOutput: 'label' },
-        metrics: { accuracy: { min: 0.85 } },
-      },
-    });
-    const scan = await createScanActivities({ ...testSources(home.path) }).scanModel({
-      deployment,
-      artifact,
-    });
-    input = { deployment, artifact, specText: SPEC_TEXT, validation, scan };
+    input = await packageInput(home.path);
   });
   afterEach(async () => {
     await home.remove();
