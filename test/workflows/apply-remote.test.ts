@@ -5,7 +5,6 @@
  * itself with its token. The runner's clone is deleted as soon as apply has started the run, so a
  * worker that read it would fail. A commit the server never got fails at once, not after retries.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +18,7 @@ import type { DeployModelResult } from '../../workflows/deploy-model.ts';
 import { type GitHttpServer, pushToBare, startGitHttpServer } from '../support/git-http-server.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';
-import { repoPath } from '../support/paths.ts';
+import { runModelship } from '../support/modelship-cli.ts';
 import { startTestStack, type TestStack } from '../support/test-stack.ts';
 
 const MODEL = 'remote-iris';
@@ -43,29 +42,14 @@ async function runnerClone(): Promise<string> {
 }
 
 /** `modelship apply --no-wait` in `cwd`, as the apply workflow runs it. */
-function modelshipApply(
-  cwd: string,
-  args: string[],
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, [repoPath('bin/modelship.mjs'), 'apply', ...args, '--no-wait'], {
-      cwd,
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        MODELSHIP_TASK_QUEUE: stack.taskQueue,
-        MODELSHIP_REPOSITORY_URL: url,
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('close', (status) => resolveRun({ status, stdout, stderr }));
+function modelshipApply(cwd: string, args: string[]) {
+  return runModelship(['apply', ...args, '--no-wait'], {
+    cwd,
+    env: {
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      MODELSHIP_TASK_QUEUE: stack.taskQueue,
+      MODELSHIP_REPOSITORY_URL: url,
+    },
   });
 }
 
