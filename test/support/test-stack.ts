@@ -23,6 +23,8 @@ export interface TestStack {
   audit: AuditStore;
   dataPlane: TestDataPlane;
   client: Client;
+  /** Stops the worker only (as if its machine went away): another worker must carry on. */
+  stopWorker(): Promise<void>;
   /** Stops the worker and everything else, in reverse order. */
   stop(): Promise<void>;
 }
@@ -71,8 +73,12 @@ export async function startTestStack(
     audit,
     dataPlane,
     client,
+    async stopWorker() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await workerRun;
+    },
     async stop() {
-      worker.shutdown();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun;
       await connection.close();
       await client.connection.close();
