@@ -1,6 +1,7 @@
 /**
  * What every workflow test file needs around the shared dev server: a temporary MODELSHIP_HOME
- * with its audit log, a real data plane, a client, and a worker on a task queue of its own.
+ * with its audit log, a real data plane, a client, and a worker on a task queue of its own, running
+ * the run's one workflow bundle.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,8 +11,9 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { openAuditStore } from '../../audit/open.ts';
 import type { AuditStore } from '../../audit/store.ts';
-import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
+import { createModelshipWorker } from '../../worker/worker.ts';
 import { startTestDataPlane, type TestDataPlane } from './data-plane.ts';
+import { sharedWorkflowBundle } from './workflow-bundle.ts';
 
 export interface TestStack {
   address: string;
@@ -41,7 +43,7 @@ export async function startTestStack(name: string): Promise<TestStack> {
     home,
     audit,
     dataPlane: { url: dataPlane.url, adminToken: dataPlane.adminToken },
-    workflowBundle: await bundleWorkflows(),
+    workflowBundle: await sharedWorkflowBundle(),
   });
   const workerRun = worker.run();
   return {
