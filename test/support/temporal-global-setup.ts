@@ -4,12 +4,15 @@
  * the browser test of approving in the UI (`test/e2e/web-ui-approve.test.ts`) and for a person
  * looking at a test run's workflows.
  *
- * Meanwhile it bundles the workflows once for the whole run (`workflow-bundle.ts`): every worker
- * of every test file, the replays and the worker child processes run this code.
+ * It also bundles the workflows once for the whole run (`workflow-bundle.ts`), in the background:
+ * the unit tests run meanwhile, and the first worker waits for the file if it comes too early.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { startDevServer } from '../../worker/dev-server.ts';
 
@@ -18,37 +21,62 @@ declare module 'vitest' {
     temporalAddress: string;
     /** The Web UI of the same server, `http://127.0.0.1:PORT`. */
     temporalUiAddress: string;
-    /** A file holding the code of `bundleWorkflows()` for this run's sources. */
+    /**
+     * Where the code of `bundleWorkflows()` for this run's sources appears once bundled (renamed
+     * into place whole); `<path>.error` instead if bundling failed.
+     */
     workflowBundlePath: string;
   }
 }
 
-/** Bundles the workflows as the worker does, into a file in `dir`; returns its path. */
-async function writeWorkflowBundle(dir: string): Promise<string> {
-  const { bundleWorkflows } = await import('../../worker/worker.ts');
-  const file = join(dir, 'workflow-bundle.js');
-  await writeFile(file, (await bundleWorkflows()).code);
-  return file;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WORKER_MODULE = fileURLToPath(new URL('../../worker/worker.ts', import.meta.url));
+
+/**
+ * Bundles the workflows as the worker does into `file`, in a child process so that webpack does
+ * not hold up this process (it serves the test files their modules); or writes why not to
+ * `<file>.error`.
+ */
+async function writeWorkflowBundle(file: string): Promise<void> {
+  const script = `
+    import { renameSync, writeFileSync } from 'node:fs';
+    const { bundleWorkflows } = await import(${JSON.stringify(WORKER_MODULE)});
+    writeFileSync(${JSON.stringify(`${file}.partial`)}, (await bundleWorkflows()).code);
+    renameSync(${JSON.stringify(`${file}.partial`)}, ${JSON.stringify(file)});
+  `;
+  let stderr = '';
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+    if (code !== 0) throw new Error(`exit ${code ?? signal}`);
+  } catch (error) {
+    await writeFile(`${file}.error`, `${String(error)}\n${stderr}`);
+  }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = await mkdtemp(join(tmpdir(), 'modelship-test-run-'));
-  const [started, bundled] = await Promise.allSettled([
-    startDevServer({ startTimeoutMs: 90_000, uiPort: 'free' }),
-    writeWorkflowBundle(dir),
-  ]);
-  if (started.status === 'rejected' || bundled.status === 'rejected') {
-    if (started.status === 'fulfilled') await started.value.stop();
+  const bundlePath = join(dir, 'workflow-bundle.js');
+  const bundling = writeWorkflowBundle(bundlePath);
+  const removeDir = async () => {
+    await bundling;
     await rm(dir, { recursive: true, force: true });
-    throw started.status === 'rejected' ? started.reason : (bundled as PromiseRejectedResult).reason;
-  }
-  const server = started.value;
-  const bundlePath = bundled.value;
+  };
+  const server = await startDevServer({ startTimeoutMs: 90_000, uiPort: 'free' }).catch(async (error) => {
+    await removeDir();
+    throw error;
+  });
   project.provide('temporalAddress', server.address);
   project.provide('temporalUiAddress', server.uiAddress ?? '');
   project.provide('workflowBundlePath', bundlePath);
   return async () => {
     await server.stop();
-    await rm(dir, { recursive: true, force: true });
+    await removeDir();
   };
 }
