@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,31 +30,26 @@ declare module 'vitest' {
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const WORKER_MODULE = fileURLToPath(new URL('../../worker/worker.ts', import.meta.url));
 
 /**
- * Bundles the workflows as the worker does into `file`, in a child process so that webpack does
- * not hold up this process (it serves the test files their modules); or writes why not to
- * `<file>.error`.
+ * Bundles the workflows as the worker does (`scripts/build-workflow-bundle.ts`) into `file`, in a
+ * child process so that webpack does not hold up this process (it serves the test files their
+ * modules); or writes why not to `<file>.error`.
  */
 async function writeWorkflowBundle(file: string): Promise<void> {
-  const script = `
-    import { renameSync, writeFileSync } from 'node:fs';
-    const { bundleWorkflows } = await import(${JSON.stringify(WORKER_MODULE)});
-    writeFileSync(${JSON.stringify(`${file}.partial`)}, (await bundleWorkflows()).code);
-    renameSync(${JSON.stringify(`${file}.partial`)}, ${JSON.stringify(file)});
-  `;
   let stderr = '';
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/build-workflow-bundle.ts', '--out', `${file}.partial`],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
     });
     const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
-    if (code !== 0) throw new Error(`exit ${code ?? signal}`);
+    if (code !== 0) throw new Error(`scripts/build-workflow-bundle.ts: exit ${code ?? signal}`);
+    await rename(`${file}.partial`, file);
   } catch (error) {
     await writeFile(`${file}.error`, `${String(error)}\n${stderr}`);
   }
