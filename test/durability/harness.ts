@@ -1,10 +1,10 @@
 /**
  * What the durability tests share: their own Temporal dev server, a real data plane in the test
- * process (with its admin log kept, to count routing changes), one workflow bundle written to a
- * file for every worker process, a temporary git repo where iris v1 already serves and v2 is
- * proposed, steady traffic, and a teardown list that runs even when the test fails.
+ * process (with its admin log kept, to count routing changes), worker processes (given the run's
+ * one workflow bundle, `sharedWorkflowBundlePath()`), a temporary git repo where iris v1 already
+ * serves and v2 is proposed, steady traffic, and a teardown list that runs even when the test fails.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
@@ -15,7 +15,6 @@ import { startDeployment } from '../../gitops/start-deployment.ts';
 import { createAdminClient, type RoutingState } from '../../serving/admin-client.ts';
 import { runLoad } from '../../serving/loadgen/index.ts';
 import { startServingServer } from '../../serving/server.ts';
-import { bundleWorkflows } from '../../worker/worker.ts';
 import type { DeployModel } from '../../workflows/deploy-model.ts';
 import { statusQuery } from '../../workflows/messages.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
@@ -54,14 +53,6 @@ export async function tempHome(teardown: Teardown, prefix: string): Promise<stri
   const home = await mkdtemp(join(tmpdir(), prefix));
   teardown.add(`remove ${home}`, () => rm(home, { recursive: true, force: true }));
   return home;
-}
-
-/** Bundles the workflows once, into a file the worker processes read instead of bundling again. */
-export async function writeWorkflowBundle(home: string): Promise<string> {
-  const bundle = await bundleWorkflows();
-  const path = join(home, 'workflow-bundle.js');
-  await writeFile(path, bundle.code);
-  return path;
 }
 
 export interface LoggedDataPlane {

@@ -16,8 +16,8 @@ import {
   steadyTraffic,
   Teardown,
   tempHome,
-  writeWorkflowBundle,
 } from '../durability/harness.ts';
+import { sharedWorkflowBundlePath } from '../support/workflow-bundle.ts';
 
 const teardown = new Teardown();
 afterAll(() => teardown.run());
@@ -35,7 +35,7 @@ describe('apply loses its Temporal server while it waits', () => {
         return started;
       }),
       startLoggedDataPlane(teardown),
-      writeWorkflowBundle(home),
+      sharedWorkflowBundlePath(),
     ]);
     const taskQueue = `lost-connection-${process.pid}`;
     const worker = startWorker(teardown, {

@@ -80,7 +80,9 @@ async function expectNothingLeft(stdout: string): Promise<void> {
   for (const dir of dirs) expect(existsSync(dir), `${dir} still exists`).toBe(false);
 }
 
-describe('npm run demo', () => {
+// Side by side: each demo has its own dev server, data plane, ports and directories, and most of
+// a run is spent waiting on its rollout's timers.
+describe.concurrent('npm run demo', () => {
   it('walks the whole journey and ends with its summary line, exit 0, in under five minutes', async () => {
     const run = await runDemo();
     const lines = run.stdout.trimEnd().split('\n');

@@ -24,8 +24,8 @@ import {
   Teardown,
   tempHome,
   waitFor,
-  writeWorkflowBundle,
 } from '../durability/harness.ts';
+import { sharedWorkflowBundlePath } from '../support/workflow-bundle.ts';
 
 const teardown = new Teardown();
 afterAll(() => teardown.run());
@@ -50,7 +50,7 @@ describe('durability: the Temporal server restarts mid-rollout', () => {
         return started;
       }),
       startLoggedDataPlane(teardown),
-      writeWorkflowBundle(home),
+      sharedWorkflowBundlePath(),
     ]);
     const taskQueue = `durability-restart-${process.pid}`;
     const worker = startWorker(teardown, {

@@ -32,8 +32,8 @@ import {
   Teardown,
   tempHome,
   waitFor,
-  writeWorkflowBundle,
 } from '../durability/harness.ts';
+import { sharedWorkflowBundlePath } from '../support/workflow-bundle.ts';
 
 const teardown = new Teardown();
 afterAll(() => teardown.run());
@@ -59,7 +59,7 @@ describe('durability: the worker dies mid-canary', () => {
         return started;
       }),
       startLoggedDataPlane(teardown),
-      writeWorkflowBundle(home),
+      sharedWorkflowBundlePath(),
     ]);
     const taskQueue = `durability-kill-${process.pid}`;
     const workerConfig = (identity: string) => ({

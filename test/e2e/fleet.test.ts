@@ -20,7 +20,7 @@ import { openDesiredStateStore } from '../../desired-state/open.ts';
 import type { DesiredStateStore } from '../../desired-state/store.ts';
 import { startDeployment } from '../../gitops/start-deployment.ts';
 import { freePort } from '../../worker/dev-server.ts';
-import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
+import { createModelshipWorker } from '../../worker/worker.ts';
 import { usePostgres } from '../audit/postgres-helpers.ts';
 import { eventually, irisRequest, scratchDir } from '../serving/support.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
@@ -29,6 +29,7 @@ import { exampleSpecYaml } from '../support/model-catalog.ts';
 import { repoPath } from '../support/paths.ts';
 import { startRegistry, type TestRegistry } from '../support/registry.ts';
 import { startTestStack, type TestStack } from '../support/test-stack.ts';
+import { sharedWorkflowBundle } from '../support/workflow-bundle.ts';
 
 const MODEL = 'fleet-e2e-iris';
 const pg = usePostgres();
@@ -175,7 +176,7 @@ beforeAll(async () => {
     desiredState: await openDesired(),
     fleetWaitMs: 3000,
     registry: registrySettings(),
-    workflowBundle: await bundleWorkflows(),
+    workflowBundle: await sharedWorkflowBundle(),
     identity: 'worker-b',
   });
   secondWorker = { worker, run: worker.run(), connection, audit };

@@ -3,9 +3,8 @@
  * worker whose activities are STUBS (`stub-activities.ts`), on a task queue of the test file's
  * own. No data plane, no audit store, no models: a run takes as long as its timers.
  */
-import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { CommitAuthor, DeploymentRef } from '../../domain/deployment.ts';
 import { deployModelWorkflowId } from '../../domain/deployment.ts';
@@ -15,9 +14,7 @@ import type { DeployModel, DeployModelInput } from '../../workflows/deploy-model
 import { statusQuery } from '../../workflows/messages.ts';
 import { type ExampleSpecOptions, exampleSpecYaml } from './model-catalog.ts';
 import { StubActivities, type StubRun, type StubScript } from './stub-activities.ts';
-
-const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
-const INTERCEPTORS_PATH = fileURLToPath(new URL('../../workflows/interceptors.ts', import.meta.url));
+import { sharedWorkflowBundle } from './workflow-bundle.ts';
 
 /** Who made the commits of stub deployments (the four-eyes rule compares approvers with it). */
 export const STUB_AUTHOR: CommitAuthor = { name: 'Test Author', email: 'author@example.com' };
@@ -30,17 +27,13 @@ export interface StubStack {
   stop(): Promise<void>;
 }
 
-/** Bundles the workflows once and starts a stub worker; `name` makes the task queue recognisable. */
+/** Starts a stub worker on the run's workflow bundle; `name` makes the task queue recognisable. */
 export async function startStubStack(name: string): Promise<StubStack> {
   // ERROR, not WARN: the stubs fail activities on purpose, and each failure would log a stack.
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const address = inject('temporalAddress');
   const taskQueue = `${name}-${process.pid}-${Date.now()}`;
-  const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    workflowInterceptorModules: [INTERCEPTORS_PATH],
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
-  });
+  const workflowBundle = await sharedWorkflowBundle();
   const stubs = new StubActivities();
   const connection = await NativeConnection.connect({ address });
   const client = new Client({ connection: await Connection.connect({ address }) });

@@ -1,6 +1,7 @@
 /**
  * What every workflow test file needs around the shared dev server: a temporary MODELSHIP_HOME
- * with its audit log, a real data plane, a client, and a worker on a task queue of its own.
+ * with its audit log, a real data plane, a client, and a worker on a task queue of its own, running
+ * the run's one workflow bundle.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,8 +14,9 @@ import type { AuditStore } from '../../audit/store.ts';
 import type { DesiredStateStore } from '../../desired-state/store.ts';
 import type { RegistrySettings } from '../../oci/environment-stores.ts';
 import type { GitCredentials } from '../../sources/git/checkouts.ts';
-import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
+import { createModelshipWorker } from '../../worker/worker.ts';
 import { startTestDataPlane, type TestDataPlane } from './data-plane.ts';
+import { sharedWorkflowBundle } from './workflow-bundle.ts';
 
 export interface TestStack {
   address: string;
@@ -58,7 +60,7 @@ export async function startTestStack(
     home,
     audit,
     dataPlane: { url: dataPlane.url, adminToken: dataPlane.adminToken },
-    workflowBundle: await bundleWorkflows(),
+    workflowBundle: await sharedWorkflowBundle(),
     ...(options.git ? { git: options.git } : {}),
     // Short, so a test of a lagging replica sees the named failure within seconds.
     ...(options.desiredState ? { desiredState: options.desiredState, fleetWaitMs: 3000 } : {}),

@@ -59,7 +59,7 @@ afterAll(async () => {
   await repo?.remove();
 });
 
-describe('modelship deploy', () => {
+describe.concurrent('modelship deploy', () => {
   it('prints the outcome and exits 0', async () => {
     const run = await modelship(['deploy', join(repo.root, 'specs/good.yaml')]);
     expect(run.stderr).toBe('');

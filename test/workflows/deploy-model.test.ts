@@ -55,7 +55,7 @@ async function deploy(specFile: string) {
   return { input, handle, result };
 }
 
-describe('DeployModel', () => {
+describe.concurrent('DeployModel', () => {
   it('takes a good model to the data plane and leaves a complete, verifiable audit trail', async () => {
     const { specFile, commit } = await repoWithSpec({ name: 'iris-good', dataset: 'iris', version: 'v2' });
     const { handle, result } = await deploy(specFile);

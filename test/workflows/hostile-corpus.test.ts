@@ -1,18 +1,27 @@
 /**
- * Every case of the hostile corpus (`test/fixtures/hostile/`, built by
- * `npm run corpus:hostile`) deployed through DeployModel on a real Temporal dev server: each is
- * refused at the scan step with the finding its `case.json` names, nothing reaches the data
- * plane, and the audit log records why.
+ * Every case of the hostile corpus (`test/fixtures/hostile/`, built by `npm run corpus:hostile`)
+ * from a committed repository, as `modelship deploy` would start it: each passes the resolving
+ * stage and is refused by the ship gates with the finding its `case.json` names, as a domain
+ * failure, which DeployModel turns into a rejection at the scan step. The activities are the
+ * worker's own (`createActivities`), called in the workflow's order with its inputs.
+ *
+ * One case of each group is deployed through DeployModel on a real Temporal dev server: it is
+ * rejected at the scan with its finding, nothing reaches the data plane, and the audit log
+ * records why. Every case takes that same path once the gates refuse it.
  */
 import { cp, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index.ts';
 import type { AuditStore } from '../../audit/store.ts';
 import { loadDeploymentInput } from '../../cli/start-deployment.ts';
+import { isDomainFailureType } from '../../domain/failure-types.ts';
 import { startDeployment } from '../../gitops/start-deployment.ts';
 import { sha256Hex } from '../../model/files.ts';
 import { createAdminClient } from '../../serving/admin-client.ts';
+import { normaliseDurations } from '../../specs/durations-ms.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';
 import { repoPath } from '../support/paths.ts';
@@ -53,6 +62,12 @@ let client: Client;
 let audit: AuditStore;
 const repos: TempRepo[] = [];
 const all = await cases();
+
+/** Deployed through DeployModel: one case of each group, and of each way its repository is built. */
+const DEPLOYED = ['onnx/external-data-symlink-escape', 'signatures/untrusted-key', 'secrets/spec-with-token'];
+
+const label = (entry: Case) => `${entry.group}/${entry.name}`;
+const modelOf = (entry: Case) => `h-${entry.name}`.slice(0, 63).replace(/-+$/, '');
 
 beforeAll(async () => {
   stack = await startTestStack('hostile-corpus');
@@ -100,11 +115,49 @@ async function repoFor(entry: Case, model: string): Promise<string> {
   return join(repo.root, 'specs', `${model}.yaml`);
 }
 
+describe.concurrent('the hostile corpus, through the ship gates DeployModel runs', () => {
+  it.each(all.map((entry) => [label(entry), entry] as const))(
+    '%s passes resolving, then the ship gates refuse it with its finding, a domain failure',
+    async (_, entry) => {
+      const input = await loadDeploymentInput(await repoFor(entry, modelOf(entry)));
+      // The worker's activities, wired as the worker wires them (the stack's home, audit and data plane).
+      const activities = createActivities({ home: stack.home, audit, dataPlane: stack.dataPlane });
+      const { deployment } = input;
+      const spec = normaliseDurations(input.spec);
+
+      // The resolving stage: the origin (none needed in staging), then the pinned artifact.
+      await activities.authenticateOrigin({ deployment });
+      const artifact = await activities.resolveArtifact({
+        deployment,
+        source: spec.spec.model.source,
+        sha256: spec.spec.model.sha256,
+      });
+      // The scanning stage: one activity over every gate. Its refusal is what the run reports.
+      const refusal = await activities
+        .checkShipGates({ deployment, artifact, spec, specText: input.specText })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(refusal).toBeInstanceOf(ApplicationFailure);
+      const failure = refusal as ApplicationFailure;
+      expect(isDomainFailureType(failure.type), `failure type ${failure.type}`).toBe(true);
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.message).toContain(entry.finding);
+    },
+  );
+});
+
 describe.concurrent('the hostile corpus, deployed', () => {
-  it.each(all.map((entry) => [`${entry.group}/${entry.name}`, entry] as const))(
+  const deployed = all.filter((entry) => DEPLOYED.includes(label(entry)));
+  it('deploys one case of each group', () => {
+    expect(deployed.map(label).sort()).toEqual([...DEPLOYED].sort());
+  });
+
+  it.each(deployed.map((entry) => [label(entry), entry] as const))(
     '%s is refused at the scan with its finding, nothing deployed, the audit saying why',
     async (_, entry) => {
-      const model = `h-${entry.name}`.slice(0, 63).replace(/-+$/, '');
+      const model = modelOf(entry);
       const specFile = await repoFor(entry, model);
       const input = await loadDeploymentInput(specFile);
       const handle = await startDeployment(client, stack.taskQueue, input);

@@ -274,6 +274,31 @@ describe.concurrent('the staged rollout (stubbed activities)', () => {
 
 // The audit names the cause of an activity's failure, not the wrapper's text ("ActivityFailure:
 // Activity task failed"), which tells a person nothing.
+describe.concurrent('durations written in microseconds', () => {
+  it('rolls out a spec whose pause and post-promotion window are written in microseconds', async ({
+    expect,
+  }) => {
+    const { handle, run } = await startStubbedDeployment(stack, {
+      model: 'rb-micro',
+      steps: ['setWeight: 50', 'pause: { duration: 500us }', 'setWeight: 100'],
+      postPromotionWindow: '500us',
+    });
+    const result = await handle.result();
+
+    expect(result.outcome).toBe('promoted');
+    expect((await handle.query(statusQuery)).rollout?.steps).toContain('pause 500us');
+    // The pause and the window are real timers of half a millisecond: both ran, in order.
+    expect(run.stages().slice(5)).toEqual(['canary', 'paused', 'canary', 'promoting', 'promoted']);
+    expect(run.dataPlane()).toEqual([
+      'load',
+      'setCandidateWeight candidate 50',
+      'setCandidateWeight candidate 100',
+      'promote candidate',
+      'unload stable',
+    ]);
+  });
+});
+
 describe.concurrent('audited reasons name the cause, not the wrapper', () => {
   it('the rollback after an infrastructure failure names what failed', async ({ expect }) => {
     const { handle, run } = await infrastructureGivesOut();

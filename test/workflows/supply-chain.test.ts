@@ -39,7 +39,7 @@ async function deploy(specFile: string) {
   return { handle, result: await handle.result() };
 }
 
-describe('signed models under an environment policy', () => {
+describe.concurrent('signed models under an environment policy', () => {
   it('deploys a model signed with the required key, and refuses it with one byte changed', async () => {
     const release = generateSigningKeyPair();
     const repo = await createTempRepo();
@@ -115,7 +115,7 @@ describe('signed models under an environment policy', () => {
   });
 });
 
-describe('a policy violation', () => {
+describe.concurrent('a policy violation', () => {
   it('is shown by plan before merge and refused by the workflow after', async () => {
     const repo = await createTempRepo();
     repos.push(repo);
