@@ -93,6 +93,11 @@ describe('modelship serve --environment', () => {
 
     const second = await replica();
     await eventually(async () => (await answers(second.url)) === 200, 20_000);
+    // It answers once the version is warm; its report follows once the whole routing is assigned.
+    await eventually(
+      async () => (await desired.replicas('staging')).reports[0]?.status === 'converged',
+      10_000,
+    );
     const { reports } = await desired.replicas('staging');
     expect(reports).toMatchObject([
       { replica: 'replica-1', status: 'converged', serving: 1, url: second.url },
