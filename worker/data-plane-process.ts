@@ -6,7 +6,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { loadEvidenceKey } from '../activities/evidence-key.ts';
 import { PROJECT_ROOT } from './temporal-cli.ts';
 
 interface DataPlaneProcess {
@@ -34,15 +36,29 @@ async function waitUntilLive(url: string, child: ChildProcess, timeoutMs: number
 
 /**
  * Starts `modelship serve` on `port` with a fresh random admin token; resolves once it answers.
- * Its admin API loads bundles only from `<home>/bundles`, where the worker beside it packages them.
+ * With `follow`, it is a replica of that environment: it serves the environment's desired state
+ * under `home` (and again after a restart), trusting evidence signed by `evidenceKeyFile`.
+ * Without, its admin API loads bundles only from `<home>/bundles`, where the worker packages them.
  */
 export async function startDataPlaneProcess(options: {
   port: number;
   logFile: string;
   /** The MODELSHIP_HOME the worker packages into. */
   home: string;
+  /** Follow this environment's desired state; evidence must be signed by the worker's key (`evidenceKeyPath`, else the home's). */
+  follow?: { environment: string; evidenceKeyPath?: string };
 }): Promise<DataPlaneProcess> {
   const adminToken = randomBytes(24).toString('hex');
+  let evidenceKeyFile = '';
+  if (options.follow) {
+    // The worker beside it signs with this key; made now if new, so the replica trusts it from the start.
+    const key = await loadEvidenceKey({
+      home: options.home,
+      ...(options.follow.evidenceKeyPath ? { keyPath: options.follow.evidenceKeyPath } : {}),
+    });
+    evidenceKeyFile = join(options.home, 'keys', 'serve-trusts.pub');
+    await writeFile(evidenceKeyFile, key.publicKeyPem);
+  }
   mkdirSync(dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile, { flags: 'a' });
   const child = spawn(
@@ -52,11 +68,19 @@ export async function startDataPlaneProcess(options: {
       'serve',
       '--port',
       String(options.port),
-      '--bundle-root',
-      join(options.home, 'bundles'),
+      ...(options.follow
+        ? [
+            '--environment',
+            options.follow.environment,
+            '--replica-id',
+            'dev',
+            '--evidence-key',
+            evidenceKeyFile,
+          ]
+        : ['--bundle-root', join(options.home, 'bundles')]),
     ],
     {
-      env: { ...process.env, MODELSHIP_ADMIN_TOKEN: adminToken },
+      env: { ...process.env, MODELSHIP_HOME: options.home, MODELSHIP_ADMIN_TOKEN: adminToken },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -10,6 +10,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openAuditStore } from '../../audit/open.ts';
+import { desiredStateDirFor, openDesiredStateStore } from '../../desired-state/open.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient, connectWorker } from '../../worker/connection.ts';
 import { startDataPlaneProcess } from '../../worker/data-plane-process.ts';
@@ -92,13 +93,40 @@ async function runDev(argv: string[], stop: StopRequests): Promise<number> {
     cleanup.push({ what: 'Temporal dev server', run: () => server.stop() });
     stop.signal.throwIfAborted();
 
-    log(`dev: starting the data plane on 127.0.0.1:${servePort}`);
+    // One environment (the shipped dev specs): the data plane follows its durable desired state,
+    // so a restarted data plane serves again by itself. Several: one admin-driven data plane.
+    const environments = [...new Set(inputs.map((input) => input.deployment.environment))];
+    const followed = environments.length === 1 ? environments[0] : undefined;
+    const follow =
+      followed === undefined
+        ? undefined
+        : {
+            environment: followed,
+            ...(config.evidenceKeyPath ? { evidenceKeyPath: config.evidenceKeyPath } : {}),
+          };
+    if (follow) {
+      log(
+        `dev: starting the data plane on 127.0.0.1:${servePort}, following the desired state of ${followed}`,
+      );
+    } else {
+      log(
+        `dev: starting the data plane on 127.0.0.1:${servePort} (specs for ${environments.join(', ')}: driven through its admin API)`,
+      );
+    }
     const dataPlane = await startDataPlaneProcess({
       port: servePort,
       logFile: join(config.home, 'logs', 'serve.log'),
       home: config.home,
+      ...(follow ? { follow } : {}),
     });
     cleanup.push({ what: 'data plane', run: () => dataPlane.stop() });
+    const desiredState = follow
+      ? await openDesiredStateStore({
+          url: config.desiredStateUrl,
+          directory: desiredStateDirFor(config.home),
+        })
+      : undefined;
+    if (desiredState) cleanup.push({ what: 'desired state', run: () => desiredState.close() });
     stop.signal.throwIfAborted();
 
     installRuntime(config.logLevel);
@@ -119,6 +147,7 @@ async function runDev(argv: string[], stop: StopRequests): Promise<number> {
       git: config.git,
       registry: config.registry,
       ...(config.maxArtifactBytes ? { maxArtifactBytes: config.maxArtifactBytes } : {}),
+      ...(desiredState ? { desiredState } : {}),
     });
     const workerRun = worker.run();
     cleanup.push({

@@ -209,7 +209,42 @@ describe('modelship dev (npm start)', () => {
     expect(await gone(stack)).toEqual([]);
     expect(await portAnswers(port)).toBe(false);
     expect(await portAnswers(servePort)).toBe(false);
-  }, 200_000);
+
+    // The data plane followed the dev environment's durable desired state: started again on its
+    // own, with nothing else running, it serves the promoted version with no one telling it to.
+    const promoted = /promoted version ([0-9a-f]{12})/.exec(dev.stdout())?.[1];
+    const serve = spawn(
+      process.execPath,
+      [
+        repoPath('bin/modelship.mjs'),
+        'serve',
+        '--port',
+        String(servePort),
+        '--insecure-admin',
+        '--environment',
+        'dev',
+      ],
+      { env: { ...process.env, MODELSHIP_HOME: home, MODELSHIP_ADMIN_TOKEN: '' }, stdio: 'ignore' },
+    );
+    try {
+      await vi.waitFor(
+        async () => {
+          const response = await fetch(`http://127.0.0.1:${servePort}/v2/models/iris/infer`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
+            }),
+          });
+          expect(response.status).toBe(200);
+          expect(response.headers.get('x-modelship-version')).toBe(promoted);
+        },
+        { timeout: 20_000, interval: 100 },
+      );
+    } finally {
+      serve.kill('SIGKILL');
+    }
+  }, 220_000);
 
   // SIGTERM to npm (forwarded to node) is the journey above. Left: a stop during start-up, and
   // npm dying of SIGHUP without forwarding it, so that dev must notice its parent went. A signal
