@@ -42,6 +42,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     summary: 'Show every rollout: stage, weights, last verdict, who must approve',
     load: () => import('./commands/status.ts'),
   },
+  replicas: {
+    summary: "Show an environment's desired state and whether every serve replica serves it",
+    load: () => import('./commands/replicas.ts'),
+  },
   audit: { summary: 'Show, verify or export the audit log', load: () => import('./commands/audit.ts') },
   serve: {
     summary: 'Run the serving data plane (KServe V2 model server, router, admin API)',
