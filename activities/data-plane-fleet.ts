@@ -17,7 +17,7 @@
  */
 
 import { convergence } from '../desired-state/convergence.ts';
-import { DesiredStateError } from '../desired-state/errors.ts';
+import { DesiredStateConflictError, DesiredStateError } from '../desired-state/errors.ts';
 import {
   clearShadow,
   promote,
@@ -28,7 +28,7 @@ import {
   setShadow,
 } from '../desired-state/routing.ts';
 import type { DesiredStateStore, ModelsChange } from '../desired-state/store.ts';
-import type { DesiredState, ModelRouting, VersionRef } from '../desired-state/types.ts';
+import type { DesiredState, ModelRouting, Models, VersionRef } from '../desired-state/types.ts';
 import { BUNDLE_ARTIFACT_TYPE, bundleRepository } from '../domain/bundle-format.ts';
 import type { DeploymentRef } from '../domain/deployment.ts';
 import { parseImageManifest } from '../oci/descriptor.ts';
@@ -75,7 +75,7 @@ function summarize(state: DesiredState, model: string): RoutingSummary {
 
 /** A change the record refuses (a rule of `desired-state/types.ts`) is the request's fault, not retried. */
 function refused(what: string, error: unknown): unknown {
-  if (error instanceof DesiredStateError && error.name !== 'DesiredStateConflictError')
+  if (error instanceof DesiredStateError && !(error instanceof DesiredStateConflictError))
     return domainFailure(FailureType.DataPlaneRejected, `desired state refused to ${what}: ${error.message}`);
   return error;
 }
@@ -172,6 +172,26 @@ export function createFleetDataPlaneActivities(deps: FleetDeps): DataPlaneActivi
     return state;
   }
 
+  /** One change of the deployment's model in the record, waited for; the model's routing after it. */
+  async function changeModel(
+    deployment: DeploymentRef,
+    what: string,
+    transition: (models: Models, model: string) => Models,
+  ): Promise<RoutingSummary> {
+    const state = await change(deployment, what, (models) => transition(models, deployment.model));
+    return summarize(state, deployment.model);
+  }
+
+  /** A change that routes to the candidate `input.version`, named by its bundle's OCI digest. */
+  async function routeCandidate(
+    input: { deployment: DeploymentRef; version: string },
+    what: string,
+    transition: (models: Models, model: string, ref: VersionRef) => Models,
+  ): Promise<RoutingSummary> {
+    const ref = await refOf(input.deployment, input.version);
+    return changeModel(input.deployment, what, (models, model) => transition(models, model, ref));
+  }
+
   const metricsOf = fleetMetrics(deps);
 
   return {
@@ -186,40 +206,20 @@ export function createFleetDataPlaneActivities(deps: FleetDeps): DataPlaneActivi
       const routing = summarize(state, deployment.model);
       return { version, becameStable: routing.stable === version, routing };
     },
-    async setCandidateWeight(input) {
-      const ref = await refOf(input.deployment, input.version);
-      const state = await change(input.deployment, `canary ${input.version} at ${input.weight} %`, (models) =>
-        setCanary(models, input.deployment.model, ref, input.weight),
-      );
-      return summarize(state, input.deployment.model);
-    },
-    async mirrorToCandidate(input) {
-      const ref = await refOf(input.deployment, input.version);
-      const state = await change(input.deployment, `shadow ${input.version}`, (models) =>
-        setShadow(models, input.deployment.model, ref),
-      );
-      return summarize(state, input.deployment.model);
-    },
-    async stopMirroring(input) {
-      const state = await change(input.deployment, 'shadow cleared', (models) =>
-        models[input.deployment.model] ? clearShadow(models, input.deployment.model) : models,
-      );
-      return summarize(state, input.deployment.model);
-    },
-    async promoteCandidate(input) {
-      const ref = await refOf(input.deployment, input.version);
-      const state = await change(input.deployment, `promote ${input.version}`, (models) =>
-        promote(models, input.deployment.model, ref),
-      );
-      return summarize(state, input.deployment.model);
-    },
-    async rollbackCandidate(input) {
-      const model = input.deployment.model;
-      const state = await change(input.deployment, `roll back: ${input.reason.slice(0, 500)}`, (models) =>
+    setCandidateWeight: (input) =>
+      routeCandidate(input, `canary ${input.version} at ${input.weight} %`, (models, model, ref) =>
+        setCanary(models, model, ref, input.weight),
+      ),
+    mirrorToCandidate: (input) => routeCandidate(input, `shadow ${input.version}`, setShadow),
+    promoteCandidate: (input) => routeCandidate(input, `promote ${input.version}`, promote),
+    stopMirroring: (input) =>
+      changeModel(input.deployment, 'shadow cleared', (models, model) =>
+        models[model] ? clearShadow(models, model) : models,
+      ),
+    rollbackCandidate: (input) =>
+      changeModel(input.deployment, `roll back: ${input.reason.slice(0, 500)}`, (models, model) =>
         models[model] ? rollback(models, model, input.toVersion) : models,
-      );
-      return summarize(state, model);
-    },
+      ),
     async unloadFromDataPlane(input) {
       const model = input.deployment.model;
       const routing = (await deps.desired.read(input.deployment.environment)).models[model];

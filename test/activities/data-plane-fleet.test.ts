@@ -15,6 +15,7 @@ import type { DeploymentRef } from '../../domain/deployment.ts';
 import { bundleStores } from '../../oci/environment-stores.ts';
 import { generateSigningKeyPair } from '../../supply-chain/signing/index.ts';
 import { makeBundle, publishSignedBundle, scratchDir } from '../serving/support.ts';
+import { replicaReporter } from '../support/fleet.ts';
 import { expectDomainFailure } from './support.ts';
 
 const key = generateSigningKeyPair();
@@ -44,22 +45,7 @@ const activities = () =>
     pollMs: 20,
   });
 
-const report = (
-  replica: string,
-  generation: number,
-  serving: number,
-  status: 'converged' | 'failed',
-  message?: string,
-) =>
-  desired.report({
-    environment: 'staging',
-    replica,
-    generation,
-    serving,
-    status,
-    startedAt: new Date().toISOString(),
-    ...(message ? { message } : {}),
-  });
+const report = replicaReporter(() => desired, 'staging');
 
 beforeAll(async () => {
   scratch = await scratchDir();

@@ -11,6 +11,7 @@ import { openFileDesiredStateStore } from '../../desired-state/file-store.ts';
 import { desiredStateDirFor } from '../../desired-state/open.ts';
 import { serveFirstVersion, setCanary } from '../../desired-state/routing.ts';
 import type { DesiredStateStore } from '../../desired-state/store.ts';
+import { replicaReporter } from '../support/fleet.ts';
 import { repoPath } from '../support/paths.ts';
 
 let home: string;
@@ -26,22 +27,7 @@ function replicas(args: string[]) {
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-const report = (
-  replica: string,
-  generation: number,
-  serving: number,
-  status: 'converged' | 'converging' | 'failed',
-  message?: string,
-) =>
-  desired.report({
-    environment: 'staging',
-    replica,
-    generation,
-    serving,
-    status,
-    startedAt: new Date().toISOString(),
-    ...(message ? { message } : {}),
-  });
+const report = replicaReporter(() => desired, 'staging');
 
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'modelship-replicas-cli-'));

@@ -15,17 +15,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadEvidenceKey } from '../../activities/evidence-key.ts';
 import { openAuditStore } from '../../audit/open.ts';
 import type { AuditStore } from '../../audit/store.ts';
-import { loadDeploymentInput } from '../../cli/start-deployment.ts';
 import { openDesiredStateStore } from '../../desired-state/open.ts';
 import type { DesiredStateStore } from '../../desired-state/store.ts';
-import { startDeployment } from '../../gitops/start-deployment.ts';
 import { freePort } from '../../worker/dev-server.ts';
 import { createModelshipWorker } from '../../worker/worker.ts';
 import { usePostgres } from '../audit/postgres-helpers.ts';
 import { eventually, irisRequest, scratchDir } from '../serving/support.ts';
-import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
+import { commitAndDeploy, irisRepo } from '../support/fleet.ts';
+import type { TempRepo } from '../support/git-repo.ts';
 import { type Balancer, startHaproxy } from '../support/haproxy.ts';
-import { exampleSpecYaml } from '../support/model-catalog.ts';
 import { repoPath } from '../support/paths.ts';
 import { startRegistry, type TestRegistry } from '../support/registry.ts';
 import { startTestStack, type TestStack } from '../support/test-stack.ts';
@@ -128,25 +126,8 @@ function startClients(workers: number) {
   };
 }
 
-async function deploy(version: 'v1' | 'v2') {
-  await repo.write(
-    'specs/iris.yaml',
-    exampleSpecYaml({
-      name: MODEL,
-      dataset: 'iris',
-      version,
-      minAccuracy: 0.8,
-      postPromotionWindow: '1s',
-      steps: ['setWeight: 50', 'pause: { duration: 6s }', 'setWeight: 100'],
-    }),
-  );
-  await repo.commit(`iris ${version}`);
-  return startDeployment(
-    client,
-    stack.taskQueue,
-    await loadDeploymentInput(join(repo.root, 'specs/iris.yaml')),
-  );
-}
+const deploy = (version: 'v1' | 'v2') =>
+  commitAndDeploy({ repo, client, taskQueue: stack.taskQueue, model: MODEL, version, pause: '6s' });
 
 beforeAll(async () => {
   scratch = await scratchDir();
@@ -189,10 +170,7 @@ beforeAll(async () => {
     backends: Object.values(ports).map((port) => `127.0.0.1:${port}`),
     checkPath: `/v2/models/${MODEL}/ready`,
   });
-  repo = await createTempRepo('modelship-fleet-e2e-');
-  await repo.copyFromProject('models/iris/v1/model.onnx');
-  await repo.copyFromProject('models/iris/v2/model.onnx');
-  await repo.copyFromProject('models/iris/holdout.csv');
+  repo = await irisRepo('modelship-fleet-e2e-');
 });
 
 afterAll(async () => {

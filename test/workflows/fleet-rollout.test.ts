@@ -9,17 +9,15 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEvidenceKey } from '../../activities/evidence-key.ts';
-import { loadDeploymentInput } from '../../cli/start-deployment.ts';
 import { openDesiredStateStore } from '../../desired-state/open.ts';
 import type { DesiredStateStore } from '../../desired-state/store.ts';
-import { startDeployment } from '../../gitops/start-deployment.ts';
 import { openOciStore } from '../../oci/open.ts';
 import { type Replica, startReplica } from '../../serving/replica.ts';
 import { type ServingServer, startServingServer } from '../../serving/server.ts';
 import { TEST_POSTGRES_URL, usePostgres } from '../audit/postgres-helpers.ts';
 import { eventually, infer, irisRequest, scratchDir } from '../serving/support.ts';
-import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
-import { exampleSpecYaml } from '../support/model-catalog.ts';
+import { commitAndDeploy, irisRepo } from '../support/fleet.ts';
+import type { TempRepo } from '../support/git-repo.ts';
 import { startRegistry, type TestRegistry } from '../support/registry.ts';
 import { startTestStack, type TestStack } from '../support/test-stack.ts';
 
@@ -69,25 +67,8 @@ async function startFleetReplica(name: string) {
   return started;
 }
 
-async function deploy(version: 'v1' | 'v2') {
-  await repo.write(
-    'specs/iris.yaml',
-    exampleSpecYaml({
-      name: MODEL,
-      dataset: 'iris',
-      version,
-      minAccuracy: 0.8,
-      postPromotionWindow: '1s',
-      steps: ['setWeight: 50', 'pause: { duration: 1s }', 'setWeight: 100'],
-    }),
-  );
-  await repo.commit(`iris ${version}`);
-  return startDeployment(
-    client,
-    stack.taskQueue,
-    await loadDeploymentInput(join(repo.root, 'specs/iris.yaml')),
-  );
-}
+const deploy = (version: 'v1' | 'v2') =>
+  commitAndDeploy({ repo, client, taskQueue: stack.taskQueue, model: MODEL, version, pause: '1s' });
 
 const stableOn = async (server: ServingServer) =>
   (
@@ -111,10 +92,7 @@ beforeAll(async () => {
     evidenceKeyPath: key.path,
   });
   client = stack.client;
-  repo = await createTempRepo('modelship-fleet-repo-');
-  await repo.copyFromProject('models/iris/v1/model.onnx');
-  await repo.copyFromProject('models/iris/v2/model.onnx');
-  await repo.copyFromProject('models/iris/holdout.csv');
+  repo = await irisRepo('modelship-fleet-repo-');
   await startFleetReplica('replica-a');
   await startFleetReplica('replica-b');
 });
