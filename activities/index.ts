@@ -13,6 +13,7 @@ import { loadEvidenceKey } from './evidence-key.ts';
 import { createIdentityActivities } from './identity.ts';
 import { createMonitorActivities } from './monitor.ts';
 import { createPackageActivities } from './package.ts';
+import { createReconcileActivities, type ReconcilePass } from './reconcile.ts';
 import { createScanActivities } from './scan.ts';
 import { gitSourceTrees } from './source-tree.ts';
 import { createEstimateActivities } from './step-estimates.ts';
@@ -43,6 +44,8 @@ interface ActivityDeps {
   desiredState?: DesiredStateStore;
   /** How long one data-plane attempt waits for the replicas before it is retried (default 20 s). */
   fleetWaitMs?: number;
+  /** One reconcile pass with this worker's access (`worker/reconcile-pass.ts`); absent, reconcile is refused. */
+  reconcile?: (checkouts: GitCheckouts) => ReconcilePass | undefined;
 }
 
 /**
@@ -61,7 +64,9 @@ export function createActivities(deps: ActivityDeps) {
   const admin = createAdminClient({ baseUrl: deps.dataPlane.url, token: deps.dataPlane.adminToken });
   // One checkout cache and one artifact store per worker, shared by every activity that reads
   // the deployment's commit or its model file.
-  const trees = gitSourceTrees(new GitCheckouts({ home: deps.home, credentials: deps.git ?? {} }));
+  const checkouts = new GitCheckouts({ home: deps.home, credentials: deps.git ?? {} });
+  const trees = gitSourceTrees(checkouts);
+  const reconcile = deps.reconcile?.(checkouts);
   const artifacts = createArtifactStore({
     home: deps.home,
     trees,
@@ -104,5 +109,6 @@ export function createActivities(deps: ActivityDeps) {
       }),
     }),
     ...createEstimateActivities({ metrics }),
+    ...createReconcileActivities(reconcile ? { reconcile } : {}),
   };
 }

@@ -46,6 +46,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     summary: "Show an environment's desired state and whether every serve replica serves it",
     load: () => import('./commands/replicas.ts'),
   },
+  reconcile: {
+    summary:
+      'Compare Git, Temporal and the replicas for an environment; repair the data plane (or schedule it)',
+    load: () => import('./commands/reconcile.ts'),
+  },
   audit: { summary: 'Show, verify or export the audit log', load: () => import('./commands/audit.ts') },
   serve: {
     summary: 'Run the serving data plane (KServe V2 model server, router, admin API)',

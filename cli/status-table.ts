@@ -9,6 +9,8 @@ export interface StatusRow {
   commit: string;
   traffic: string;
   note: string;
+  /** For a completed deployment: whether a worker confirmed that the data plane serves it. */
+  served?: boolean;
   verdict?: { stepIndex: number; verdict: Verdict };
   /** How long each analysis step needs, estimated before traffic moved (`estimateLines`). */
   estimates?: string[];

@@ -82,6 +82,13 @@ export function deploymentLabel(key: DeploymentKey): string {
   return `${key.model}@${key.environment}`;
 }
 
+/** The deployment a `model@environment` label names; undefined for text that is not one. */
+export function parseDeploymentLabel(label: string): DeploymentKey | undefined {
+  const at = label.lastIndexOf('@');
+  if (at <= 0 || at === label.length - 1) return undefined;
+  return { model: label.slice(0, at), environment: label.slice(at + 1) };
+}
+
 /** The deployment facts the audit trail attributes each record to. */
 export interface AuditContext extends DeploymentKey {
   commit: string;

@@ -44,7 +44,7 @@ export type ApplyDecision =
   | { action: 'none'; why: 'rolling-out' | 'deployed' }
   | { action: 'refuse'; why: 'rolled-back' | 'rejected' }
   | { action: 'supersede' }
-  | { action: 'start'; why: 'first' | 'changed' | 'retry' };
+  | { action: 'start'; why: 'first' | 'changed' | 'retry' | 'not-served' };
 
 /** Outcomes after which the spec's version is on the data plane. */
 const DEPLOYED: ReadonlySet<string> = new Set(['serving', 'promoted', 'loaded']);

@@ -37,6 +37,7 @@ import { observeLatestRun } from './observe.ts';
 import { buildPlan, type DeployableSpec, type SpecPlan } from './plan.ts';
 import { summaryLine } from './plan-markdown.ts';
 import { startDeployment, startRetirement } from './start-deployment.ts';
+import { checkServing, type ServingCheck } from './start-reconcile.ts';
 
 export interface ApplyInput {
   reader: CommitReader;
@@ -48,6 +49,8 @@ export interface ApplyInput {
   base: string;
   head: string;
   specsDir?: string;
+  /** Only specs of this environment are decided (reconcile applies one environment's drift). */
+  onlyEnvironment?: string;
   /**
    * The Temporal client, asked for only once every spec is known valid and there is something
    * to decide: an invalid change fails (and an empty one passes) without reaching Temporal.
@@ -81,7 +84,11 @@ export interface ApplyReport {
 export async function applyChanges(input: ApplyInput): Promise<ApplyReport> {
   const out = input.out ?? ((line: string) => console.log(line));
   const err = input.err ?? ((line: string) => console.error(line));
-  const { plan, deployable } = await buildPlan(input);
+  const built = await buildPlan(input);
+  const inScope = (key: DeploymentKey | undefined) =>
+    input.onlyEnvironment === undefined || key?.environment === input.onlyEnvironment;
+  const plan = { ...built.plan, specs: built.plan.specs.filter((spec) => inScope(spec.deployment)) };
+  const deployable = built.deployable.filter((target) => inScope(keyOfSpec(target)));
   const head = plan.head;
   out(
     `apply: ${summaryLine(plan)} (${plan.base === null ? 'nothing' : shortId(plan.base)}..${shortId(head)})`,
@@ -113,7 +120,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyReport> {
     }
   }
   if (client && retirable.length > 0) {
-    const retired = await retireRemoved({ ...input, client, specs: retirable, head, out });
+    const retired = await retireDeployments({ ...input, client, specs: retirable, head, out });
     decisions.push(...retired.decisions);
     started.push(...retired.started);
     if (retired.failed) failed = true;
@@ -171,6 +178,8 @@ async function decideAndStart(context: {
   const decisions: ApplyReport['decisions'] = [];
   const started: Started[] = [];
   const author = await context.reader.author(head);
+  const served = servingConfirmations(client, context.taskQueue);
+  let unserved = false;
   for (const target of context.deployable) {
     const deploymentInput = {
       ...toDeploymentInput(target, head, context.repository, author),
@@ -180,7 +189,28 @@ async function decideAndStart(context: {
     const where = deploymentLabel(deployment);
     const workflowId = deployModelWorkflowId(deployment);
     const latest = await observeLatestRun(client, workflowId);
-    const decision = decideApply({ commit: head, specDigest: target.specDigest }, latest);
+    let decision = decideApply({ commit: head, specDigest: target.specDigest }, latest);
+    if (decision.action === 'none' && decision.why === 'deployed') {
+      // Temporal's record is not enough: a data plane that forgot the model must not pass for deployed.
+      const standing = await served(deployment);
+      if (standing.kind === 'forgotten') {
+        out(
+          `apply: ${where}: ${explain(decision, latest)}, but not served: ${standing.why}; deploying it again`,
+        );
+        decision = { action: 'start', why: 'not-served' };
+      } else if (standing.kind === 'behind') {
+        out(
+          `apply: ${where}: deployed from ${latest ? commitOf(latest) : 'an earlier commit'}, but not served yet: ${standing.why}`,
+        );
+        unserved = true;
+        decisions.push({ path: target.path, workflowId, decision });
+        continue;
+      } else if (standing.kind === 'unconfirmed') {
+        out(`apply: ${where}: ${explain(decision, latest)}; serving not confirmed: ${standing.why}`);
+        decisions.push({ path: target.path, workflowId, decision });
+        continue;
+      }
+    }
     decisions.push({ path: target.path, workflowId, decision });
 
     if (decision.action === 'none' || decision.action === 'refuse') {
@@ -208,7 +238,40 @@ async function decideAndStart(context: {
     out(`apply: ${where}: started ${workflowId} for ${target.path}@${shortId(head)}`);
     started.push({ where, handle, kind: 'deploy' });
   }
-  return { decisions, started, failed: refused || conflicted };
+  return { decisions, started, failed: refused || conflicted || unserved };
+}
+
+/** Whether the data plane serves a deployment Temporal calls deployed; see {@link servingConfirmations}. */
+type ServingStanding =
+  | { kind: 'served' }
+  /** The data plane does not route the model, or serves another version: deploy it again. */
+  | { kind: 'forgotten'; why: string }
+  /** Routed, but replicas lag or none is live: they converge by themselves. */
+  | { kind: 'behind'; why: string }
+  /** No worker answered the check. */
+  | { kind: 'unconfirmed'; why: string };
+
+/** How long apply waits for a worker to say what an environment's data plane serves. */
+const SERVING_CHECK_MS = 10_000;
+
+/** One observe-only reconcile pass per environment, asked lazily and shared by its deployments. */
+function servingConfirmations(client: Client, taskQueue: string) {
+  const checks = new Map<string, Promise<ServingCheck>>();
+  return async (deployment: DeploymentKey): Promise<ServingStanding> => {
+    const { environment, model } = deployment;
+    let check = checks.get(environment);
+    if (!check) {
+      check = checkServing(client, taskQueue, environment, SERVING_CHECK_MS);
+      checks.set(environment, check);
+    }
+    const answer = await check;
+    if ('error' in answer) return { kind: 'unconfirmed', why: answer.error };
+    const serving = answer.report.serving[model];
+    if (serving?.served) return { kind: 'served' };
+    const why = serving?.why ?? 'the data plane does not serve it';
+    const forgotten = answer.report.findings.some((f) => f.kind === 'not-served' && f.model === model);
+    return forgotten ? { kind: 'forgotten', why } : { kind: 'behind', why };
+  };
 }
 
 /** A run this apply started, and the deployment it is for (`model@environment`). */
@@ -224,16 +287,15 @@ export type RetireDecision =
   | { action: 'none'; why: 'already-retired' | 'retiring' };
 
 /**
- * For each removed spec's deployment: nothing if its latest run is a retirement (done or under
- * way); otherwise cancel a running rollout and wait for it to close (it rolls back), then start
- * RetireModel under the same workflow id.
+ * Retires each deployment (a removed spec's, or one no spec declares): nothing if its latest run
+ * is a retirement (done or under way); otherwise cancel a running rollout and wait for it to
+ * close (it rolls back), then start RetireModel under the same workflow id.
  */
-async function retireRemoved(context: {
+export async function retireDeployments(context: {
   client: Client;
   taskQueue: string;
-  reader: CommitReader;
   repository: string;
-  specs: (SpecPlan & { deployment: DeploymentKey })[];
+  specs: { path: string; deployment: DeploymentKey }[];
   head: string;
   out: (line: string) => void;
 }): Promise<{ decisions: ApplyReport['decisions']; started: Started[]; failed: boolean }> {
@@ -325,6 +387,10 @@ export function toDeploymentInput(
       ...(author ? { author } : {}),
     },
   };
+}
+
+function keyOfSpec(target: DeployableSpec): DeploymentKey {
+  return { model: target.spec.metadata.name, environment: target.spec.spec.rollout.environment };
 }
 
 /** The stage a running DeployModel reports; undefined when it cannot say (e.g. not started yet). */

@@ -49,6 +49,14 @@ export class CommitReader {
     return new CommitReader(root, simpleGit(root));
   }
 
+  /**
+   * Reads a bare repository (a worker's cache, `GitCheckouts.resolveRef`) through commits, as
+   * `open` reads a checkout: every method here names a commit, so no work tree is needed.
+   */
+  static openGitDir(gitDir: string): CommitReader {
+    return new CommitReader(gitDir, simpleGit(gitDir));
+  }
+
   /** Who authored `commit`, as Git records it (four-eyes approvals in production compare with it). */
   async author(commit: string): Promise<{ name: string; email: string }> {
     const [name = '', email = ''] = (await this.git.raw(['log', '-1', '--format=%an%x00%ae', commit, '--']))

@@ -4,14 +4,18 @@
  * points (the `worker` and `dev` commands) and tests.
  */
 import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import type { AuditStore } from '../audit/store.ts';
 import type { DesiredStateStore } from '../desired-state/store.ts';
+import type { ReconcileDataPlane } from '../gitops/reconcile.ts';
 import type { RegistrySettings } from '../oci/environment-stores.ts';
-import type { GitCredentials } from '../sources/git/checkouts.ts';
+import { createAdminClient } from '../serving/admin-client.ts';
+import type { GitCheckouts, GitCredentials } from '../sources/git/checkouts.ts';
 import { auditActivityInterceptor } from './audit-interceptor.ts';
 import { DEFAULT_DATA_PLANE_URL } from './config.ts';
+import { reconcilePass } from './reconcile-pass.ts';
 
 /** Workflow sources, as an explicit `.ts` path so the bundler works the same under vitest and tsx. */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -59,6 +63,11 @@ interface ModelshipWorkerOptions {
   desiredState?: DesiredStateStore;
   /** How long one data-plane attempt waits for the replicas before it is retried (default 20 s). */
   fleetWaitMs?: number;
+  /**
+   * A Temporal client for reconcile (it lists runs and may start them), connected on first use.
+   * Reconcile runs only on workers given one and a desired state.
+   */
+  client?: () => Promise<Client>;
   /** A prebuilt bundle from {@link bundleWorkflows}; bundled on the fly when omitted. */
   workflowBundle?: WorkflowBundle;
   identity?: string;
@@ -84,7 +93,30 @@ export async function createModelshipWorker(options: ModelshipWorkerOptions): Pr
       ...(options.registry ? { registry: options.registry } : {}),
       ...(options.desiredState ? { desiredState: options.desiredState } : {}),
       ...(options.fleetWaitMs ? { fleetWaitMs: options.fleetWaitMs } : {}),
+      ...(options.client
+        ? { reconcile: reconcileWiring(options.client, reconcileDataPlane(options), options.taskQueue) }
+        : {}),
     }),
     interceptors: { activity: [auditActivityInterceptor(options.audit, identity)] },
   });
+}
+
+/** What reconcile reads and repairs: the desired state when rollouts write one, else the admin-driven data plane. */
+function reconcileDataPlane(options: ModelshipWorkerOptions): ReconcileDataPlane {
+  if (options.desiredState) return { desired: options.desiredState };
+  const { url, adminToken } = options.dataPlane ?? { url: DEFAULT_DATA_PLANE_URL, adminToken: undefined };
+  return { admin: createAdminClient({ baseUrl: url, token: adminToken, timeoutMs: 5_000 }), url };
+}
+
+function reconcileWiring(connect: () => Promise<Client>, dataPlane: ReconcileDataPlane, taskQueue: string) {
+  // One client per worker, connected by the first reconcile that needs it.
+  let client: Promise<Client> | undefined;
+  const shared = () => {
+    client ??= connect().catch((error: unknown) => {
+      client = undefined;
+      throw error;
+    });
+    return client;
+  };
+  return (checkouts: GitCheckouts) => reconcilePass({ checkouts, dataPlane, client: shared, taskQueue });
 }

@@ -10,6 +10,7 @@ import type { createDataPlaneActivities } from '../activities/data-plane.ts';
 import type { createIdentityActivities } from '../activities/identity.ts';
 import type { createMonitorActivities } from '../activities/monitor.ts';
 import type { createPackageActivities } from '../activities/package.ts';
+import type { createReconcileActivities } from '../activities/reconcile.ts';
 import type { createScanActivities } from '../activities/scan.ts';
 import type { createEstimateActivities } from '../activities/step-estimates.ts';
 import type { createSupplyChainActivities } from '../activities/supply-chain.ts';
@@ -101,4 +102,17 @@ export const { estimateAnalysisSteps } = proxyActivities<ReturnType<typeof creat
 export const { recordDecision } = proxyActivities<ReturnType<typeof createAuditActivities>>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 50 },
+});
+
+// One reconcile pass reads Git, Temporal and the desired state and writes repairs; each write is
+// idempotent (it sets routing to what Temporal recorded), so a retried pass is safe.
+export const { reconcileEnvironment } = proxyActivities<ReturnType<typeof createReconcileActivities>>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: {
+    initialInterval: '2s',
+    maximumInterval: '30s',
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: [...nonRetryableErrorTypes, 'ReconcileUnavailable'],
+  },
 });

@@ -135,6 +135,9 @@ async function runDev(argv: string[], stop: StopRequests): Promise<number> {
     const connection = await stop.untilStopped(connectWorker(config));
     cleanup.push({ what: 'worker connection', run: () => connection.close() });
 
+    const client = await stop.untilStopped(connectClient(config));
+    cleanup.push({ what: 'client connection', run: () => client.connection.close() });
+
     log('dev: bundling workflows and starting the worker');
     const worker = await createModelshipWorker({
       connection,
@@ -148,6 +151,7 @@ async function runDev(argv: string[], stop: StopRequests): Promise<number> {
       registry: config.registry,
       ...(config.maxArtifactBytes ? { maxArtifactBytes: config.maxArtifactBytes } : {}),
       ...(desiredState ? { desiredState } : {}),
+      client: async () => client,
     });
     const workerRun = worker.run();
     cleanup.push({
@@ -160,9 +164,6 @@ async function runDev(argv: string[], stop: StopRequests): Promise<number> {
     });
     log(`dev: Temporal Web UI at ${server.uiAddress}`);
     log(`dev: data plane (KServe V2) at ${dataPlane.url}/v2, metrics at ${dataPlane.url}/metrics`);
-
-    const client = await stop.untilStopped(connectClient(config));
-    cleanup.push({ what: 'client connection', run: () => client.connection.close() });
 
     const traffic = new Traffic(dataPlane.url, rate);
     cleanup.push({ what: 'traffic', run: () => traffic.stop() });

@@ -1,6 +1,12 @@
 /** `modelship status`: every rollout (latest run per model and environment), as the Web UI shows it. */
 import type { Client } from '@temporalio/client';
-import { deploymentLabel, parseDeployModelWorkflowId } from '../../domain/deployment.ts';
+import {
+  deploymentLabel,
+  parseDeployModelWorkflowId,
+  parseDeploymentLabel,
+} from '../../domain/deployment.ts';
+import { isDeployedOutcome } from '../../gitops/apply-decision.ts';
+import { checkServing } from '../../gitops/start-reconcile.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient as connect } from '../../worker/connection.ts';
 import type { DeployModel, DeployModelResult } from '../../workflows/deploy-model.ts';
@@ -86,6 +92,55 @@ async function describeRun(
   return { ...base, stage: '', commit: '', traffic: '', note: `run ${runId} ${state.toLowerCase()}` };
 }
 
+/** How long `status` waits for a worker to say what the data plane serves. */
+const SERVING_CHECK_MS = 8_000;
+
+/**
+ * Asks a worker, once per environment, whether what Temporal calls deployed is served (an
+ * observe-only reconcile pass), and says so on each completed row: a deployment no replica
+ * serves is never shown as simply deployed. Returns the drift lines to print under the table.
+ */
+async function confirmServing(client: Client, taskQueue: string, rows: StatusRow[]): Promise<string[]> {
+  const deployed = rows.filter((row) => row.state === 'completed' && isDeployedOutcome(row.stage));
+  const environments = [...new Set(deployed.map((row) => parseDeploymentLabel(row.deployment)?.environment))];
+  const lines: string[] = [];
+  const checks = await Promise.all(
+    environments.flatMap((environment) =>
+      environment
+        ? [
+            checkServing(client, taskQueue, environment, SERVING_CHECK_MS).then((check) => ({
+              environment,
+              check,
+            })),
+          ]
+        : [],
+    ),
+  );
+  for (const { environment, check } of checks) {
+    const here = deployed.filter((row) => parseDeploymentLabel(row.deployment)?.environment === environment);
+    if ('error' in check) {
+      for (const row of here) {
+        row.served = false;
+        row.note = `serving not confirmed (${check.error}); ${row.note}`;
+      }
+      continue;
+    }
+    for (const row of here) {
+      const model = parseDeploymentLabel(row.deployment)?.model ?? '';
+      const serving = check.report.serving[model];
+      row.served = serving?.served === true;
+      if (!row.served) {
+        row.stage = `${row.stage}, NOT SERVED`;
+        row.note = `${serving?.why ?? 'the data plane does not serve it'} (\`modelship reconcile --env ${environment}\` repairs it); ${row.note}`;
+      }
+    }
+    for (const finding of check.report.findings) {
+      lines.push(`drift in ${environment} (${finding.layer}): ${finding.message}`);
+    }
+  }
+  return lines;
+}
+
 export const command: Command = {
   async run(argv) {
     const { values } = parseCommandArgs(argv, { json: { type: 'boolean' }, all: { type: 'boolean' } }, USAGE);
@@ -102,7 +157,13 @@ export const command: Command = {
         rows.push(row);
       }
       rows.sort((a, b) => a.deployment.localeCompare(b.deployment));
-      console.log(values.json ? JSON.stringify(rows, null, 2) : renderStatus(rows));
+      const drift = await confirmServing(client, loadConfig().taskQueue, rows);
+      if (values.json) {
+        console.log(JSON.stringify(rows, null, 2));
+      } else {
+        console.log(renderStatus(rows));
+        for (const line of drift) console.log(line);
+      }
       return 0;
     } finally {
       await client.connection.close();

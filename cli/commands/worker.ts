@@ -2,7 +2,7 @@
 import { openAuditStore } from '../../audit/open.ts';
 import { desiredStateDirFor, openDesiredStateStore } from '../../desired-state/open.ts';
 import { loadConfig } from '../../worker/config.ts';
-import { connectWorker } from '../../worker/connection.ts';
+import { connectClient, connectWorker } from '../../worker/connection.ts';
 import { installRuntime } from '../../worker/runtime.ts';
 import { createModelshipWorker } from '../../worker/worker.ts';
 import { type Command, parseCommandArgs } from '../command.ts';
@@ -44,6 +44,7 @@ export const command: Command = {
         registry: config.registry,
         ...(config.maxArtifactBytes ? { maxArtifactBytes: config.maxArtifactBytes } : {}),
         ...(desiredState ? { desiredState } : {}),
+        client: () => connectClient(config),
       });
       console.log(
         `worker: polling "${config.taskQueue}" on ${config.temporal.address} (home ${config.home})`,

@@ -67,6 +67,30 @@ export interface GitCheckoutsOptions {
   allowLocal?: boolean;
 }
 
+/** A ref resolved on its server: the commit, and the cache's bare repository that now holds it. */
+export interface ResolvedRef {
+  commit: string;
+  gitDir: string;
+}
+
+/**
+ * A ref a fetch may name: `HEAD`, or a branch or tag name Git accepts (`check-ref-format` rules
+ * that matter here: no `..`, no leading `-` or `/`, no control characters, spaces or `~^:?*[\\`).
+ */
+function checkRefName(ref: string, where: string): string {
+  const ok =
+    ref === 'HEAD' ||
+    (/^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/.test(ref) &&
+      !ref.includes('..') &&
+      !ref.includes('//') &&
+      !ref.endsWith('/') &&
+      !ref.endsWith('.lock') &&
+      !ref.endsWith('.'));
+  if (!ok)
+    throw new GitSourceError('invalid-commit', `"${ref}" is not a branch, tag or HEAD of ${where}`, where);
+  return ref;
+}
+
 const DEFAULT_KEEP = 20;
 const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 
@@ -109,6 +133,55 @@ export class GitCheckouts {
       (signal, progress) => this.#produce(location, id, root, signal, progress),
       options,
     );
+  }
+
+  /**
+   * The commit `ref` (a branch, a tag, or `HEAD`: the server's default branch) names on the
+   * server right now, fetched into this worker's cache; the bare repository it lands in can be
+   * read with `git --git-dir` (reconcile reads the specs at a deploy branch's head this way).
+   */
+  async resolveRef(url: string, ref: string, options: { signal?: AbortSignal } = {}): Promise<ResolvedRef> {
+    const location = parseRepositoryUrl(url, { allowLocal: this.#allowLocal });
+    const wanted = checkRefName(ref, location.display);
+    const git = gitRunner(
+      gitEnvironment(this.#env, authConfig(this.#credentials, location), sshCommand(this.#credentials)),
+    );
+    const reposDir = join(this.#home, 'git', 'repos');
+    // Branch heads are looked up in SHA-1 repositories: a SHA-256 one has no shared cache with them.
+    return serialized(`git-repository:${reposDir}/${location.key}.sha1`, async () => {
+      const gitDir = await this.#guard(location, 'opening the cache of', () =>
+        openRepository(git, reposDir, location, 'sha1'),
+      );
+      const local = `refs/modelship/resolved/${wanted === 'HEAD' ? 'HEAD' : wanted.replace(/^refs\//, '')}`;
+      try {
+        await git(
+          [
+            '--git-dir',
+            gitDir,
+            'fetch',
+            '--quiet',
+            '--no-write-fetch-head',
+            '--no-tags',
+            '--',
+            location.url,
+            `+${wanted}:${local}`,
+          ],
+          { stallTimeoutMs: this.#stallTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) },
+        );
+      } catch (error) {
+        // Git names a missing ref in words its other failures never use; it is not worth retrying.
+        if (error instanceof GitCommandError && /couldn't find remote ref/i.test(error.stderr)) {
+          throw new GitSourceError(
+            'commit-not-found',
+            `${location.display} has no branch or tag "${wanted}"`,
+            location.display,
+          );
+        }
+        throw sourceError(location.display, `fetching ${wanted} from`, error, this.#redact);
+      }
+      const commit = (await git(['--git-dir', gitDir, 'rev-parse', '--verify', `${local}^{commit}`])).trim();
+      return { commit, gitDir };
+    });
   }
 
   async #produce(

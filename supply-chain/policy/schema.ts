@@ -277,6 +277,17 @@ const Identity = z
   .describe("How people prove who they are: approvers, trusted OIDC issuers, and the deployment's origin.");
 
 /** A whole policy file; parses plain data into an `EnvironmentPolicy` with defaults applied. */
+const Reconcile = z
+  .strictObject({
+    gitDrift: z
+      .enum(['report', 'apply'])
+      .default('report')
+      .describe(
+        'What `modelship reconcile` (and its schedule) does when Git and the deployments disagree: `report` the drift, or `apply` it: start the rollout of each spec at head that is not deployed, and retire deployments no spec declares. Data-plane drift is always repaired.',
+      ),
+  })
+  .describe('How reconcile treats drift between Git and what is deployed in this environment.');
+
 export const EnvironmentPolicySchema = z
   .strictObject({
     apiVersion: z.literal(API_VERSION).describe(`Policy language version; always ${API_VERSION}.`),
@@ -293,6 +304,7 @@ export const EnvironmentPolicySchema = z
     rollout: Rollout.prefault({}),
     scan: Scan.prefault({}),
     identity: Identity.prefault({}),
+    reconcile: Reconcile.prefault({}),
   })
   // Production has always refused self-approval (domain/approval.ts); a production policy
   // that says nothing about four eyes keeps that, so plan judges what the workflow enforces.

@@ -42,6 +42,7 @@ describe('parsePolicy', () => {
       rollout: { fourEyes: true },
       scan: {},
       identity: { issuers: {}, approvers: {}, unsignedApprovals: 'refuse', origin: { required: true } },
+      reconcile: { gitDrift: 'report' },
     });
     expect(defaultPolicy('staging').rollout.fourEyes).toBe(false);
     expect(defaultPolicy('staging').identity).toMatchObject({
@@ -97,7 +98,7 @@ scan:
       'policies/production.yaml:1:13  apiVersion: must be "modelship.dev/v1"; got "v2"',
       'policies/production.yaml:2:7  kind: must be "EnvironmentPolicy"; got "ModelDeployment"',
       'policies/production.yaml:3:11  metadata.environment: missing required field',
-      'policies/production.yaml:4:1  rules: unknown field "rules"; expected one of: apiVersion, kind, metadata, signatures, artifacts, validation, rollout, scan, identity',
+      'policies/production.yaml:4:1  rules: unknown field "rules"; expected one of: apiVersion, kind, metadata, signatures, artifacts, validation, rollout, scan, identity, reconcile',
     ]);
   });
 

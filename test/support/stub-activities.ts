@@ -217,6 +217,16 @@ export const healthy: { readonly [K in ActivityName]: StubHandler<K> } = {
     steps: [],
   }),
   recordDecision: () => ({ seq: 0 }),
+  reconcileEnvironment: (request) => ({
+    environment: request.environment,
+    generation: 1,
+    findings: [],
+    repairs: [],
+    gitDriftPolicy: 'report',
+    convergence: { state: 'done', message: 'every live replica serves generation 1' },
+    serving: {},
+    remaining: [],
+  }),
 };
 
 /** The calls of one workflow run, and its script. */

@@ -66,6 +66,7 @@ export async function startTestStack(
     ...(options.desiredState ? { desiredState: options.desiredState, fleetWaitMs: 3000 } : {}),
     ...(options.registry ? { registry: options.registry } : {}),
     ...(options.evidenceKeyPath ? { evidenceKeyPath: options.evidenceKeyPath } : {}),
+    client: async () => client,
   });
   const workerRun = worker.run();
   return {
