@@ -87,3 +87,10 @@ export interface ReconcileReport {
   /** Drift left after this pass: findings not repaired, and Git drift not applied. */
   remaining: DriftFinding[];
 }
+
+/** What the pass did about `finding`: its repair's result, or undefined when it had none to try. */
+export function repairOf(report: ReconcileReport, finding: DriftFinding): RepairResult | undefined {
+  const wanted = finding.repair;
+  if (!wanted) return undefined;
+  return report.repairs.find((r) => r.repair.action === wanted.action && r.repair.model === wanted.model);
+}

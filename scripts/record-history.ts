@@ -1,5 +1,5 @@
 /**
- * Records DeployModel histories for the replay tests (`test/replay/`): runs real deployments on
+ * Records DeployModel (and Reconcile) histories for the replay tests (`test/replay/`): runs real deployments on
  * a throwaway dev server and saves each history as JSON. Re-record only on purpose, when a
  * workflow change is meant to be incompatible; otherwise the replay test is what catches it.
  *
@@ -22,6 +22,7 @@ import { openAuditStore } from '../audit/open.ts';
 import { pendingScope } from '../cli/approval-proof.ts';
 import { loadDeploymentInput } from '../cli/start-deployment.ts';
 import { startDeployment } from '../gitops/start-deployment.ts';
+import { reconcileWorkflowId, runReconcile } from '../gitops/start-reconcile.ts';
 import { newApprovalStatement, signApproval } from '../supply-chain/identity/sign-approval.ts';
 import { generateSigningKeyPair } from '../supply-chain/signing/keys.ts';
 import { startTestDataPlane } from '../test/support/data-plane.ts';
@@ -47,6 +48,11 @@ interface Case {
   drive?: (handle: Handle) => Promise<void>;
   /** The outcome the run must end with, or the recording is refused. */
   expect: string;
+  /**
+   * Records another workflow than the deployment: started once the deployment has ended, its
+   * handle returned after it has closed (a Reconcile pass after the data plane forgot a model).
+   */
+  recordAfter?: (repo: TempRepo) => Promise<WorkflowHandle>;
 }
 
 const CASES: Case[] = [
@@ -187,6 +193,30 @@ CASES.push({
   expect: 'promoted',
 });
 
+CASES.push({
+  // Reconcile on a worker in admin mode after the data plane forgot a model: the drift found,
+  // the repair refused (admin routing cannot be rewritten) and the pass audited.
+  file: 'reconcile-not-served.json',
+  spec: { name: 'iris-reconcile', dataset: 'iris', version: 'v1' },
+  expect: 'serving',
+  async recordAfter(repo) {
+    const forgot = await fetch(`${dataPlane.url}/admin/v1/models/iris-reconcile`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${dataPlane.adminToken}` },
+    });
+    if (!forgot.ok) throw new Error(`the data plane did not drop iris-reconcile: ${forgot.status}`);
+    const report = await runReconcile(client, 'record', {
+      environment: 'staging',
+      repository: repo.root,
+      specsDir: 'specs',
+      repair: true,
+    });
+    if (!report.findings.some((finding) => finding.kind === 'not-served'))
+      throw new Error(`reconcile found no drift: ${JSON.stringify(report.findings)}`);
+    return client.workflow.getHandle(reconcileWorkflowId('staging'));
+  },
+});
+
 const { values: options } = parseArgs({
   options: { only: { type: 'string', multiple: true }, force: { type: 'boolean', default: false } },
 });
@@ -253,10 +283,11 @@ const worker = await createModelshipWorker({
   home,
   audit,
   dataPlane: { url: dataPlane.url, adminToken: dataPlane.adminToken },
+  client: async () => client,
 });
 const run = worker.run();
 try {
-  for (const { file, spec, before, files, drive, expect } of selected) {
+  for (const { file, spec, before, files, drive, expect, recordAfter } of selected) {
     const repo = await createTempRepo();
     for (const [path, text] of Object.entries(files ?? {})) await repo.write(path, text);
     if (before) await (await deploy(repo, before)).result();
@@ -265,9 +296,10 @@ try {
     const result = await handle.result();
     if (result.outcome !== expect)
       throw new Error(`${file}: expected ${expect}, got ${result.outcome}: ${result.summary}`);
-    const history = await handle.fetchHistory();
+    const recorded = recordAfter ? await recordAfter(repo) : handle;
+    const history = await recorded.fetchHistory();
     await writeFile(historyPath(file), `${historyToJSON(history)}\n`);
-    console.log(`recorded ${file}: ${result.outcome} (${history.events?.length} events)`);
+    console.log(`recorded ${file}: ${recorded.workflowId} (${history.events?.length} events)`);
     await repo.remove();
   }
 } finally {

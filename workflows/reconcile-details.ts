@@ -1,5 +1,5 @@
 /** The Web UI's current details of a Reconcile run: a pure function of its report. */
-import type { ReconcileReport } from '../domain/reconcile.ts';
+import { type ReconcileReport, repairOf } from '../domain/reconcile.ts';
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -13,12 +13,7 @@ export function renderReconcileDetails(report: ReconcileReport): string {
   if (report.findings.length > 0) {
     lines.push('', '| layer | kind | model | finding | repaired |', '| --- | --- | --- | --- | --- |');
     for (const finding of report.findings) {
-      const repair = report.repairs.find(
-        (r) =>
-          finding.repair &&
-          r.repair.model === finding.repair.model &&
-          r.repair.action === finding.repair.action,
-      );
+      const repair = repairOf(report, finding);
       const repaired = repair ? (repair.done ? 'yes' : `no: ${repair.detail}`) : '';
       lines.push(
         `| ${finding.layer} | ${finding.kind} | ${finding.model ?? ''} | ${cell(finding.message)} | ${cell(repaired)} |`,

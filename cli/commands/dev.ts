@@ -11,6 +11,12 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openAuditStore } from '../../audit/open.ts';
 import { desiredStateDirFor, openDesiredStateStore } from '../../desired-state/open.ts';
+import {
+  reconcileWorkflowId,
+  runReconcile,
+  scheduleReconcile,
+  unscheduleReconcile,
+} from '../../gitops/start-reconcile.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient, connectWorker } from '../../worker/connection.ts';
 import { startDataPlaneProcess } from '../../worker/data-plane-process.ts';
@@ -19,9 +25,10 @@ import { installRuntime } from '../../worker/runtime.ts';
 import { PROJECT_ROOT } from '../../worker/temporal-cli.ts';
 import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
-import { DevDeployments, groupByDeployment, Traffic } from '../dev-deployments.ts';
-import { loadDeploymentInput } from '../start-deployment.ts';
+import { DevDeployments, groupByDeployment, loadDevSpec, Traffic } from '../dev-deployments.ts';
+import { DevRepository } from '../dev-repository.ts';
 import { Stopped, type StopRequests, watchStopRequests } from '../stop-requests.ts';
+import { renderReport } from './reconcile.ts';
 
 const USAGE = `Usage: modelship dev [--port 7233] [--ui-port PORT+1000] [--serve-port 8000] [--specs DIR] [--rate 100] [--once]
 
@@ -34,6 +41,9 @@ State lives under $MODELSHIP_HOME (default .modelship/); logs under $MODELSHIP_H
 Stops on SIGINT (Ctrl-C), SIGTERM or SIGHUP, and stops everything it started.`;
 
 const log = (line: string) => console.log(line);
+
+/** How often dev's reconcile schedule runs a pass. */
+const RECONCILE_EVERY_MS = 30_000;
 
 export const command: Command = {
   async run(argv) {
@@ -73,7 +83,7 @@ async function runDev(argv: string[], stop: StopRequests): Promise<number> {
     .sort()
     .map((name) => join(specsDir, name));
   if (specFiles.length === 0) throw new CliError(`no *.yaml specs in ${specsDir}`);
-  const inputs = await Promise.all(specFiles.map((file) => loadDeploymentInput(file)));
+  const inputs = await Promise.all(specFiles.map((file) => loadDevSpec(file)));
 
   const config = loadConfig({ ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
   // Everything started is stopped in reverse order, whatever fails on the way. Steps that start
@@ -95,7 +105,7 @@ async function runDev(argv: string[], stop: StopRequests): Promise<number> {
 
     // One environment (the shipped dev specs): the data plane follows its durable desired state,
     // so a restarted data plane serves again by itself. Several: one admin-driven data plane.
-    const environments = [...new Set(inputs.map((input) => input.deployment.environment))];
+    const environments = [...new Set(inputs.map((input) => input.environment))];
     const followed = environments.length === 1 ? environments[0] : undefined;
     const follow =
       followed === undefined
@@ -165,11 +175,35 @@ async function runDev(argv: string[], stop: StopRequests): Promise<number> {
     log(`dev: Temporal Web UI at ${server.uiAddress}`);
     log(`dev: data plane (KServe V2) at ${dataPlane.url}/v2, metrics at ${dataPlane.url}/metrics`);
 
+    // Deployments go through Git, apply and reconcile, as a platform team's would: specs are
+    // committed to the dev repository, applied, and reconciled on a schedule.
+    const repository = await DevRepository.open(config.home);
+    log(
+      `dev: deploying from the Git repository ${repository.dir} (specs committed there by dev, then applied)`,
+    );
+    for (const environment of environments) {
+      const request = { environment, repository: repository.dir, specsDir: 'specs', repair: true };
+      if (repository.existed) {
+        // Started again: first put the data plane back to what Temporal recorded, if it drifted.
+        const report = await stop.untilStopped(runReconcile(client, config.taskQueue, request));
+        for (const line of renderReport(report)) log(`dev: ${line}`);
+      }
+      await scheduleReconcile(client, config.taskQueue, request, RECONCILE_EVERY_MS);
+      cleanup.push({
+        what: `reconcile schedule of ${environment}`,
+        run: async () => void (await unscheduleReconcile(client, environment)),
+      });
+      log(
+        `dev: reconciling ${environment} every ${RECONCILE_EVERY_MS / 1000} s (Temporal Schedule ${reconcileWorkflowId(environment)})`,
+      );
+    }
+
     const traffic = new Traffic(dataPlane.url, rate);
     cleanup.push({ what: 'traffic', run: () => traffic.stop() });
     const deployments = new DevDeployments({
       client,
       taskQueue: config.taskQueue,
+      repository,
       workflowUrl: (workflowId, runId) =>
         `${server.uiAddress}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`,
       traffic,

@@ -4,7 +4,7 @@
  * to stop. See `gitops/reconcile.ts` for what a pass compares and repairs.
  */
 import { simpleGit } from 'simple-git';
-import type { ReconcileReport, ReconcileRequest } from '../../domain/reconcile.ts';
+import { type ReconcileReport, type ReconcileRequest, repairOf } from '../../domain/reconcile.ts';
 import { repositoryLine, repositoryUrl } from '../../gitops/repository-url.ts';
 import {
   reconcileWorkflowId,
@@ -128,12 +128,7 @@ export function renderReport(report: ReconcileReport): string[] {
   lines.push(`  replicas: ${report.convergence.message}`);
   if (report.findings.length === 0) lines.push('  no drift');
   for (const finding of report.findings) {
-    const repair = report.repairs.find(
-      (r) =>
-        finding.repair &&
-        r.repair.action === finding.repair.action &&
-        r.repair.model === finding.repair.model,
-    );
+    const repair = repairOf(report, finding);
     const fixed = repair ? (repair.done ? ' [repaired]' : ` [not repaired: ${repair.detail}]`) : '';
     lines.push(`  drift (${finding.layer}, ${finding.kind}): ${finding.message}${fixed}`);
   }

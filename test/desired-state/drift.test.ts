@@ -37,18 +37,24 @@ const lagging: Convergence = {
   message: 'replica-b serves generation 2 of 3',
 };
 
-const run = (over: Partial<RunView>): RunView => ({
-  workflowId: 'deploy/staging/iris',
-  runId: 'r1',
-  type: 'DeployModel',
-  state: 'closed',
-  status: 'COMPLETED',
-  specDigest: 'd1',
-  commit: 'c1',
-  outcome: 'promoted',
-  stable: 'v2',
-  ...over,
-});
+// Overrides set to undefined remove the field, as a run without a result has none.
+const run = (over: { [K in keyof RunView]?: RunView[K] | undefined }): RunView => {
+  const merged: Record<string, unknown> = {
+    workflowId: 'deploy/staging/iris',
+    runId: 'r1',
+    type: 'DeployModel',
+    state: 'closed',
+    status: 'COMPLETED',
+    specDigest: 'd1',
+    commit: 'c1',
+    outcome: 'promoted',
+    stable: 'v2',
+    ...over,
+  };
+  return Object.fromEntries(
+    Object.entries(merged).filter(([, value]) => value !== undefined),
+  ) as unknown as RunView;
+};
 const git = (
   specs: { model: string; specDigest: string }[],
   invalid: { path: string; message: string }[] = [],

@@ -2,14 +2,18 @@
  * Many workers, many replicas: two workers with homes of their own (no shared folder) on one task
  * queue, two `modelship serve --environment staging` processes with homes of their own behind
  * HAProxy, and nothing shared but Temporal, the registry (auth on) and the desired state in
- * PostgreSQL. Clients call the balancer the whole time. A rollout promotes through a canary step
- * while one replica is killed with SIGKILL mid-canary and started again on an empty disk, and
- * the worker that ran the rollout so far goes away: the replica converges by itself, the other
- * worker (which never saw the first one's disk) finishes the rollout, and no client request fails.
+ * PostgreSQL. Clients call the balancer the whole time. A rollout goes through shadow, a canary
+ * step, analysis and an approval signed with `modelship approve --key` (the staging policy names
+ * the approver's key), while one replica is killed with SIGKILL mid-canary and started again on
+ * an empty disk, and the worker that ran the rollout so far goes away: the replica converges by
+ * itself, the other worker (which never saw the first one's disk) finishes the rollout, and no
+ * client request fails. Then a bad version is caught in shadow and rolled back on both replicas.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadEvidenceKey } from '../../activities/evidence-key.ts';
@@ -17,13 +21,17 @@ import { openAuditStore } from '../../audit/open.ts';
 import type { AuditStore } from '../../audit/store.ts';
 import { openDesiredStateStore } from '../../desired-state/open.ts';
 import type { DesiredStateStore } from '../../desired-state/store.ts';
+import { generateSigningKeyPair } from '../../supply-chain/signing/keys.ts';
 import { freePort } from '../../worker/dev-server.ts';
 import { createModelshipWorker } from '../../worker/worker.ts';
+import type { DeployModel } from '../../workflows/deploy-model.ts';
+import { statusQuery } from '../../workflows/messages.ts';
 import { usePostgres } from '../audit/postgres-helpers.ts';
 import { eventually, irisRequest, scratchDir } from '../serving/support.ts';
 import { commitAndDeploy, irisRepo } from '../support/fleet.ts';
 import type { TempRepo } from '../support/git-repo.ts';
 import { type Balancer, startHaproxy } from '../support/haproxy.ts';
+import { runModelship } from '../support/modelship-cli.ts';
 import { repoPath } from '../support/paths.ts';
 import { startRegistry, type TestRegistry } from '../support/registry.ts';
 import { startTestStack, type TestStack } from '../support/test-stack.ts';
@@ -97,17 +105,26 @@ async function startReplicaProcess(name: string, home: string): Promise<void> {
   });
 }
 
+/** The holdout's feature rows: clients cycle through them, so a candidate that disagrees on some shows it. */
+const HOLDOUT_ROWS = readFileSync(repoPath('models/iris/holdout.csv'), 'utf8')
+  .trim()
+  .split('\n')
+  .slice(1)
+  .map((line) => line.split(',').slice(0, 4).map(Number));
+
 /** Clients of the balancer: `workers` loops of inference requests until stopped; every answer counted. */
 function startClients(workers: number) {
   const outcomes = { ok: 0, failed: [] as string[] };
   let running = true;
+  let sent = 0;
   const loops = Array.from({ length: workers }, async () => {
     while (running) {
+      const row = HOLDOUT_ROWS[sent++ % HOLDOUT_ROWS.length] ?? [5.1, 3.5, 1.4, 0.2];
       try {
         const response = await fetch(`${balancer.url}/v2/models/${MODEL}/infer`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(irisRequest([[5.1, 3.5, 1.4, 0.2]])),
+          body: JSON.stringify(irisRequest([row])),
         });
         const body = await response.text();
         if (response.status === 200) outcomes.ok += 1;
@@ -126,8 +143,32 @@ function startClients(workers: number) {
   };
 }
 
-const deploy = (version: 'v1' | 'v2') =>
-  commitAndDeploy({ repo, client, taskQueue: stack.taskQueue, model: MODEL, version, pause: '6s' });
+const GOOD_STEPS = [
+  'shadow: { duration: 3s, minAgreement: 0.9 }',
+  'setWeight: 50',
+  'pause: { duration: 6s }',
+  'analysis: { duration: 15s, interval: 1s }',
+  'approval: { approvers: [alice], timeout: 10m }',
+  'setWeight: 100',
+];
+// The balancer's clients send hundreds of requests a second: act on a doubling, judge latency by
+// an absolute limit (a ratio to stable is noise for a model that answers in microseconds).
+const ANALYSIS = `  analysis:
+    minRequests: 50
+    minEffect: 1
+    errorRate: { max: 0.05 }
+    latencyP99: { max: 250ms }
+`;
+const deploy = (version: 'v1' | 'v2' | 'bad-disagree', steps?: string[]) =>
+  commitAndDeploy({
+    repo,
+    client,
+    taskQueue: stack.taskQueue,
+    model: MODEL,
+    version,
+    pause: '6s',
+    ...(steps ? { steps, analysis: ANALYSIS } : {}),
+  });
 
 beforeAll(async () => {
   scratch = await scratchDir();
@@ -171,6 +212,15 @@ beforeAll(async () => {
     checkPath: `/v2/models/${MODEL}/ready`,
   });
   repo = await irisRepo('modelship-fleet-e2e-');
+  await repo.copyFromProject('models/iris/bad-disagree/model.onnx');
+  // Staging takes approvals signed by alice's key only.
+  const alice = generateSigningKeyPair();
+  await writeFile(join(scratch.path, 'alice.key'), alice.privateKeyPem);
+  await repo.write('keys/alice.pub', alice.publicKeyPem);
+  await repo.write(
+    'policies/staging.yaml',
+    'apiVersion: modelship.dev/v1\nkind: EnvironmentPolicy\nmetadata:\n  environment: staging\nidentity:\n  approvers:\n    alice: { publicKey: keys/alice.pub }\n',
+  );
 });
 
 afterAll(async () => {
@@ -189,16 +239,32 @@ afterAll(async () => {
   await scratch?.remove();
 });
 
-describe('two workers, two replicas behind HAProxy, one replica killed mid-canary', () => {
-  it('promotes, the killed replica converges again by itself, and no client request fails', async () => {
+/** Waits until the run asks alice, then approves as the CLI does, signed with her key. */
+async function approveSigned(handle: WorkflowHandle<typeof DeployModel>): Promise<void> {
+  await eventually(async () => (await handle.query(statusQuery)).waitingFor !== undefined, 90_000);
+  const approved = await runModelship(
+    ['approve', MODEL, '--env', 'staging', '--as', 'alice', '--key', join(scratch.path, 'alice.key')],
+    {
+      cwd: repo.root,
+      env: { TEMPORAL_ADDRESS: inject('temporalAddress'), MODELSHIP_TASK_QUEUE: stack.taskQueue },
+    },
+  );
+  expect(approved.stderr).toBe('');
+  expect(approved.status).toBe(0);
+}
+
+describe.sequential('two workers, two replicas behind HAProxy, one replica killed mid-canary', () => {
+  let clients: ReturnType<typeof startClients>;
+
+  it('promotes through a signed approval, the killed replica converges again by itself, and no client request fails', async () => {
     expect((await (await deploy('v1')).result()).outcome).toBe('serving');
     await eventually(
       async () => (await fetch(`${balancer.url}/v2/models/${MODEL}/ready`)).status === 200,
       10_000,
     );
 
-    const clients = startClients(2);
-    const handle = await deploy('v2');
+    clients = startClients(2);
+    const handle = await deploy('v2', GOOD_STEPS);
     // Mid-canary: the record routes half the traffic to the candidate.
     await eventually(
       async () => (await desired.read('staging')).models[MODEL]?.canary?.weight === 50,
@@ -211,8 +277,8 @@ describe('two workers, two replicas behind HAProxy, one replica killed mid-canar
     await stack.stopWorker();
     await startReplicaProcess('replica-b', join(scratch.path, 'replica-b-2'));
 
+    await approveSigned(handle);
     const result = await handle.result();
-    await clients.stop();
     expect(result.outcome).toBe('promoted');
     expect(clients.outcomes.failed).toEqual([]);
     expect(clients.outcomes.ok).toBeGreaterThan(50);
@@ -231,5 +297,23 @@ describe('two workers, two replicas behind HAProxy, one replica killed mid-canar
       if (identity) identities.add(identity);
     }
     expect(identities).toContain('worker-b');
+  });
+
+  it('rolls a bad version back on both replicas, with still no failed client request', async () => {
+    const promoted = (await desired.read('staging')).models[MODEL]?.stable.version;
+    const handle = await deploy('bad-disagree', [
+      'shadow: { duration: 20s, minAgreement: 0.95 }',
+      ...GOOD_STEPS.slice(1),
+    ]);
+    const result = await handle.result();
+    await clients.stop();
+    expect(result.outcome).toBe('rolled-back');
+    expect(clients.outcomes.failed).toEqual([]);
+    const state = await desired.read('staging');
+    expect(state.models[MODEL]).toMatchObject({ stable: { version: promoted }, canary: null, shadow: null });
+    await eventually(async () => {
+      const { reports } = await desired.replicas('staging');
+      return reports.filter((report) => report.serving >= state.generation).length === 2;
+    }, 15_000);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Replays committed DeployModel histories against today's workflow code. A failure here means a
+ * Replays committed DeployModel and Reconcile histories against today's workflow code. A failure here means a
  * change would break workflows already running in production: guard it with `patched()`, or
  * re-record deliberately with `npx tsx scripts/record-history.ts --only <file> --force`. New cases
  * are recorded with the same script, which keeps the files that already exist.
@@ -24,6 +24,8 @@ const FILES = [
   // Verified origin and approvals (patches verified-origin, verified-approvals): a name alone
   // and a forged statement refused, then alice's signed statement.
   'deploy-model-signed-approval.json',
+  // Reconcile (workflows/reconcile.ts): a pass that found a model the data plane forgot.
+  'reconcile-not-served.json',
 ];
 
 const histories = new Map<string, Awaited<ReturnType<typeof historyFromJSON>>>();

@@ -21,14 +21,20 @@ export async function irisRepo(prefix: string): Promise<TempRepo> {
   return repo;
 }
 
-/** Commits `model`'s spec at `version` (50 % canary, a pause, then 100 %) and starts its rollout. */
+/**
+ * Commits `model`'s spec at `version` (by default 50 % canary, a pause, then 100 %) and starts
+ * its rollout; `version` names a model under `models/iris/` the repository holds.
+ */
 export async function commitAndDeploy(options: {
   repo: TempRepo;
   client: Client;
   taskQueue: string;
   model: string;
-  version: 'v1' | 'v2';
+  version: 'v1' | 'v2' | 'bad-disagree';
   pause: string;
+  steps?: string[];
+  /** The spec's `analysis:` block, as YAML text. */
+  analysis?: string;
 }) {
   const { repo } = options;
   await repo.write(
@@ -39,7 +45,8 @@ export async function commitAndDeploy(options: {
       version: options.version,
       minAccuracy: 0.8,
       postPromotionWindow: '1s',
-      steps: ['setWeight: 50', `pause: { duration: ${options.pause} }`, 'setWeight: 100'],
+      steps: options.steps ?? ['setWeight: 50', `pause: { duration: ${options.pause} }`, 'setWeight: 100'],
+      ...(options.analysis ? { analysis: options.analysis } : {}),
     }),
   );
   await repo.commit(`iris ${options.version}`);
