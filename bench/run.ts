@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 const BENCHMARKS: Record<string, string> = {
   serving: 'KServe V2 servers side by side: raw session.run, floor, modelship, Python peer; split; swaps',
   detection: 'Rollback judges on seeded synthetic traffic: modelship sequential vs Flagger- and Argo-style',
-  engine: 'The durable data plane: replica convergence (file store vs PostgreSQL), restart to serving',
+  engine:
+    'The engine: control overhead of a five-step rollout, 100 concurrent rollouts on one worker, worker cold start, replica convergence (file store vs PostgreSQL), restart to serving',
 };
 
 const [name, ...rest] = process.argv.slice(2);
