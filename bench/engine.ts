@@ -38,7 +38,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { desiredStateDirFor, openDesiredStateStore } from '../desired-state/open.ts';
 import { serveFirstVersion, setCanary } from '../desired-state/routing.ts';
@@ -52,6 +52,7 @@ import { REPO_ROOT } from '../test/support/paths.ts';
 import { freePort } from '../worker/dev-server.ts';
 import { concurrentRollouts, fiveStepRollout, workerColdStart } from './engine-rollouts.ts';
 import { machineInfo, median } from './lib/machine.ts';
+import { writeResultsFile } from './lib/results-file.ts';
 import { startTemporalStack } from './lib/temporal-stack.ts';
 import { round, summary } from './lib/timing.ts';
 
@@ -323,8 +324,7 @@ async function writeResults(measured: Partial<Record<Section, object>>, startedA
     if (fresh) result[key] = { measured_at: startedAt, ...fresh };
     else if (previous[key]) result[key] = previous[key];
   }
-  await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
+  await writeResultsFile(out, result, (line) => console.error(line));
   return out;
 }
 

@@ -4,11 +4,10 @@
  * Writes `bench/results/serving.json` and prints a table. See `bench/README.md` for the method.
  */
 
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { createAdminClient } from '../serving/admin-client.ts';
 import { TransportKind } from '../serving/loadgen/index.ts';
 import { REPO_ROOT } from '../test/support/paths.ts';
@@ -38,6 +37,7 @@ import {
 } from './lib/processes.ts';
 import { ensurePythonPeerEnv, type PythonPeerEnv } from './lib/python-venv.ts';
 import { renderTable, type ServerResult, summarizeServer, summarizeSplit, targets } from './lib/report.ts';
+import { writeResultsFile } from './lib/results-file.ts';
 
 const USAGE = `Usage: npm run bench:serving -- [--model iris] [--stable v1] [--canary v2] [--repetitions 3]
        [--quick] [--skip-python] [--out bench/results/serving.json]`;
@@ -309,14 +309,7 @@ try {
     swaps: swapRuns,
     targets: verdicts,
   };
-  await mkdir(dirname(values.out), { recursive: true });
-  await writeFile(values.out, `${JSON.stringify(report, null, 2)}\n`);
-  // In the repository's own format, so that `npm run lint` (biome over every file) stays green.
-  await promisify(execFile)(join(REPO_ROOT, 'node_modules', '.bin', 'biome'), [
-    'format',
-    '--write',
-    values.out,
-  ]).catch((error: Error) => log(`bench: could not format ${values.out} with biome: ${error.message}`));
+  await writeResultsFile(values.out, report, log);
   console.log(
     renderTable({
       title: `serving benchmark: ${dataset} ${values.stable}, median of ${repetitions}, ${machine.cpu_model} × ${machine.cores}, node ${machine.node_version}, ${elapsedS}s`,

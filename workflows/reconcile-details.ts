@@ -30,3 +30,37 @@ export function renderReconcileDetails(report: ReconcileReport): string {
   }
   return lines.join('\n');
 }
+
+/** At most this many findings, and as many repairs, are listed in the audit record; the rest are counted. */
+const AUDITED_ITEMS = 15;
+const AUDITED_MESSAGE_CHARS = 240;
+const cut = (text: string) =>
+  text.length > AUDITED_MESSAGE_CHARS ? `${text.slice(0, AUDITED_MESSAGE_CHARS - 1)}…` : text;
+
+/**
+ * The details of a pass's audit record, bounded whatever the environment's size: an audit record
+ * has a size limit, and a decision that can never be written would hold the pass forever. Counts
+ * by kind cover everything; the first findings and repairs are listed with their messages.
+ */
+export function reconcileAuditDetails(report: ReconcileReport): Record<string, unknown> {
+  const counts: Record<string, number> = {};
+  for (const finding of report.findings) counts[finding.kind] = (counts[finding.kind] ?? 0) + 1;
+  return {
+    counts,
+    findings: report.findings.slice(0, AUDITED_ITEMS).map(({ kind, layer, model, message }) => ({
+      kind,
+      layer,
+      ...(model ? { model } : {}),
+      message: cut(message),
+    })),
+    repaired: report.repairs.filter((r) => r.done).length,
+    repairs: report.repairs
+      .slice(0, AUDITED_ITEMS)
+      .map(({ repair, done, detail }) => ({ ...repair, done, detail: cut(detail) })),
+    ...(report.applied
+      ? { applied: report.applied.started.slice(0, AUDITED_ITEMS), applyExitCode: report.applied.exitCode }
+      : {}),
+    remaining: report.remaining.length,
+    generation: report.generation,
+  };
+}

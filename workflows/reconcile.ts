@@ -11,7 +11,7 @@
 import { setCurrentDetails } from '@temporalio/workflow';
 import type { ReconcileReport, ReconcileRequest } from '../domain/reconcile.ts';
 import { reconcileEnvironment, recordDecision } from './activity-proxies.ts';
-import { renderReconcileDetails } from './reconcile-details.ts';
+import { reconcileAuditDetails, renderReconcileDetails } from './reconcile-details.ts';
 
 export type ReconcileInput = ReconcileRequest;
 
@@ -28,20 +28,7 @@ export async function Reconcile(input: ReconcileInput): Promise<ReconcileReport>
         repository: input.repository ?? '',
       },
       decision: report.findings.length > 0 ? 'reconcile.drift' : 'reconcile.clean',
-      details: {
-        findings: report.findings.map(({ kind, layer, model, message }) => ({
-          kind,
-          layer,
-          ...(model ? { model } : {}),
-          message,
-        })),
-        repairs: report.repairs.map(({ repair, done, detail }) => ({ ...repair, done, detail })),
-        ...(report.applied
-          ? { applied: report.applied.started, applyExitCode: report.applied.exitCode }
-          : {}),
-        remaining: report.remaining.length,
-        generation: report.generation,
-      },
+      details: reconcileAuditDetails(report),
     });
   }
   setCurrentDetails(renderReconcileDetails(report));

@@ -163,7 +163,9 @@ describe('modelship dev (npm start)', () => {
     expect(dev.stdout()).toMatch(/serving: iris@dev serving version [0-9a-f]{12} to all traffic/);
     expect(dev.stdout()).toContain('sending 100 req/s of holdout rows to iris');
     // Deployed the GitOps way: committed to dev's repository, applied, reconciled on a schedule.
-    expect(dev.stdout()).toMatch(/dev: apply: iris@dev: started deploy\/dev\/iris for specs\/iris-dev\.yaml@[0-9a-f]+/);
+    expect(dev.stdout()).toMatch(
+      /dev: apply: iris@dev: started deploy\/dev\/iris for specs\/iris-dev\.yaml@[0-9a-f]+/,
+    );
     expect(dev.stdout()).toContain('dev: reconciling dev every 30 s (Temporal Schedule reconcile/dev)');
     const live = await fetch(`http://127.0.0.1:${servePort}/v2/models/iris/ready`);
     expect(live.status).toBe(200);

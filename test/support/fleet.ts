@@ -35,6 +35,8 @@ export async function commitAndDeploy(options: {
   steps?: string[];
   /** The spec's `analysis:` block, as YAML text. */
   analysis?: string;
+  /** Default `staging`. */
+  environment?: string;
 }) {
   const { repo } = options;
   await repo.write(
@@ -47,6 +49,7 @@ export async function commitAndDeploy(options: {
       postPromotionWindow: '1s',
       steps: options.steps ?? ['setWeight: 50', `pause: { duration: ${options.pause} }`, 'setWeight: 100'],
       ...(options.analysis ? { analysis: options.analysis } : {}),
+      ...(options.environment ? { environment: options.environment } : {}),
     }),
   );
   await repo.commit(`iris ${options.version}`);

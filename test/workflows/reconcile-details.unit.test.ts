@@ -1,8 +1,10 @@
 /** What people read about a reconcile pass: the Web UI's details and the CLI's report. */
 import { describe, expect, it } from 'vitest';
+import { MAX_DETAILS_BYTES } from '../../audit/record.ts';
 import { renderReport } from '../../cli/commands/reconcile.ts';
+import { canonicalJson } from '../../domain/canonical-json.ts';
 import type { ReconcileReport } from '../../domain/reconcile.ts';
-import { renderReconcileDetails } from '../../workflows/reconcile-details.ts';
+import { reconcileAuditDetails, renderReconcileDetails } from '../../workflows/reconcile-details.ts';
 
 const report: ReconcileReport = {
   environment: 'staging',
@@ -75,5 +77,24 @@ describe('reconcile reports', () => {
       '  Git drift reported only: policies/staging.yaml has reconcile.gitDrift: report',
     );
     expect(lines.at(-1)).toBe('reconcile staging: 2 drift finding(s) left');
+  });
+
+  it('keeps the audit record under its size limit however many findings there are', () => {
+    const many = Array.from({ length: 500 }, (_, i) => ({
+      kind: 'not-served' as const,
+      layer: 'data-plane' as const,
+      model: `model-${i}`,
+      message: `model-${i}: ${'x'.repeat(3000)}`,
+      repair: { action: 'remove' as const, model: `model-${i}` },
+    }));
+    const big: ReconcileReport = {
+      ...report,
+      findings: many,
+      repairs: many.map((f) => ({ repair: f.repair, done: false, detail: 'y'.repeat(3000) })),
+      remaining: many,
+    };
+    const details = reconcileAuditDetails(big);
+    expect(Buffer.byteLength(canonicalJson(details))).toBeLessThan(MAX_DETAILS_BYTES);
+    expect(details).toMatchObject({ counts: { 'not-served': 500 }, remaining: 500, repaired: 0 });
   });
 });

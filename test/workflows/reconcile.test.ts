@@ -31,7 +31,9 @@ import { runModelship } from '../support/modelship-cli.ts';
 import { startTestStack, type TestStack } from '../support/test-stack.ts';
 
 const MODEL = 'drift-iris';
-const ENV = 'staging';
+// An environment of this file's own: the dev server is shared by every test file, and reconcile
+// looks at every deployment of its environment.
+const ENV = `reconcile-${process.pid}`;
 let stack: TestStack;
 let client: Client;
 let desired: DesiredStateStore;
@@ -74,6 +76,7 @@ beforeAll(async () => {
     model: MODEL,
     version: 'v1',
     pause: '1s',
+    environment: ENV,
   });
   expect((await first.result()).outcome).toBe('serving');
 });
@@ -138,6 +141,7 @@ describe.sequential('reconcile', () => {
       'specs/iris.yaml',
       exampleSpecYaml({
         name: MODEL,
+        environment: ENV,
         dataset: 'iris',
         version: 'v2',
         minAccuracy: 0.8,
