@@ -14,7 +14,7 @@ import { connectClient, connectWorker } from '../worker/connection.ts';
 import { startDataPlaneProcess } from '../worker/data-plane-process.ts';
 import { freePort, startDevServer } from '../worker/dev-server.ts';
 import { installRuntime } from '../worker/runtime.ts';
-import { bundleWorkflows, createModelshipWorker } from '../worker/worker.ts';
+import { createModelshipWorker, loadWorkflowBundle } from '../worker/worker.ts';
 import { type Cleanup, once } from './cleanup.ts';
 import { say } from './say.ts';
 
@@ -57,7 +57,7 @@ export async function startStack(options: StackOptions, cleanup: Cleanup): Promi
       logFile: join(home, 'logs', 'temporal.log'),
     }),
     startDataPlaneProcess({ port: servePort, logFile: join(home, 'logs', 'serve.log'), home }),
-    bundleWorkflows(),
+    loadWorkflowBundle(process.env.MODELSHIP_WORKFLOW_BUNDLE?.trim() || undefined),
   ]);
   if (server.status === 'fulfilled') cleanup.add('Temporal dev server', () => server.value.stop());
   if (dataPlane.status === 'fulfilled') cleanup.add('data plane', () => dataPlane.value.stop());

@@ -45,6 +45,9 @@ const EnvSchema = z.object({
   MODELSHIP_EVIDENCE_KEY: optionalText.describe(
     'PEM private key that signs bundle evidence (CycloneDX, SLSA); default MODELSHIP_HOME/keys/evidence.key, created once.',
   ),
+  MODELSHIP_WORKFLOW_BUNDLE: optionalText.describe(
+    'A prebuilt workflow bundle (`npx tsx scripts/build-workflow-bundle.ts --out FILE`) the worker loads instead of bundling the workflows at start; it must come from the same sources.',
+  ),
   MODELSHIP_PROMETHEUS_URL: optionalText
     .refine((url) => url === undefined || /^https?:\/\/[^/]+/.test(url), {
       message: 'must be an http:// or https:// URL of a Prometheus server, e.g. http://127.0.0.1:9090',
@@ -139,6 +142,8 @@ export interface ModelshipConfig {
   dataPlane: { url: string; adminToken: string | undefined };
   /** PEM private key that signs bundle evidence; undefined: `<home>/keys/evidence.key`. */
   evidenceKeyPath: string | undefined;
+  /** A prebuilt workflow bundle to load; undefined: the workflows are bundled at start. */
+  workflowBundlePath: string | undefined;
   /** Where analysis reads counters instead of the admin API; empty: the admin API everywhere. */
   prometheus: { url?: string; urls: Record<string, string> };
   /** How the worker authenticates to deployments' Git repositories. */
@@ -219,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       adminToken: values.MODELSHIP_ADMIN_TOKEN,
     },
     evidenceKeyPath: values.MODELSHIP_EVIDENCE_KEY,
+    workflowBundlePath: values.MODELSHIP_WORKFLOW_BUNDLE,
     prometheus: {
       ...(values.MODELSHIP_PROMETHEUS_URL ? { url: values.MODELSHIP_PROMETHEUS_URL } : {}),
       urls: values.MODELSHIP_PROMETHEUS_URLS

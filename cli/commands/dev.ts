@@ -23,7 +23,7 @@ import { startDataPlaneProcess } from '../../worker/data-plane-process.ts';
 import { startDevServer } from '../../worker/dev-server.ts';
 import { installRuntime } from '../../worker/runtime.ts';
 import { PROJECT_ROOT } from '../../worker/temporal-cli.ts';
-import { bundleWorkflows, createModelshipWorker } from '../../worker/worker.ts';
+import { createModelshipWorker, loadWorkflowBundle } from '../../worker/worker.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
 import { DevDeployments, groupByDeployment, loadDevSpec, Traffic } from '../dev-deployments.ts';
 import { DevRepository } from '../dev-repository.ts';
@@ -156,7 +156,7 @@ async function runDev(argv: string[], stop: StopRequests): Promise<number> {
       home: config.home,
       audit,
       dataPlane: { url: dataPlane.url, adminToken: dataPlane.adminToken },
-      workflowBundle: await stop.untilStopped(bundleWorkflows()),
+      workflowBundle: await stop.untilStopped(loadWorkflowBundle(config.workflowBundlePath)),
       git: config.git,
       registry: config.registry,
       ...(config.maxArtifactBytes ? { maxArtifactBytes: config.maxArtifactBytes } : {}),

@@ -4,7 +4,7 @@ import { desiredStateDirFor, openDesiredStateStore } from '../../desired-state/o
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient, connectWorker } from '../../worker/connection.ts';
 import { installRuntime } from '../../worker/runtime.ts';
-import { createModelshipWorker } from '../../worker/worker.ts';
+import { createModelshipWorker, loadWorkflowBundle } from '../../worker/worker.ts';
 import { type Command, parseCommandArgs } from '../command.ts';
 
 const USAGE = `Usage: modelship worker
@@ -45,6 +45,7 @@ export const command: Command = {
         ...(config.maxArtifactBytes ? { maxArtifactBytes: config.maxArtifactBytes } : {}),
         ...(desiredState ? { desiredState } : {}),
         client: () => connectClient(config),
+        workflowBundle: await loadWorkflowBundle(config.workflowBundlePath),
       });
       console.log(
         `worker: polling "${config.taskQueue}" on ${config.temporal.address} (home ${config.home})`,

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/paths.ts';
+import { sharedWorkflowBundlePath } from '../support/workflow-bundle.ts';
 
 /** What the issue promises a newcomer; the demo itself gives up after four minutes. */
 const PROMISED_MS = 5 * 60_000;
@@ -25,12 +26,13 @@ interface DemoRun {
  * Runs the demo as `npm run demo` does (`tsx demo/run.ts`). `interruptWhen`: send SIGINT, as
  * Ctrl-C would, once stdout matches it.
  */
-function runDemo(interruptWhen?: RegExp): Promise<DemoRun> {
+async function runDemo(interruptWhen?: RegExp): Promise<DemoRun> {
   const started = Date.now();
+  const workflowBundle = await sharedWorkflowBundlePath();
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'demo/run.ts'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, FORCE_COLOR: '0' },
+      env: { ...process.env, FORCE_COLOR: '0', MODELSHIP_WORKFLOW_BUNDLE: workflowBundle },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

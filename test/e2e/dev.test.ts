@@ -18,8 +18,12 @@ import sqlite from 'node-sqlite3-wasm';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../worker/dev-server.ts';
 import { REPO_ROOT, repoPath } from '../support/paths.ts';
+import { sharedWorkflowBundlePath } from '../support/workflow-bundle.ts';
 
 const BIN = repoPath('bin/modelship.mjs');
+// The run's one workflow bundle: `npm start` here loads it instead of bundling again (the
+// `--once` journey below bundles, as a fresh clone does).
+const WORKFLOW_BUNDLE = await sharedWorkflowBundlePath();
 const homes: string[] = [];
 
 async function newHome(): Promise<string> {
@@ -31,6 +35,7 @@ async function newHome(): Promise<string> {
 afterAll(() => Promise.all(homes.map((home) => rm(home, { recursive: true, force: true }))));
 
 function modelship(home: string, args: string[], timeout = 120_000) {
+  // No prebuilt bundle here: `--once` bundles the workflows itself, as a fresh `npm start` does.
   const result = spawnSync(process.execPath, [BIN, ...args], {
     env: { ...process.env, MODELSHIP_HOME: home },
     encoding: 'utf8',
@@ -63,9 +68,11 @@ function startDev(how: 'npm' | 'node', home: string, args: string[]): Dev {
     how === 'npm'
       ? spawn('npm', ['start', '--', ...args], {
           cwd: REPO_ROOT,
-          env: { ...process.env, MODELSHIP_HOME: home },
+          env: { ...process.env, MODELSHIP_HOME: home, MODELSHIP_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE },
         })
-      : spawn(process.execPath, [BIN, 'dev', ...args], { env: { ...process.env, MODELSHIP_HOME: home } });
+      : spawn(process.execPath, [BIN, 'dev', ...args], {
+          env: { ...process.env, MODELSHIP_HOME: home, MODELSHIP_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE },
+        });
   let stdout = '';
   let stderr = '';
   const listeners = new Set<() => void>();
