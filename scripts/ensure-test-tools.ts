@@ -7,6 +7,7 @@
  */
 import { ensureChromium } from '../test/support/chromium.ts';
 import { ensureHaproxy } from '../test/support/haproxy.ts';
+import { ensureKubernetesTools } from '../test/support/kubernetes-tools.ts';
 import { ensureSkopeo } from '../test/support/skopeo.ts';
 import { ensurePrometheus } from '../worker/prometheus-bin.ts';
 import { ensureRegistry } from '../worker/registry-bin.ts';
@@ -22,6 +23,7 @@ try {
   process.stderr.write(`modelship: Chromium ${ensureChromium()}\n`);
   process.stderr.write(`modelship: skopeo ${ensureSkopeo()}\n`);
   process.stderr.write(`modelship: HAProxy ${ensureHaproxy()}\n`);
+  process.stderr.write(`modelship: kubectl, kubernetes-validate ${ensureKubernetesTools().kubectl}\n`);
 } catch (error) {
   process.stderr.write(`modelship: ${(error as Error).message}\n`);
   process.exit(1);

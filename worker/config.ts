@@ -117,6 +117,11 @@ const EnvSchema = z.object({
       message: 'must be a whole number of bytes, e.g. 4294967296',
     })
     .describe('Largest model file the worker downloads or copies (default 4 GiB).'),
+  MODELSHIP_HEALTH_PORT: optionalText
+    .refine((value) => value === undefined || (/^[0-9]{1,5}$/.test(value) && Number(value) <= 65535), {
+      message: 'must be a TCP port, e.g. 8081',
+    })
+    .describe("Port of the worker's liveness endpoint (GET /healthz); unset: none, as on a laptop."),
   MODELSHIP_LOG_LEVEL: z
     .enum(LOG_LEVELS)
     .optional()
@@ -156,6 +161,8 @@ export interface ModelshipConfig {
   desiredStateUrl: string | undefined;
   /** How rollouts drive the data plane (MODELSHIP_DATA_PLANE_MODE). */
   dataPlaneMode: 'admin' | 'desired-state';
+  /** Port of the worker's liveness endpoint (MODELSHIP_HEALTH_PORT); undefined: none. */
+  healthPort: number | undefined;
 }
 
 /** The OCI registries bundles are pushed to, and the worker's credentials for them. */
@@ -252,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     desiredStateUrl: values.MODELSHIP_DESIRED_STATE_URL,
     dataPlaneMode: values.MODELSHIP_DATA_PLANE_MODE ?? 'admin',
+    healthPort: values.MODELSHIP_HEALTH_PORT === undefined ? undefined : Number(values.MODELSHIP_HEALTH_PORT),
     maxArtifactBytes: values.MODELSHIP_MAX_ARTIFACT_BYTES
       ? Number(values.MODELSHIP_MAX_ARTIFACT_BYTES)
       : undefined,

@@ -3,6 +3,7 @@ import { openAuditStore } from '../../audit/open.ts';
 import { desiredStateDirFor, openDesiredStateStore } from '../../desired-state/open.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient, connectWorker } from '../../worker/connection.ts';
+import { startHealthServer } from '../../worker/health-server.ts';
 import { installRuntime } from '../../worker/runtime.ts';
 import { createModelshipWorker, loadWorkflowBundle } from '../../worker/worker.ts';
 import { type Command, parseCommandArgs } from '../command.ts';
@@ -10,7 +11,8 @@ import { type Command, parseCommandArgs } from '../command.ts';
 const USAGE = `Usage: modelship worker
 
 Polls the task queue $MODELSHIP_TASK_QUEUE (default "modelship") on $TEMPORAL_ADDRESS
-(default localhost:7233). Artifacts, bundles and the audit log live under $MODELSHIP_HOME.
+(default localhost:7233). With $MODELSHIP_HEALTH_PORT set, GET /healthz on that port answers 200
+while the worker polls (a container's liveness check). Artifacts, bundles and the audit log live under $MODELSHIP_HOME.
 With MODELSHIP_DATA_PLANE_MODE=desired-state, rollouts write each environment's desired state
 ($MODELSHIP_DESIRED_STATE_URL, else files under $MODELSHIP_HOME) and wait for every
 \`modelship serve --environment\` replica to serve it, instead of driving one data plane's admin API.
@@ -55,8 +57,15 @@ export const command: Command = {
           ? `worker: rollouts write desired state to ${desiredState.location} and wait for the replicas`
           : `worker: rollouts drive the data plane at ${config.dataPlane.url}`,
       );
+      const health =
+        config.healthPort === undefined ? undefined : await startHealthServer(worker, config.healthPort);
+      if (health) console.log(`worker: liveness on GET http://0.0.0.0:${config.healthPort}/healthz`);
       // The SDK installs SIGINT/SIGTERM handlers that shut the worker down gracefully.
-      await worker.run();
+      try {
+        await worker.run();
+      } finally {
+        health?.close();
+      }
     } finally {
       await desiredState?.close();
       await connection.close();
