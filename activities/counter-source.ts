@@ -119,10 +119,17 @@ function mutableCounters(): {
   };
 }
 
+function addTo(record: Record<string, number>, key: string, value: number): void {
+  record[key] = (record[key] ?? 0) + value;
+}
+
 /**
  * Turns `modelship_*` samples (as `serving/prometheus.ts` exposes them) back into counters, the
  * same shape as the admin API's: the judge reads only the routed counters, the refused and
  * pinned ones are carried for reports and dashboards.
+ *
+ * Every replica exports its own series (told apart by Prometheus's `instance` label): a version's
+ * counters are their sum, as the fleet view sums the replicas' reports.
  */
 function countersFromSamples(samples: readonly Sample[]): Record<string, VersionCounters> {
   const versions: Record<string, ReturnType<typeof mutableCounters>> = {};
@@ -135,46 +142,46 @@ function countersFromSamples(samples: readonly Sample[]): Record<string, Version
     const counters = versions[version];
     switch (name) {
       case 'modelship_requests_total':
-        counters.requests = value;
+        counters.requests += value;
         break;
       case 'modelship_errors_total':
-        counters.errors[sample.metric.kind ?? 'unknown'] = value;
+        addTo(counters.errors, sample.metric.kind ?? 'unknown', value);
         break;
       case 'modelship_refused_total': {
         const refused = sample.metric.traffic === 'pinned' ? counters.pinned.refused : counters.refused;
-        refused[sample.metric.reason ?? 'unknown'] = value;
+        addTo(refused, sample.metric.reason ?? 'unknown', value);
         break;
       }
       case 'modelship_pinned_requests_total':
-        counters.pinned.requests = value;
+        counters.pinned.requests += value;
         break;
       case 'modelship_pinned_errors_total':
-        counters.pinned.errors[sample.metric.kind ?? 'unknown'] = value;
+        addTo(counters.pinned.errors, sample.metric.kind ?? 'unknown', value);
         break;
       case 'modelship_request_duration_seconds_bucket': {
         const le = Number(sample.metric.le);
         const bucket = counters.latency.buckets.find((b) => Math.abs(b.le - le) <= le * 1e-9);
-        if (bucket) bucket.count = value;
+        if (bucket) bucket.count += value;
         break;
       }
       case 'modelship_request_duration_seconds_sum':
-        counters.latency.sum = value;
+        counters.latency.sum += value;
         break;
       case 'modelship_request_duration_seconds_count':
-        counters.latency.count = value;
+        counters.latency.count += value;
         break;
       case 'modelship_predictions_total':
-        if (sample.metric.class !== undefined) counters.predictions[sample.metric.class] = value;
+        if (sample.metric.class !== undefined) addTo(counters.predictions, sample.metric.class, value);
         break;
       case 'modelship_shadow_comparisons_total':
         counters.shadow.compared += value;
-        if (sample.metric.result === 'agree') counters.shadow.agreed = value;
+        if (sample.metric.result === 'agree') counters.shadow.agreed += value;
         break;
       case 'modelship_shadow_dropped_total':
-        counters.shadow.dropped = value;
+        counters.shadow.dropped += value;
         break;
       case 'modelship_shadow_errors_total':
-        counters.shadow.errors = value;
+        counters.shadow.errors += value;
         break;
     }
   }

@@ -115,3 +115,56 @@ describe('Prometheus counter source', () => {
     );
   });
 });
+
+describe('Prometheus counter source over two replicas', () => {
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
+  const replicas: TestServer[] = [];
+  let prometheus: TestPrometheus;
+
+  beforeAll(async () => {
+    dir = await scratchDir();
+    for (const _ of [1, 2]) {
+      const replica = await startTestServer();
+      await replica.admin.loadVersion({
+        model: 'iris',
+        version: 'v1',
+        bundlePath: await makeBundle({ root: dir.path, version: 'v1' }),
+      });
+      replicas.push(replica);
+    }
+    prometheus = await startPrometheus({ targets: replicas.map((replica) => new URL(replica.url).host) });
+  }, 60_000);
+  afterAll(async () => {
+    await prometheus?.stop();
+    for (const replica of replicas) await replica.close();
+    await dir?.remove();
+  });
+
+  it("sums the replicas' series: each replica's traffic counts once", async () => {
+    const durations = [1500, 700];
+    await Promise.all(
+      replicas.map((replica, index) =>
+        runLoad({
+          url: replica.url,
+          model: 'iris',
+          holdout: repoPath('models/iris/holdout.csv'),
+          mode: { kind: 'rate', ratePerS: 200 },
+          durationMs: durations[index] ?? 500,
+          preflight: false,
+        }),
+      ),
+    );
+    const perReplica = await Promise.all(
+      replicas.map(async (replica) => (await adminCounterSource(replica.admin).read('iris')).v1),
+    );
+    const requests = perReplica.map((counters) => counters?.requests ?? 0);
+    expect(requests[0]).not.toBe(requests[1]);
+    const total = requests.reduce((sum, value) => sum + value, 0);
+    await prometheus.waitFor('sum(modelship_requests_total{model="iris",version="v1"})', (v) => v === total);
+    const read = (await prometheusCounterSource({ url: prometheus.url }).read('iris')).v1;
+    expect(read?.requests).toBe(total);
+    expect(read?.latency.count).toBe(perReplica.reduce((sum, c) => sum + (c?.latency.count ?? 0), 0));
+    const predicted = Object.values(read?.predictions ?? {}).reduce((sum, value) => sum + value, 0);
+    expect(predicted).toBe(total);
+  });
+});
