@@ -64,6 +64,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     summary: 'Run a Temporal worker for modelship workflows',
     load: () => import('./commands/worker.ts'),
   },
+  stack: {
+    summary: 'Run the production-like stack on this host with docker-compose (up, down, ps, logs)',
+    load: () => import('./commands/stack.ts'),
+  },
   dev: {
     summary:
       'Run the whole stack (Temporal dev server and Web UI, data plane, worker, traffic) and deploy the example specs',
