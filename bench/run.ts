@@ -11,6 +11,8 @@ const BENCHMARKS: Record<string, string> = {
   detection: 'Rollback judges on seeded synthetic traffic: modelship sequential vs Flagger- and Argo-style',
   engine:
     'The engine: control overhead of a five-step rollout, 100 concurrent rollouts on one worker, worker cold start, replica convergence (file store vs PostgreSQL), restart to serving',
+  container:
+    'The modelship image: size, cold start of serve and of one-shot commands in a container vs on the host (needs Docker and the image)',
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -17,6 +17,7 @@ import {
   STACK_VALUE_DEFAULTS,
   stackSettings,
 } from '../../containers/stack-settings.ts';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/search-attributes.ts';
 import { repoPath } from '../support/paths.ts';
 
 const composeText = await readFile(repoPath('compose.yaml'), 'utf8');
@@ -41,6 +42,10 @@ describe('stack settings', () => {
       if (name === 'MODELSHIP_STACK_LOADBALANCER_PORT') continue;
       expect(composeDefaults.has(name), name).toBe(true);
     }
+  });
+
+  it("register every search attribute the workflows set on compose.yaml's Temporal", () => {
+    for (const flag of SEARCH_ATTRIBUTE_FLAGS) expect(composeText).toContain(`- --search-attribute=${flag}`);
   });
 
   it('refuse a port that is not one, and two services on one port, naming the variables', () => {
