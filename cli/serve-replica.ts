@@ -74,7 +74,13 @@ export async function followDesiredState(
   const replicaId = options.replicaId ?? defaultReplicaId(server.port);
   const keys = await evidenceKeys(options.evidenceKeyFiles, config.home, log);
   const { store } = bundleStores({ home: config.home, registry: config.registry }).storeFor(environment);
+  // Not ready until the desired state is applied once: a restarted replica must not take requests
+  // for models it has not loaded yet.
+  server.registry.holdReadiness(
+    `replica ${replicaId} has not applied the desired state of ${environment} yet`,
+  );
   const replica = await startReplica({
+    onConverged: () => server.registry.holdReadiness(undefined),
     environment,
     replica: replicaId,
     url: server.url,

@@ -122,12 +122,11 @@ const replicaAddresses = (settings: StackSettings) => [
 ];
 
 /**
- * The load balancer in front of the replicas. A replica is checked every second on its liveness
- * and taken out after two failures; a request that finds a replica gone (killed, restarting) is
- * sent to the other one (`retry-on`, `redispatch`; a POST can be retried because HAProxy buffers
- * its body first), so clients do not see a replica die. Which models a replica is ready for is
- * the replica's own business: it answers 503 for a model it has not loaded yet, and the retry
- * takes that answer to the other replica.
+ * The load balancer in front of the replicas. A replica is checked every second on its readiness
+ * (503 until it has applied the desired state once, and while a model has no ready version) and
+ * taken out after two failures; a request that finds a replica gone (killed, restarting) or not
+ * holding the model yet (404, 503) is sent to the other one (`retry-on`, `redispatch`; a POST can
+ * be retried because HAProxy buffers its body first), so clients do not see a replica die.
  */
 export function haproxyConfig(settings: StackSettings): string {
   const servers = replicaAddresses(settings)
@@ -145,7 +144,7 @@ defaults
   timeout server 60s
   retries 3
   option redispatch 1
-  retry-on conn-failure empty-response response-timeout 503
+  retry-on conn-failure empty-response response-timeout 404 503
   option http-buffer-request
 
 frontend inference
@@ -154,7 +153,7 @@ frontend inference
 
 backend replicas
   balance roundrobin
-  option httpchk GET /v2/health/live
+  option httpchk GET /v2/health/ready
 ${servers}
 `;
 }

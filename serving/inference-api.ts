@@ -168,6 +168,8 @@ function modelReady(entry: ModelEntry, versionName: string | undefined): object 
 }
 
 function serverReady(ctx: InferenceContext): object {
+  const hold = ctx.registry.readinessHold();
+  if (hold !== undefined) throw new HttpError(503, hold);
   const waiting = ctx.registry
     .entries()
     .filter((entry) => entry.snapshot.stable === null)

@@ -63,11 +63,27 @@ export class ModelRegistry {
   private readonly models = new Map<string, ModelEntry>();
   /** Retired models whose versions are still draining, so `close` releases them too. */
   private readonly retiring = new Set<ModelEntry>();
+  /** Why the server is not ready although its models are (a replica that has not converged yet). */
+  private hold: string | undefined;
 
   constructor(
     private readonly metrics: MetricsRegistry,
     private readonly log: (line: string) => void,
   ) {}
+
+  /**
+   * Holds `/v2/health/ready` at 503 with `reason` (undefined lifts it): a replica that follows
+   * desired state is not ready until it has applied it once, or a load balancer or Kubernetes
+   * would send it requests for models it has not loaded yet.
+   */
+  holdReadiness(reason: string | undefined): void {
+    this.hold = reason;
+  }
+
+  /** The reason readiness is held, if it is. */
+  readinessHold(): string | undefined {
+    return this.hold;
+  }
 
   /** The model's entry, for the request path. */
   get(model: string): ModelEntry | undefined {

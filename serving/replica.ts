@@ -50,6 +50,8 @@ export interface ReplicaOptions {
   evidenceKeys: readonly string[];
   /** How often a report goes out when nothing changes (default 2 s). */
   heartbeatMs?: number;
+  /** Called each time it has applied a generation in full (the first call: it may take traffic). */
+  onConverged?: (generation: number) => void;
   log?: (line: string) => void;
 }
 
@@ -225,6 +227,7 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
             serving = target.generation;
             status = 'converged';
             message = null;
+            options.onConverged?.(target.generation);
             log(`replica ${replica}: serving generation ${target.generation} of ${environment}`);
           } catch (error) {
             failedGeneration = target.generation;

@@ -10,7 +10,6 @@
  * client request fails. Then a bad version is caught in shadow and rolled back on both replicas.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -27,10 +26,11 @@ import { createModelshipWorker } from '../../worker/worker.ts';
 import type { DeployModel } from '../../workflows/deploy-model.ts';
 import { statusQuery } from '../../workflows/messages.ts';
 import { usePostgres } from '../audit/postgres-helpers.ts';
-import { eventually, irisRequest, scratchDir } from '../serving/support.ts';
+import { eventually, scratchDir } from '../serving/support.ts';
 import { commitAndDeploy, irisRepo } from '../support/fleet.ts';
 import type { TempRepo } from '../support/git-repo.ts';
 import { type Balancer, startHaproxy } from '../support/haproxy.ts';
+import { type IrisClients, startIrisClients } from '../support/iris-clients.ts';
 import { runModelship } from '../support/modelship-cli.ts';
 import { repoPath } from '../support/paths.ts';
 import { startRegistry, type TestRegistry } from '../support/registry.ts';
@@ -103,44 +103,6 @@ async function startReplicaProcess(name: string, home: string): Promise<void> {
     });
     child.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${output}`)));
   });
-}
-
-/** The holdout's feature rows: clients cycle through them, so a candidate that disagrees on some shows it. */
-const HOLDOUT_ROWS = readFileSync(repoPath('models/iris/holdout.csv'), 'utf8')
-  .trim()
-  .split('\n')
-  .slice(1)
-  .map((line) => line.split(',').slice(0, 4).map(Number));
-
-/** Clients of the balancer: `workers` loops of inference requests until stopped; every answer counted. */
-function startClients(workers: number) {
-  const outcomes = { ok: 0, failed: [] as string[] };
-  let running = true;
-  let sent = 0;
-  const loops = Array.from({ length: workers }, async () => {
-    while (running) {
-      const row = HOLDOUT_ROWS[sent++ % HOLDOUT_ROWS.length] ?? [5.1, 3.5, 1.4, 0.2];
-      try {
-        const response = await fetch(`${balancer.url}/v2/models/${MODEL}/infer`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(irisRequest([row])),
-        });
-        const body = await response.text();
-        if (response.status === 200) outcomes.ok += 1;
-        else outcomes.failed.push(`${response.status} ${body.slice(0, 200)}`);
-      } catch (error) {
-        outcomes.failed.push(`no answer: ${(error as Error).message}`);
-      }
-    }
-  });
-  return {
-    outcomes,
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
 }
 
 const GOOD_STEPS = [
@@ -254,7 +216,7 @@ async function approveSigned(handle: WorkflowHandle<typeof DeployModel>): Promis
 }
 
 describe.sequential('two workers, two replicas behind HAProxy, one replica killed mid-canary', () => {
-  let clients: ReturnType<typeof startClients>;
+  let clients: IrisClients;
 
   it('promotes through a signed approval, the killed replica converges again by itself, and no client request fails', async () => {
     expect((await (await deploy('v1')).result()).outcome).toBe('serving');
@@ -263,7 +225,7 @@ describe.sequential('two workers, two replicas behind HAProxy, one replica kille
       10_000,
     );
 
-    clients = startClients(2);
+    clients = startIrisClients(`${balancer.url}/v2/models/${MODEL}/infer`, 2);
     const handle = await deploy('v2', GOOD_STEPS);
     // Mid-canary: the record routes half the traffic to the candidate.
     await eventually(

@@ -37,6 +37,19 @@ describe('KServe V2 protocol', () => {
     await dir?.remove();
   });
 
+  it('holds readiness, not liveness, while the server says why (a replica not converged yet)', async () => {
+    t.server.registry.holdReadiness('replica r1 has not applied the desired state of staging yet');
+    try {
+      expect(await call(`${t.url}/v2/health/live`)).toMatchObject({ status: 200 });
+      const held = await call(`${t.url}/v2/health/ready`);
+      expect(held.status).toBe(503);
+      expect(JSON.stringify(held.body)).toContain('has not applied the desired state of staging yet');
+    } finally {
+      t.server.registry.holdReadiness(undefined);
+    }
+    expect((await call(`${t.url}/v2/health/ready`)).status).toBe(200);
+  });
+
   it('answers health, server metadata and readiness', async () => {
     expect(await call(`${t.url}/v2/health/live`)).toMatchObject({ status: 200, body: { live: true } });
     expect(await call(`${t.url}/v2/health/ready`)).toMatchObject({ status: 200, body: { ready: true } });

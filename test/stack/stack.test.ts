@@ -8,7 +8,6 @@
  * `stack down --volumes` leaving no container, volume or network. `npm run test:stack`; needs a
  * running Docker engine and docker-compose (`.ci/run` installs and starts them).
  */
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -21,10 +20,11 @@ import type { DesiredStateStore } from '../../desired-state/store.ts';
 import { generateSigningKeyPair } from '../../supply-chain/signing/keys.ts';
 import { freePort } from '../../worker/dev-server.ts';
 import { statusQuery } from '../../workflows/messages.ts';
-import { eventually, irisRequest, scratchDir } from '../serving/support.ts';
+import { eventually, scratchDir } from '../serving/support.ts';
 import { irisRepo } from '../support/fleet.ts';
 import { type GitHttpServer, pushToBare, startGitHttpServer } from '../support/git-http-server.ts';
 import type { TempRepo } from '../support/git-repo.ts';
+import { type IrisClients, startIrisClients } from '../support/iris-clients.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';
 import { runModelship } from '../support/modelship-cli.ts';
 import { repoPath } from '../support/paths.ts';
@@ -74,44 +74,6 @@ async function applyVersion(version: 'v1' | 'v2' | 'bad-disagree', steps: string
     repositoryUrl,
     ...(wait ? [] : ['--no-wait']),
   ]);
-}
-
-const HOLDOUT_ROWS = readFileSync(repoPath('models/iris/holdout.csv'), 'utf8')
-  .trim()
-  .split('\n')
-  .slice(1)
-  .map((line) => line.split(',').slice(0, 4).map(Number));
-
-/** Clients of the load balancer, each a loop of inference requests until stopped; every answer counted. */
-function startClients(count: number) {
-  const outcomes = { ok: 0, failed: [] as string[] };
-  let running = true;
-  let sent = 0;
-  const url = `http://127.0.0.1:${port('MODELSHIP_STACK_LOADBALANCER_PORT')}/v2/models/${MODEL}/infer`;
-  const loops = Array.from({ length: count }, async () => {
-    while (running) {
-      const row = HOLDOUT_ROWS[sent++ % HOLDOUT_ROWS.length] ?? [5.1, 3.5, 1.4, 0.2];
-      try {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(irisRequest([row])),
-        });
-        const body = await response.text();
-        if (response.status === 200) outcomes.ok += 1;
-        else outcomes.failed.push(`${response.status} ${body.slice(0, 200)}`);
-      } catch (error) {
-        outcomes.failed.push(`no answer: ${(error as Error).message}`);
-      }
-    }
-  });
-  return {
-    outcomes,
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
 }
 
 beforeAll(async () => {
@@ -202,7 +164,7 @@ async function approveWhenAsked() {
 
 // Every version goes through alice's approval, as the environment's policy names her key.
 describe.sequential('the compose stack, end to end', () => {
-  let clients: ReturnType<typeof startClients>;
+  let clients: IrisClients;
   let first: string | undefined;
   let promoted: string | undefined;
 
@@ -225,7 +187,10 @@ describe.sequential('the compose stack, end to end', () => {
   });
 
   it('promotes v2 through a signed approval while a killed replica container is healed, no client request failing', async () => {
-    clients = startClients(2);
+    clients = startIrisClients(
+      `http://127.0.0.1:${port('MODELSHIP_STACK_LOADBALANCER_PORT')}/v2/models/${MODEL}/infer`,
+      2,
+    );
     const applied = await applyVersion(
       'v2',
       [

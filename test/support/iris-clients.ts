@@ -1,0 +1,51 @@
+/**
+ * Clients of a load balancer for the multi-replica tests: loops of iris inference requests,
+ * cycling through the holdout's feature rows (so a candidate that disagrees on some shows it),
+ * until stopped, every answer counted: what a user of the endpoint would see during a rollout.
+ */
+import { readFileSync } from 'node:fs';
+import { irisRequest } from '../serving/support.ts';
+import { repoPath } from './paths.ts';
+
+const HOLDOUT_ROWS = readFileSync(repoPath('models/iris/holdout.csv'), 'utf8')
+  .trim()
+  .split('\n')
+  .slice(1)
+  .map((line) => line.split(',').slice(0, 4).map(Number));
+
+export interface IrisClients {
+  /** Requests answered 200, and a line per request that was not. */
+  outcomes: { ok: number; failed: string[] };
+  stop(): Promise<void>;
+}
+
+/** Starts `count` request loops against `url` (`…/v2/models/<model>/infer`). */
+export function startIrisClients(url: string, count: number): IrisClients {
+  const outcomes = { ok: 0, failed: [] as string[] };
+  let running = true;
+  let sent = 0;
+  const loops = Array.from({ length: count }, async () => {
+    while (running) {
+      const row = HOLDOUT_ROWS[sent++ % HOLDOUT_ROWS.length] ?? [5.1, 3.5, 1.4, 0.2];
+      try {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(irisRequest([row])),
+        });
+        const body = await response.text();
+        if (response.status === 200) outcomes.ok += 1;
+        else outcomes.failed.push(`${response.status} ${body.slice(0, 200)}`);
+      } catch (error) {
+        outcomes.failed.push(`no answer: ${(error as Error).message}`);
+      }
+    }
+  });
+  return {
+    outcomes,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
