@@ -17,7 +17,11 @@ interface RecordDecisionInput {
   details?: Record<string, unknown>;
 }
 
-export function createAuditActivities(deps: { audit: AuditStore }) {
+export function createAuditActivities(deps: {
+  audit: AuditStore;
+  /** Told of every decision once it is recorded (the worker's monitor metrics). */
+  observe?: (input: RecordDecisionInput) => void;
+}) {
   return {
     /**
      * Appends one `workflow.decision` record. Idempotent per activity execution: a retry after
@@ -48,6 +52,8 @@ export function createAuditActivities(deps: { audit: AuditStore }) {
         actor: input.actor ?? 'workflow',
         ...(input.details ? { details: input.details } : {}),
       });
+      // After the append, and not on the idempotent path above: a decision counts once.
+      deps.observe?.(input);
       return { seq: record.seq };
     },
   };

@@ -36,6 +36,7 @@ interface EvidenceInput {
   spec: ModelDeployment;
   validation: ModelBomInput['validation'];
   scan: ModelBomInput['scan'];
+  profile?: ModelBomInput['profile'];
   policy?: ModelBomInput['policy'];
   holdout?: { path: string; sha256: string };
   run: { workflowId: string; runId: string };
@@ -60,6 +61,7 @@ export async function writeEvidence(
     interface: spec.spec.interface,
     validation: input.validation,
     scan: input.scan,
+    ...(input.profile ? { profile: input.profile } : {}),
     ...(input.policy ? { policy: input.policy } : {}),
     timestamp: input.createdAt,
   });

@@ -12,6 +12,8 @@ import { createFleetDataPlaneActivities, fleetMetrics } from './data-plane-fleet
 import { loadEvidenceKey } from './evidence-key.ts';
 import { createIdentityActivities } from './identity.ts';
 import { createMonitorActivities } from './monitor.ts';
+import { createMonitoringActivities } from './monitoring.ts';
+import { adminMonitoringSources, fleetMonitoringSources } from './monitoring-sources.ts';
 import { createPackageActivities } from './package.ts';
 import { createReconcileActivities, type ReconcilePass } from './reconcile.ts';
 import { createScanActivities } from './scan.ts';
@@ -44,6 +46,10 @@ interface ActivityDeps {
   desiredState?: DesiredStateStore;
   /** How long one data-plane attempt waits for the replicas before it is retried (default 20 s). */
   fleetWaitMs?: number;
+  /** Told of every decision recorded (the worker's monitor metrics, `worker/monitor-metrics.ts`). */
+  observeDecision?: (
+    input: Parameters<ReturnType<typeof createAuditActivities>['recordDecision']>[0],
+  ) => void;
   /** One reconcile pass with this worker's access (`worker/reconcile-pass.ts`); absent, reconcile is refused. */
   reconcile?: (checkouts: GitCheckouts) => ReconcilePass | undefined;
 }
@@ -97,7 +103,10 @@ export function createActivities(deps: ActivityDeps) {
         ? { evidenceKey: () => loadEvidenceKey({ home: deps.home, keyPath: deps.evidenceKeyPath as string }) }
         : {}),
     }),
-    ...createAuditActivities({ audit: deps.audit }),
+    ...createAuditActivities({
+      audit: deps.audit,
+      ...(deps.observeDecision ? { observe: deps.observeDecision } : {}),
+    }),
     ...(fleet ? createFleetDataPlaneActivities(fleet) : createDataPlaneActivities({ admin })),
     ...createMonitorActivities({
       admin,
@@ -107,6 +116,11 @@ export function createActivities(deps: ActivityDeps) {
         ...(deps.prometheus?.url ? { prometheusUrl: deps.prometheus.url } : {}),
         ...(deps.prometheus?.urls ? { prometheusUrls: deps.prometheus.urls } : {}),
       }),
+    }),
+    ...createMonitoringActivities({
+      sources: fleet
+        ? fleetMonitoringSources({ desired: fleet.desired, adminToken: fleet.adminToken })
+        : adminMonitoringSources(admin),
     }),
     ...createEstimateActivities({ metrics }),
     ...createReconcileActivities(reconcile ? { reconcile } : {}),

@@ -1,6 +1,8 @@
 /**
  * `packageModel`: an immutable, content-addressed bundle `<home>/bundles/<digest>/` holding
- * `model.onnx`, `spec.yaml` (the spec as committed) and `manifest.json`.
+ * `model.onnx`, `spec.yaml` (the spec as committed) and `manifest.json`, which carries the
+ * validation's reports and the holdout's reference profile (`referenceProfile`) that the data
+ * plane bins live traffic against.
  *
  * The bundle digest covers the content files (sorted `path\tsha256\n` lines) and the spec's
  * commit, never the manifest: the manifest carries measurements (latency) and a creation time
@@ -225,6 +227,8 @@ export function createPackageActivities(deps: {
         throw domainFailure(FailureType.InvalidSpec, parsed.errors.map((e) => e.message).join('; '));
       }
       const spec = parsed.spec;
+      // The profile has a place of its own in the manifest, where the data plane reads it.
+      const { profile, ...report } = input.validation;
       const evidence = await writeEvidence(
         temp,
         {
@@ -243,6 +247,7 @@ export function createPackageActivities(deps: {
           },
           spec,
           validation: input.validation,
+          ...(profile ? { profile } : {}),
           scan: input.scan,
           ...(input.policy
             ? {
@@ -267,13 +272,14 @@ export function createPackageActivities(deps: {
         spec: { commit: deployment.commit, path: deployment.specPath },
         artifact: { source: artifact.source, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes },
         files,
-        validation: input.validation,
+        validation: report,
         scan: input.scan,
         supplyChain: input.supplyChain ?? null,
         policy: input.policy ?? null,
         onnxruntimeVersion: input.validation.onnxruntimeVersion,
         scanners,
         evidence,
+        ...(profile ? { referenceProfile: profile } : {}),
         createdAt,
       };
       const checked = parseBundleManifest(manifest);

@@ -6,7 +6,8 @@
  * onnxruntime never runs in the worker. The model is copied (and its digest verified on the way)
  * into a private directory that holds nothing else, scanned there again, and only then loaded,
  * by file path, in a child process with a wall-clock and a memory limit (`onnx/isolation.ts`).
- * The child reports the signature, predictions and latencies; the verdict is computed here.
+ * The child reports the signature, predictions and latencies; the verdict is computed here, and
+ * a passing report carries the holdout's reference profile (`model/profile.ts`) for packaging.
  *
  * Read-only and deterministic apart from latency, so a retry simply runs again.
  */
@@ -20,6 +21,7 @@ import { hasErrorCode, isWithin, sha256Hex } from '../model/files.ts';
 import { parseHoldoutCsv } from '../model/holdout.ts';
 import { DEFAULT_ISOLATION_LIMITS, type IsolationLimits, runModelIsolated } from '../model/isolation.ts';
 import { accuracy, describeMetric, f1Macro, judgeMetrics } from '../model/metrics.ts';
+import { profileHoldout } from '../model/profile.ts';
 import { type ScanLimits, scanModelFile } from '../model/scan.ts';
 import type { InterfaceSpec } from '../model/session.ts';
 import type { ValidationReport } from '../model/validation-report.ts';
@@ -184,7 +186,25 @@ export function createValidateActivities(deps: ValidateDeps) {
             report,
           );
         }
-        return report;
+        // Profiled only once the model passed: a failing report travels in the failure's details,
+        // where the profile would only add weight.
+        return {
+          ...report,
+          profile: profileHoldout({
+            holdout: holdout.data,
+            predictions: run.predictions,
+            // planFeeding has checked that the interface has exactly this one input.
+            inputName: input.interface.inputs[0]?.name ?? 'input',
+            holdoutPath: validation.holdout.path,
+            holdoutSha256: holdout.sha256,
+            // What the model scored on these rows; latency belongs to the machine, not the data.
+            metrics: Object.fromEntries(
+              metrics
+                .filter((metric) => metric.unit === 'ratio')
+                .map((metric) => [metric.name, metric.value]),
+            ),
+          }),
+        };
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 const BENCHMARKS: Record<string, string> = {
   serving: 'KServe V2 servers side by side: raw session.run, floor, modelship, Python peer; split; swaps',
   detection: 'Rollback judges on seeded synthetic traffic: modelship sequential vs Flagger- and Argo-style',
+  drift:
+    'Monitor tests on seeded drift and decay: modelship drift and floor tests vs daily PSI, KS and accuracy checks',
   engine:
     'The engine: control overhead of a five-step rollout, 100 concurrent rollouts on one worker, worker cold start, replica convergence (file store vs PostgreSQL), restart to serving',
   container:

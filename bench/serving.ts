@@ -36,7 +36,14 @@ import {
   startServer,
 } from './lib/processes.ts';
 import { ensurePythonPeerEnv, type PythonPeerEnv } from './lib/python-venv.ts';
-import { renderTable, type ServerResult, summarizeServer, summarizeSplit, targets } from './lib/report.ts';
+import {
+  monitoringCost,
+  renderTable,
+  type ServerResult,
+  summarizeServer,
+  summarizeSplit,
+  targets,
+} from './lib/report.ts';
 import { writeResultsFile } from './lib/results-file.ts';
 
 const USAGE = `Usage: npm run bench:serving -- [--model iris] [--stable v1] [--canary v2] [--repetitions 3]
@@ -73,6 +80,8 @@ const SPLIT_CONCURRENCY = 16;
 const SWAPS = values.quick ? 10 : 50;
 const SWAP_CONCURRENCY = 8;
 const transport = TransportKind.Raw;
+/** The modelship row with monitoring off (live statistics and data-quality counting). */
+const MONITORING_OFF = 'modelship_monitoring_off';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const started = performance.now();
@@ -94,8 +103,10 @@ log(
 const home = await mkdtemp(join(tmpdir(), 'modelship-bench-'));
 const client = startLoadClient(clientCpu);
 try {
-  const stableBundle = await packageExampleBundle(home, dataset, values.stable);
-  const canaryBundle = await packageExampleBundle(home, dataset, values.canary);
+  // Both modelship rows serve bundles with the holdout's reference profile and a range
+  // constraint on every column: with monitoring on, every request is binned and checked.
+  const stableBundle = await packageExampleBundle(home, dataset, values.stable, { constrained: true });
+  const canaryBundle = await packageExampleBundle(home, dataset, values.canary, { constrained: true });
 
   let python: PythonPeerEnv | { error: string } = { error: 'skipped (--skip-python)' };
   if (!values['skip-python']) {
@@ -127,12 +138,13 @@ try {
   };
   log(`bench: raw session.run p50 ${raw.p50_us} µs`);
 
-  const modelshipConfig = (port: number) =>
+  const modelshipConfig = (port: number, monitoring: boolean) =>
     JSON.stringify({
       model: dataset,
       stable: { version: values.stable, bundlePath: stableBundle },
       canary: { version: values.canary, bundlePath: canaryBundle, weight: 50 },
       port,
+      monitoring,
     });
   const launches: Record<string, () => Promise<ServerLaunch>> = {
     floor: async () => ({
@@ -144,7 +156,16 @@ try {
     }),
     modelship: async () => ({
       name: 'modelship',
-      ...tsx('modelship-server.ts', modelshipConfig(0)),
+      ...tsx('modelship-server.ts', modelshipConfig(0, true)),
+      cpu: serverCpu,
+      model: dataset,
+      featureCount,
+    }),
+    // The same server and bundles with monitoring off, beside it in every repetition: the
+    // difference is what live statistics and data-quality checks cost on the request path.
+    [MONITORING_OFF]: async () => ({
+      name: MONITORING_OFF,
+      ...tsx('modelship-server.ts', modelshipConfig(0, false)),
       cpu: serverCpu,
       model: dataset,
       featureCount,
@@ -173,6 +194,7 @@ try {
   );
   const splitRuns: Record<string, SplitResult[]> = {};
   const swapRuns: SwapResult[] = [];
+  let watched: unknown = null;
   const transportRuns: Record<string, TransportResult[]> = {};
   for (let rep = 1; rep <= repetitions; rep += 1) {
     for (const [name, launch] of Object.entries(launches)) {
@@ -182,6 +204,7 @@ try {
         const target: Target = { url: server.url, model: dataset, holdout, transport };
         const run = await measureServer(client, target, plan, server.cpuSeconds);
         runs[name]?.push({ quiet_wait_ms: quietWaitMs, ...run });
+        if (name === 'modelship') watched = server.info.monitoring ?? null;
         const best = Math.max(...run.saturation.map((l) => l.rps));
         log(
           `bench: [${rep}/${repetitions}] ${name}: c=1 p50 ${run.c1.p50_us} µs, p99 ${run.c1.p99_us} µs; saturation ${best} req/s`,
@@ -253,7 +276,22 @@ try {
     return mine && theirs ? round(theirs / mine, 3) : null;
   };
   const splits = Object.values(splitRuns).map(summarizeSplit);
-  const verdicts = targets({ overheadP50Us, ratioVsFloor, ratioVsPython, splits, swaps: swapRuns });
+  const monitoring = monitoringCost({
+    on: modelship,
+    off: result(MONITORING_OFF),
+    onRuns: runs.modelship ?? [],
+    offRuns: runs[MONITORING_OFF] ?? [],
+    watched,
+  });
+  const verdicts = targets({
+    overheadP50Us,
+    ratioVsFloor,
+    ratioVsPython,
+    splits,
+    swaps: swapRuns,
+    monitoringP50Us: monitoring?.overhead_p50_us ?? null,
+    monitoringThroughputRatio: monitoring?.throughput_ratio ?? null,
+  });
   const elapsedS = Math.round((performance.now() - started) / 1000);
 
   const clientTransports = Object.fromEntries(
@@ -291,7 +329,7 @@ try {
       servers: `one at a time, each in its own process${pinned ? ` pinned to core ${SERVER_CPU}` : ''}, warmed up ${plan.warmupMs} ms at c=8 before measuring`,
       c1: `${plan.c1Requests} requests at concurrency 1`,
       saturation: `${plan.saturationMs} ms at each concurrency of ${plan.saturation.join(', ')}; the best is reported as saturation`,
-      modelship_server: `metrics on, ${values.stable} stable and ${values.canary} canary at 50 %`,
+      modelship_server: `metrics on, ${values.stable} stable and ${values.canary} canary at 50 %; bundles with the holdout's reference profile and a range constraint on every input column (onViolation: count); "modelship" with monitoring on, "${MONITORING_OFF}" the same with monitoring off`,
       split: `${SPLIT_REQUESTS} requests at c=${SPLIT_CONCURRENCY} per weight; "sticky" sends one distinct route key per request`,
       client_transports: `the load generator's transports against the floor at c=16, ${plan.saturationMs / 2} ms each: its cost per request`,
       swaps: `${SWAPS} cycles of promote ${values.canary}, rollback (drains and unloads ${values.canary}), load ${values.canary} again, under load at c=${SWAP_CONCURRENCY} (node:http client)`,
@@ -305,6 +343,7 @@ try {
     throughput_ratio_vs_python: ratioVsPython,
     cpu_per_request_ratio_vs_floor: cpuRatio(floor),
     cpu_per_request_ratio_vs_python: cpuRatio(peer),
+    monitoring,
     split: Object.fromEntries(Object.keys(splitRuns).map((key, i) => [key, splits[i]])),
     swaps: swapRuns,
     targets: verdicts,
@@ -317,6 +356,7 @@ try {
       servers,
       splits,
       swaps: swapRuns,
+      monitoring,
       transports: clientTransports,
       targets: verdicts,
     }),

@@ -14,6 +14,8 @@ export interface StatusRow {
   verdict?: { stepIndex: number; verdict: Verdict };
   /** How long each analysis step needs, estimated before traffic moved (`estimateLines`). */
   estimates?: string[];
+  /** Where the model's monitor stands, once it serves all traffic (`monitorTextLines`). */
+  monitor?: string[];
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -53,6 +55,7 @@ export function renderStatus(rows: StatusRow[]): string {
     ),
   ];
   for (const row of rows) {
+    if (row.monitor && row.monitor.length > 0) parts.push('', ...row.monitor);
     if (row.estimates && row.estimates.length > 0) {
       parts.push('', `${row.deployment}: step estimates`, ...row.estimates.map((line) => `  ${line}`));
     }

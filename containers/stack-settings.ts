@@ -158,12 +158,24 @@ ${servers}
 `;
 }
 
-/** Prometheus scraping both replicas' `/metrics` every 2 s, labelled by replica. */
+/**
+ * Prometheus scraping both replicas' `/metrics` every 2 s, labelled by replica, and both workers'
+ * health servers, where the monitors' findings are counted (`worker/monitor-metrics.ts`).
+ */
 export function prometheusConfig(settings: StackSettings): string {
   const targets = replicaAddresses(settings)
     .map(
       (address, index) =>
         `      - targets: ['${address}']\n        labels: { replica: replica-${index + 1} }`,
+    )
+    .join('\n');
+  const workers = [
+    settings.ports.MODELSHIP_STACK_WORKER_1_HEALTH_PORT,
+    settings.ports.MODELSHIP_STACK_WORKER_2_HEALTH_PORT,
+  ]
+    .map(
+      (port, index) =>
+        `      - targets: ['127.0.0.1:${port}']\n        labels: { worker: worker-${index + 1} }`,
     )
     .join('\n');
   return `# Written by \`modelship stack up\` (containers/stack-settings.ts); rewritten at every start.
@@ -176,5 +188,9 @@ scrape_configs:
     metrics_path: /metrics
     static_configs:
 ${targets}
+  - job_name: modelship-worker
+    metrics_path: /metrics
+    static_configs:
+${workers}
 `;
 }

@@ -7,12 +7,14 @@
  */
 
 import { describeMetric } from '../analysis/format.ts';
-import { deployModelWorkflowId } from '../domain/deployment.ts';
+import type { Finding } from '../analysis/monitor-look.ts';
+import { deployModelWorkflowId, monitorWorkflowId } from '../domain/deployment.ts';
 import { shortId } from '../domain/short-id.ts';
 import { type ApplyReport, applyChanges } from '../gitops/apply.ts';
 import { CommitReader, NULL_SHA } from '../gitops/git.ts';
 import type { LoadSummary } from '../serving/loadgen/index.ts';
 import type { DeployModelOutcome, DeployModelResult } from '../workflows/deploy-model.ts';
+import { monitorStatusQuery } from '../workflows/messages.ts';
 import { auditVerify } from './audit-verify.ts';
 import type { Cleanup } from './cleanup.ts';
 import { type Approval, followRun } from './follow.ts';
@@ -27,10 +29,17 @@ export const TRAFFIC_RATE = 300;
 const MODEL = 'iris';
 const WORKFLOW_ID = deployModelWorkflowId({ model: MODEL, environment: 'staging' });
 
-/** What the journey did: each deployment by how it ended, in order. */
+/** What the journey did: each deployment by how it ended, in order, and the drift the monitor caught. */
 export interface JourneyResult {
   outcomes: { version: string; outcome: DeployModelOutcome }[];
+  /** The feature the monitor found drifted once the traffic shifted. */
+  drifted: string;
 }
+
+/** The feature whose live values the journey shifts, and by how much (standard deviations). */
+const DRIFT = { feature: 'petal_length_cm', by: 2 } as const;
+/** How long the monitor (a look every 2 s) may take to catch the drift. */
+const DRIFT_DEADLINE_MS = 90_000;
 
 /** One model version of the journey: where it comes from in this project and what to say about it. */
 interface Version {
@@ -74,7 +83,7 @@ export async function runJourney(
     return { head, result };
   };
 
-  say('[1/5] commit iris v1 and apply it: the first deployment');
+  say('[1/6] commit iris v1 and apply it: the first deployment');
   await repo.copyFromProject('models/iris/holdout.csv');
   const first = await deploy(
     NULL_SHA,
@@ -102,7 +111,7 @@ export async function runJourney(
   );
 
   say(
-    `[2/5] commit iris v2 (an SVC; agrees with v1 on 44 of 45 holdout rows) and apply it: a staged rollout, ` +
+    `[2/6] commit iris v2 (an SVC; agrees with v1 on 44 of 45 holdout rows) and apply it: a staged rollout, ` +
       `shadow (agreement ≥ ${MIN_AGREEMENT}), 50 % canary, analysis, approval by ${APPROVER}, 100 %`,
   );
   const good = await deploy(
@@ -115,7 +124,7 @@ export async function runJourney(
   say(`iris v2: ${good.result.summary}`);
 
   say(
-    '[3/5] commit a bad version and apply it: bad-disagree scores 0.867 on the holdout, above the 0.85 gate, ' +
+    '[3/6] commit a bad version and apply it: bad-disagree scores 0.867 on the holdout, above the 0.85 gate, ' +
       'so offline validation passes; it disagrees with v2 on about 16 % of rows, which only live traffic shows',
   );
   const bad = await deploy(
@@ -132,7 +141,7 @@ export async function runJourney(
     if (!reason.includes(line)) say(`iris bad-disagree: also measured: ${line}`);
   }
 
-  say('[4/5] apply the same head again (a re-run CI job): Git still names bad-disagree, modelship remembers');
+  say('[4/6] apply the same head again (a re-run CI job): Git still names bad-disagree, modelship remembers');
   const again = await apply(stack, repo, good.head, bad.head);
   const decision = again.decisions[0]?.decision;
   if (again.started.length > 0 || decision?.action !== 'refuse') {
@@ -142,14 +151,58 @@ export async function runJourney(
   }
   say(`nothing started, and apply exits ${again.exitCode} so CI shows it until the spec changes`);
 
-  say('[5/5] stop the traffic and the worker, then verify the audit log with `modelship audit verify`');
+  say(
+    `[5/6] drift: from now on the live traffic's ${DRIFT.feature} is ${DRIFT.by} standard deviations above the holdout's. ` +
+      `v2 serves all traffic, so its monitor (workflow ${monitorWorkflowId({ model: MODEL, environment: 'staging' })}, ` +
+      'started at its promotion) reads the data plane every 2 s and tests each input against the profile of the holdout v2 was validated on',
+  );
   const load = await traffic.stop();
   for (const line of trafficReport(load, names)) say(line);
+  const drifting = await startTraffic({
+    url: stack.dataPlane.url,
+    model: MODEL,
+    ratePerS: TRAFFIC_RATE,
+    maxMs: DRIFT_DEADLINE_MS,
+    shift: { feature: DRIFT.feature, by: DRIFT.by, unit: 'sd' },
+  });
+  cleanup.add('drifted traffic', async () => {
+    await drifting.stop().catch(() => undefined);
+  });
+  const finding = await waitForDrift(stack, signal);
+  await drifting.stop();
+  say(`monitor: ${finding.summary}`);
+  say(
+    `monitor: recorded in the audit log (monitor.finding), shown on its run in the Web UI and in \`modelship status\`; ` +
+      'with spec.monitoring.actions it would also send an alert and a retraining request with this evidence',
+  );
+
+  say('[6/6] stop the traffic and the worker, then verify the audit log with `modelship audit verify`');
   await stack.stopWorker();
   const verify = await auditVerify(stack.config.home);
   for (const line of `${verify.stdout}${verify.stderr}`.trim().split('\n')) echo(line);
   if (verify.code !== 0) throw new Error(`modelship audit verify exited ${verify.code}`);
-  return { outcomes };
+  return { outcomes, drifted: finding.feature ?? finding.key };
+}
+
+/** Polls the monitor of iris until it reports an input drift, or fails after the deadline. */
+async function waitForDrift(stack: Stack, signal: AbortSignal): Promise<Finding> {
+  const handle = stack.client.workflow.getHandle(monitorWorkflowId({ model: MODEL, environment: 'staging' }));
+  const deadline = Date.now() + DRIFT_DEADLINE_MS;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    signal.throwIfAborted();
+    const status = await handle.query(monitorStatusQuery).catch((error: Error) => error);
+    if (status instanceof Error) last = status.message;
+    else {
+      const drift = status.findings.find((finding) => finding.check === 'input-drift');
+      if (drift) return drift;
+      last = `${status.summary?.looks ?? 0} looks, ${status.summary?.rows ?? 0} rows, nothing found`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(
+    `the monitor of iris did not report the drift within ${DRIFT_DEADLINE_MS / 1000} s (${last})`,
+  );
 }
 
 /** `applyChanges` as `modelship apply --no-wait` runs it, its lines shown as the command prints them. */

@@ -71,7 +71,7 @@ async function main(): Promise<number> {
     say(
       "modelship's whole journey on a fresh temporary Git repository and a stack of its own: commit " +
         'iris v1 (first deployment), v2 (staged rollout with an approval) and a bad version (caught on ' +
-        'live traffic), then verify the audit log',
+        'live traffic), then drift the traffic under the promoted v2 until its monitor catches it, and verify the audit log',
     );
     say(
       'options: --keep keeps the repository and MODELSHIP_HOME afterwards, --ui serves the Temporal Web UI',
@@ -134,7 +134,9 @@ async function main(): Promise<number> {
     `outcomes: ${result.outcomes.map((entry) => `${entry.version} ${entry.outcome}`).join(', ')} ` +
       '(a first deployment serves at once and is not counted as promoted)',
   );
-  say(`${count('promoted')} promoted, ${count('rolled-back')} rolled back, audit verified`);
+  say(
+    `${count('promoted')} promoted, ${count('rolled-back')} rolled back, drift on ${result.drifted} caught, audit verified`,
+  );
   return 0;
 }
 

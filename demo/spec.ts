@@ -65,5 +65,9 @@ spec:
     # Absolute: a ratio to stable is noise for a model that answers in microseconds.
     latencyP99: { max: 250ms }
     disagreement: { max: 0.1 }
+  # Once a version serves all traffic, modelship watches it against its holdout's profile: input
+  # drift per feature, predicted classes, data quality. Every 2 s here; the default is 5m.
+  monitoring:
+    interval: 2s
 `;
 }

@@ -4,7 +4,12 @@
  * the candidate on exactly this traffic; nothing else feeds them.
  */
 import { join } from 'node:path';
-import { type LoadSummary, type ProgressSnapshot, runLoad } from '../serving/loadgen/index.ts';
+import {
+  type LoadOptions,
+  type LoadSummary,
+  type ProgressSnapshot,
+  runLoad,
+} from '../serving/loadgen/index.ts';
 import { PROJECT_ROOT } from '../worker/temporal-cli.ts';
 
 export interface Traffic {
@@ -22,6 +27,8 @@ export async function startTraffic(options: {
   model: string;
   ratePerS: number;
   maxMs: number;
+  /** Replay the holdout with one feature shifted: drifted traffic for the monitor. */
+  shift?: LoadOptions['shift'];
 }): Promise<Traffic & { first: ProgressSnapshot }> {
   const controller = new AbortController();
   let flowing: (progress: ProgressSnapshot) => void = () => {};
@@ -35,6 +42,7 @@ export async function startTraffic(options: {
       holdout: join(PROJECT_ROOT, 'models', 'iris', 'holdout.csv'),
       mode: { kind: 'rate', ratePerS: options.ratePerS },
       durationMs: options.maxMs,
+      ...(options.shift ? { shift: options.shift } : {}),
     },
     { signal: controller.signal, onProgress: (progress) => flowing(progress) },
   );

@@ -11,6 +11,7 @@
  * while the fields a reader acts on (the digest, the file digests) are checked as strictly.
  */
 import { z } from 'zod';
+import { ReferenceProfileSchema } from './reference-profile.ts';
 
 export const MODEL_FILE = 'model.onnx';
 export const SPEC_FILE = 'spec.yaml';
@@ -37,6 +38,11 @@ export const REQUIRED_BUNDLE_FILES: readonly string[] = [MANIFEST_FILE, ...CONTE
 /** Everything a bundle directory may hold, sorted; anything else means it was tampered with. */
 export const BUNDLE_FILES: readonly string[] = [...REQUIRED_BUNDLE_FILES, ...EVIDENCE_FILES].sort();
 
+/**
+ * Version 2 still: `referenceProfile`, added since, is optional and only added, so every reader
+ * of a version 2 manifest (they all parse with the loose schema, which ignores members it does not
+ * know) reads one with a profile as before, and a manifest without one is still a valid version 2.
+ */
 export const BUNDLE_MANIFEST_SCHEMA_VERSION = 2;
 
 /**
@@ -126,6 +132,9 @@ const BundleManifestSchema = z
       .record(z.string(), z.string())
       .describe('Rule-set versions of the scanners that judged the model.'),
     evidence: EvidenceRecordSchema,
+    referenceProfile: ReferenceProfileSchema.optional().describe(
+      'The holdout profiled for drift monitoring (`domain/reference-profile.ts`); absent in bundles of runs from before profiles, whose validation report has none.',
+    ),
     createdAt: z.iso.datetime(),
   })
   .superRefine((manifest, context) => {
@@ -155,6 +164,8 @@ const LooseBundleManifestSchema = z.object({
   files: z
     .array(z.object({ path: BundleFileSchema.shape.path, sha256: BundleFileSchema.shape.sha256 }))
     .optional(),
+  /** Parsed by its own schema (`domain/reference-profile.ts`) where it is used; absent in older bundles. */
+  referenceProfile: z.unknown().optional(),
 });
 export type LooseBundleManifest = z.output<typeof LooseBundleManifestSchema>;
 

@@ -77,6 +77,14 @@ export function parseDeployModelWorkflowId(workflowId: string): DeploymentKey | 
   return { model, environment };
 }
 
+/**
+ * The workflow id of a deployment's monitor, `monitor/<environment>/<model>`: one MonitorModel per
+ * model and environment, watching the version that serves all traffic; a newer promotion replaces it.
+ */
+export function monitorWorkflowId(key: DeploymentKey): string {
+  return `monitor/${key.environment}/${key.model}`;
+}
+
 /** The deployment as people read it: `<model>@<environment>`. */
 export function deploymentLabel(key: DeploymentKey): string {
   return `${key.model}@${key.environment}`;

@@ -49,6 +49,11 @@ export const FailureType = {
   DataPlaneRejected: 'DataPlaneRejected',
   /** Packaging found an existing bundle with other content under the same digest. */
   BundleConflict: 'BundleConflict',
+  /**
+   * A monitoring webhook (alert, retraining request) answered with a 4xx other than 408 or 429:
+   * a wrong URL or token, which a retry cannot fix. The monitor records it and keeps watching.
+   */
+  WebhookRefused: 'WebhookRefused',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

@@ -2,6 +2,7 @@
  * What validating a model on its holdout found: the report the validate step returns, the bundle
  * manifest records and the evidence (CycloneDX model card) describes.
  */
+import type { ReferenceProfile } from '../domain/reference-profile.ts';
 import type { LatencySummary } from './feeding.ts';
 import type { MetricResult } from './metrics.ts';
 
@@ -16,4 +17,10 @@ export interface ValidationReport {
   holdoutSha256: string;
   interface: { ok: true };
   onnxruntimeVersion: string;
+  /**
+   * The holdout and the model's predictions on it, profiled (`model/profile.ts`) for drift
+   * monitoring; the package step moves it to the manifest's `referenceProfile`. Only in a passing
+   * report, and absent in reports of runs from before profiles existed.
+   */
+  profile?: ReferenceProfile;
 }

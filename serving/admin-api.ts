@@ -2,7 +2,8 @@
  * The admin API under `/admin/v1`, for the control plane (the rollout activities) and operators.
  * Every call needs the bearer token, checked before anything else so an unauthenticated caller
  * learns nothing, not even which models exist. Bodies are JSON, parsed with the zod schemas of
- * `admin-schemas.ts`; answers are JSON (`RoutingState`, or the metrics snapshot).
+ * `admin-schemas.ts`; answers are JSON (`RoutingState`, the metrics snapshot, a model's live
+ * statistics, a version's reference profile).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
@@ -15,12 +16,14 @@ import {
   RollbackBody,
   ShadowBody,
 } from './admin-schemas.ts';
+import type { ProfileReply, StatisticsReply } from './api-types.ts';
 import type { Authorizer } from './auth.ts';
 import { BundlePathError, resolveBundleDir } from './bundle-root.ts';
 import { decodePathPart, HttpError, readBody, sendError, sendJson } from './http.ts';
 import type { ServingLimits } from './limits.ts';
+import { type PerformanceRegistry, performanceReport } from './live-performance.ts';
 import type { MetricsRegistry } from './metrics.ts';
-import type { ModelRegistry } from './registry.ts';
+import type { ModelEntry, ModelRegistry } from './registry.ts';
 import { routingState } from './registry.ts';
 import { parseJsonBody } from './safe-json.ts';
 import {
@@ -37,6 +40,10 @@ import {
 interface AdminContext {
   registry: ModelRegistry;
   metrics: MetricsRegistry | undefined;
+  /** Live statistics are counted (`GET /models/{m}/statistics` answers 404 otherwise). */
+  monitoring: boolean;
+  /** Labels fed back and the estimate without labels (`GET /models/{m}/performance`). */
+  performance: PerformanceRegistry;
   limits: ServingLimits;
   /** Directories bundles may be loaded from; undefined: anywhere (library use only). */
   bundleRoots: readonly string[] | undefined;
@@ -83,6 +90,14 @@ function requireMethod(req: IncomingMessage, allowed: readonly string[]): void {
   }
 }
 
+/** Every loaded version's live statistics (warming and draining ones included: they are loaded). */
+function statisticsOf(entry: ModelEntry): StatisticsReply {
+  const versions = [...entry.snapshot.versions.values()].map(({ version }) =>
+    version.statistics.snapshot(entry.name, version.name, version.metrics.predictions()),
+  );
+  return { model: entry.name, versions };
+}
+
 async function modelRoute(ctx: AdminContext, req: IncomingMessage, res: ServerResponse, parts: string[]) {
   const [, modelPart, action, versionPart] = parts;
   const model = decodePathPart(modelPart ?? '');
@@ -102,6 +117,19 @@ async function modelRoute(ctx: AdminContext, req: IncomingMessage, res: ServerRe
     const body = await readJson(req, limit, LoadVersionBody);
     const outcome = await registry.load(model, body.version, await bundleDir(ctx, body.bundlePath));
     return reply(outcome.status, outcome.state);
+  }
+  if (action === 'versions' && versionPart !== undefined && parts.length === 5 && parts[4] === 'profile') {
+    requireMethod(req, ['GET']);
+    const version = decodePathPart(versionPart);
+    const loaded = found().snapshot.versions.get(version);
+    if (!loaded) throw new HttpError(404, `model "${model}" has no version "${version}" loaded`);
+    const answer: ProfileReply = { model, version, profile: loaded.version.bundle.profile ?? null };
+    return reply(200, answer);
+  }
+  if (action === 'statistics' && parts.length === 3) {
+    requireMethod(req, ['GET']);
+    if (!ctx.monitoring) throw new HttpError(404, 'monitoring is disabled on this server');
+    return reply(200, statisticsOf(found()));
   }
   if (action === 'versions' && versionPart !== undefined && parts.length === 4) {
     requireMethod(req, ['DELETE']);
@@ -149,6 +177,9 @@ async function modelRoute(ctx: AdminContext, req: IncomingMessage, res: ServerRe
       const reason = body.reason === undefined ? '' : `: ${body.reason}`;
       return reply(200, registry.apply(entry, change, `rolled back to "${target}"${reason}`));
     }
+    case 'performance':
+      requireMethod(req, ['GET']);
+      return reply(200, performanceReport(ctx.performance, registry, model));
     default:
       throw new HttpError(404, `no such admin endpoint: /admin/v1/${parts.join('/')}`);
   }

@@ -3,14 +3,24 @@
  * It talks HTTP with the global `fetch`, never calls server code in-process; any non-2xx answer
  * becomes an `AdminApiError` carrying the status and the server's own message.
  */
+
+import { type PerformanceReport, PerformanceReportSchema } from '../domain/label-statistics.ts';
+import type { ReferenceProfile } from '../domain/reference-profile.ts';
 import type { CanaryBody, LoadVersionBody, PromoteBody, RollbackBody, ShadowBody } from './admin-schemas.ts';
-import type { MetricsSnapshot, RetireModelReply, RoutingState } from './api-types.ts';
+import type {
+  MetricsSnapshot,
+  ProfileReply,
+  RetireModelReply,
+  RoutingState,
+  StatisticsReply,
+} from './api-types.ts';
 
 // The answers' types, so callers need only this module.
 export type {
   MetricsSnapshot,
   RetireModelReply,
   RoutingState,
+  StatisticsReply,
   VersionMetricsSnapshot,
 } from './api-types.ts';
 
@@ -45,8 +55,10 @@ interface ModelInput {
 }
 /** `loadVersion`: a bundle directory to load as `version`. */
 type LoadVersionInput = ModelInput & LoadVersionBody;
+/** Names a version of a model. */
+type VersionInput = ModelInput & { version: string };
 /** `unloadVersion`: the version to drain and release. */
-type UnloadVersionInput = ModelInput & { version: string };
+type UnloadVersionInput = VersionInput;
 /** `setCanary`: the candidate and its percentage of traffic. */
 type SetCanaryInput = ModelInput & CanaryBody;
 /** `setShadow`: the version that gets a copy of stable's traffic. */
@@ -78,6 +90,15 @@ export interface AdminClient {
   /** Every model's routing state. */
   models(): Promise<RoutingState[]>;
   metrics(): Promise<MetricsSnapshot>;
+  /**
+   * What this data plane counted for each loaded version of the model: inputs per bin of the
+   * reference profile, predicted classes, data-quality violations (404 with monitoring off).
+   */
+  statistics(input: ModelInput): Promise<StatisticsReply>;
+  /** The reference profile a loaded version was packaged with; undefined for a bundle without one. */
+  referenceProfile(input: VersionInput): Promise<ReferenceProfile | undefined>;
+  /** Live performance per version: labels fed back, and the estimate without labels (checked by zod). */
+  performance(input: ModelInput): Promise<PerformanceReport>;
 }
 
 /** Creates a client for the admin API at `baseUrl`. */
@@ -135,5 +156,11 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     state: ({ model: name }) => call('GET', model(name)),
     models: async () => (await call<{ models: RoutingState[] }>('GET', '/admin/v1/models')).models,
     metrics: () => call('GET', '/admin/v1/metrics'),
+    statistics: ({ model: name }) => call('GET', `${model(name)}/statistics`),
+    referenceProfile: async ({ model: name, version }) =>
+      (await call<ProfileReply>('GET', `${model(name)}/versions/${encodeURIComponent(version)}/profile`))
+        .profile ?? undefined,
+    performance: async ({ model: name }) =>
+      PerformanceReportSchema.parse(await call('GET', `${model(name)}/performance`)),
   };
 }

@@ -2,6 +2,7 @@
  * The JSON the admin API returns, shared by the server and `admin-client.ts`. Types only: the
  * server builds these objects, the client reads them.
  */
+import type { LiveStatistics, ReferenceProfile } from '../domain/reference-profile.ts';
 
 /** Lifecycle of a loaded version: warmed before it gets traffic, drained before it is released. */
 export type VersionState = 'warming' | 'ready' | 'draining';
@@ -98,4 +99,20 @@ export interface MetricsSnapshot {
   /** ISO 8601 time the snapshot was taken. */
   takenAt: string;
   models: Record<string, Record<string, VersionMetricsSnapshot>>;
+}
+
+/**
+ * `GET /admin/v1/models/{model}/statistics`: what this process counted for each loaded version
+ * (`domain/reference-profile.ts`); sum replicas with `sumLiveStatistics`.
+ */
+export interface StatisticsReply {
+  model: string;
+  versions: LiveStatistics[];
+}
+
+/** `GET /admin/v1/models/{model}/versions/{version}/profile`: null for a bundle without one. */
+export interface ProfileReply {
+  model: string;
+  version: string;
+  profile: ReferenceProfile | null;
 }

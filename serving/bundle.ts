@@ -20,6 +20,7 @@ import {
   parseLooseBundleManifest,
   SPEC_FILE,
 } from '../domain/bundle-format.ts';
+import { parseReferenceProfile, type ReferenceProfile } from '../domain/reference-profile.ts';
 import { formatSpecError, parseSpec } from '../specs/parse.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
 import { BundlePathError, bundleFile, resolveBundleDir } from './bundle-root.ts';
@@ -37,6 +38,11 @@ export interface ServableBundle {
   /** The model output holding the predicted class (`validation.holdout.predictionOutput`). */
   predictionOutput: string;
   interface: ModelDeployment['spec']['interface'];
+  /**
+   * The holdout's reference profile from the manifest, which live statistics are binned against;
+   * undefined for bundles packaged before profiles existed or made by hand.
+   */
+  profile: ReferenceProfile | undefined;
 }
 
 /** A bundle that cannot be served as it is; the message says which file and why. */
@@ -85,6 +91,18 @@ async function readManifest(dir: string): Promise<LooseBundleManifest> {
   return parsed.manifest;
 }
 
+/** The manifest's reference profile; a profile that is there but malformed refuses the bundle. */
+function readProfile(manifest: LooseBundleManifest, dir: string): ReferenceProfile | undefined {
+  if (manifest.referenceProfile === undefined) return undefined;
+  const parsed = parseReferenceProfile(manifest.referenceProfile);
+  if (!parsed.ok) {
+    throw new BundleError(
+      `${dir}/${MANIFEST_FILE} has a malformed referenceProfile: ${parsed.errors.slice(0, 5).join('; ')}`,
+    );
+  }
+  return parsed.profile;
+}
+
 /**
  * Reads and checks a bundle directory; throws BundleError naming the file and the problem. The
  * directory is taken as given (the admin API has already confined it to the bundle roots); the
@@ -115,6 +133,7 @@ export async function readBundle(bundlePath: string): Promise<ServableBundle> {
   }
   const { spec, metadata } = parsed.spec;
   return {
+    profile: readProfile(manifest, dir),
     path: dir,
     modelPath: await fileOf(dir, MODEL_FILE),
     digest: manifest.digest,

@@ -8,3 +8,6 @@ export const VERSION_HEADER = 'x-modelship-version';
 
 /** A request header making routing sticky: the same key gets the same version at a given weight. */
 export const ROUTE_KEY_HEADER = 'x-modelship-route-key';
+
+/** The response header carrying a routed answer's prediction id, for `POST .../feedback` later. */
+export const PREDICTION_ID_HEADER = 'x-modelship-prediction-id';

@@ -32,6 +32,8 @@ export class HttpError extends Error {
     message: string,
     readonly kind: FailureKind | undefined = defaultKind(status),
     readonly headers: Readonly<Record<string, string>> = {},
+    /** More members of the error body, beside `error` (a refused request's `violation`). */
+    readonly details?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
   }
@@ -62,14 +64,15 @@ export function sendJson(
   sendJsonText(res, status, JSON.stringify(value), headers);
 }
 
-/** Sends the protocol's error body. */
+/** Sends the protocol's error body, `details` beside its `error`. */
 export function sendError(
   res: ServerResponse,
   status: number,
   message: string,
   headers?: Readonly<Record<string, string>>,
+  details?: Readonly<Record<string, unknown>>,
 ): void {
-  sendJsonText(res, status, JSON.stringify({ error: message }), headers);
+  sendJsonText(res, status, JSON.stringify({ error: message, ...details }), headers);
 }
 
 // The rest of the body is not read, so this connection cannot carry another request.

@@ -53,12 +53,17 @@ interface Writable {
   readonly length: number;
 }
 
-/** Floats, the common case, get their own loop: no per-element conversion or call. */
+/**
+ * Floats, the common case, get their own loop: no per-element conversion or call. With
+ * `acceptsNull` (the spec declares the input's columns), a JSON null is a missing value, stored
+ * as NaN for the column's `missing` rule to count or refuse (`live-statistics.ts`).
+ */
 function fillFloats(
   values: unknown[],
   target: Float32Array | Float64Array,
   at: number,
   depth: number,
+  acceptsNull: boolean,
 ): number {
   let offset = at;
   for (let i = 0; i < values.length; i += 1) {
@@ -80,7 +85,10 @@ function fillFloats(
       }
       offset += 1;
     } else if (depth > 1 && Array.isArray(value)) {
-      offset = fillFloats(value, target, offset, depth - 1);
+      offset = fillFloats(value, target, offset, depth - 1, acceptsNull);
+    } else if (value === null && acceptsNull) {
+      if (offset < target.length) target[offset] = Number.NaN;
+      offset += 1;
     } else {
       throw new BadElement(offset, value, 'a number');
     }
@@ -206,7 +214,7 @@ function decodeTensor(
   try {
     count =
       input.element.kind === 'float'
-        ? fillFloats(data, target as Float32Array | Float64Array, 0, dims.length)
+        ? fillFloats(data, target as Float32Array | Float64Array, 0, dims.length, input.acceptsNull)
         : fillOther(input, data, target as Writable, 0, dims.length);
   } catch (error) {
     if (!(error instanceof BadElement)) throw error;

@@ -79,9 +79,12 @@ export function encodeInferResponse(
   outputs: readonly OutputPlan[],
   results: Results,
   maxBytes: number,
+  /** A routed answer's prediction id (base64url: nothing to escape), as `parameters.prediction_id`. */
+  predictionId?: string,
 ): { json: string; bytes: number } {
   let json = version.responseHead;
   if (id !== undefined) json += `,"id":${JSON.stringify(id)}`;
+  if (predictionId !== undefined) json += `,"parameters":{"prediction_id":"${predictionId}"}`;
   json += ',"outputs":[';
   for (let i = 0; i < outputs.length; i += 1) {
     const output = outputs[i] as OutputPlan;

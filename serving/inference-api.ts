@@ -9,15 +9,20 @@
  *
  * Each request is recorded once, when it ends, as routed or pinned and by outcome (`metrics.ts`):
  * only routed requests that reached the model feed the judge, so a client's mistakes, and the
- * versions a client picks for itself, cannot count against a version.
+ * versions a client picks for itself, cannot count against a version. Between parsing and the
+ * model, the inputs are checked against the spec's constraints and, for routed requests, counted
+ * into the version's live statistics (`live-statistics.ts`): one walk over the input tensor.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ROUTE_KEY_HEADER, VERSION_HEADER } from './headers.ts';
+import type { PredictionFeedback } from './feedback.ts';
+import { handleFeedback } from './feedback-api.ts';
+import { PREDICTION_ID_HEADER, ROUTE_KEY_HEADER, VERSION_HEADER } from './headers.ts';
 import { decodePathPart, HttpError, readBody, sendError, sendJson } from './http.ts';
 import { parseInferRequest } from './infer-request.ts';
 import { encodeInferResponse, nonFiniteOutput } from './infer-response.ts';
+import type { Breach } from './input-quality.ts';
 import type { ServingLimits } from './limits.ts';
-import type { RequestOutcome } from './metrics.ts';
+import type { RequestOutcome, ServerErrorKind } from './metrics.ts';
 import type { ModelEntry, ModelRegistry } from './registry.ts';
 import { pickVersion } from './routing.ts';
 import type { ShadowQueue } from './shadow.ts';
@@ -29,6 +34,10 @@ export interface InferenceContext {
   limits: ServingLimits;
   /** Record per-request metrics (counters, latency, predictions). */
   metrics: boolean;
+  /** Count live statistics and data-quality violations (`live-statistics.ts`); constraints are checked either way. */
+  monitoring: boolean;
+  /** Prediction ids, the estimate without labels, and the feedback route (`feedback.ts`). */
+  feedback?: PredictionFeedback | undefined;
 }
 
 const singleHeader = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
@@ -66,6 +75,23 @@ function chooseVersion(entry: ModelEntry, pinned: string | undefined, routeKey: 
   return { snapshot, version };
 }
 
+/**
+ * A model failure: the version's error (500), unless the request broke the spec's constraints
+ * (served under `onViolation: count`). Then the input the spec rules out caused it, a NaN for a
+ * missing value say, so it is the client's 400, and a client cannot make a version look bad by
+ * sending data the spec says is wrong.
+ */
+function modelFailure(breach: Breach | undefined, message: string, kind: ServerErrorKind): HttpError {
+  if (breach === undefined) return new HttpError(500, message, kind);
+  return new HttpError(
+    400,
+    `${message}, on input that breaks the spec's constraints: ${breach.message}`,
+    'bad_request',
+    {},
+    { violation: breach.violation },
+  );
+}
+
 async function infer(
   ctx: InferenceContext,
   req: IncomingMessage,
@@ -85,27 +111,35 @@ async function infer(
     const text = await readBody(req, ctx.limits);
     started = performance.now();
     const request = parseInferRequest(text, version, ctx.limits);
-    const results = await version.session.run(request.feeds, request.fetches).catch((error: unknown) => {
-      throw new HttpError(
-        500,
+    const counting = ctx.monitoring && pinned === undefined;
+    const breach = version.statistics.observe(request.feeds, counting, ctx.monitoring);
+    if (breach?.reject) {
+      throw new HttpError(400, breach.message, 'bad_request', {}, { violation: breach.violation });
+    }
+    const fetches = ctx.feedback?.fetches(version, request.fetches, pinned !== undefined) ?? request.fetches;
+    const results = await version.session.run(request.feeds, fetches).catch((error: unknown) => {
+      throw modelFailure(
+        breach,
         `model "${entry.name}" version "${version.name}" failed to run: ${(error as Error).message}`,
         'inference',
       );
     });
     const nonFinite = nonFiniteOutput(results, request.fetches);
     if (nonFinite !== undefined) {
-      throw new HttpError(
-        500,
+      throw modelFailure(
+        breach,
         `model "${entry.name}" version "${version.name}" produced NaN or Infinity in output "${nonFinite}"`,
         'non_finite',
       );
     }
+    const predictionId = pinned === undefined ? ctx.feedback?.predicted(version, results) : undefined;
     const { json, bytes } = encodeInferResponse(
       version,
       request.id,
       request.outputs,
       results,
       ctx.limits.maxResponseBytes,
+      predictionId,
     );
     res.writeHead(200, [
       'content-type',
@@ -114,6 +148,7 @@ async function infer(
       String(bytes),
       VERSION_HEADER,
       version.name,
+      ...(predictionId === undefined ? [] : [PREDICTION_ID_HEADER, predictionId]),
     ]);
     res.end(json);
     const classes = results[version.classOutput]?.data;
@@ -131,8 +166,10 @@ async function infer(
         : new HttpError(500, `internal error: ${(caught as Error).message}`, 'inference');
     // Every error raised in here carries its kind; should one not, its status decides whose it is.
     outcome = error.kind ?? (error.status < 500 ? 'bad_request' : 'inference');
-    if (!res.headersSent)
-      sendError(res, error.status, error.message, { ...error.headers, [VERSION_HEADER]: version.name });
+    if (!res.headersSent) {
+      const headers = { ...error.headers, [VERSION_HEADER]: version.name };
+      sendError(res, error.status, error.message, headers, error.details);
+    }
   } finally {
     if (ctx.metrics)
       version.metrics.record(pinned !== undefined, outcome, (performance.now() - started) / 1000);
@@ -215,6 +252,8 @@ export function handleInference(
     rest = 6;
   }
   const action = parts.length === rest ? '' : parts.length === rest + 1 ? parts[rest] : undefined;
+  if (action === 'feedback' && versionName === undefined && ctx.feedback)
+    return handleFeedback(ctx.feedback, ctx, req, res, name);
   if (action !== '' && action !== 'ready' && action !== 'infer') throw notFound(path);
   const entry = ctx.registry.require(name);
   if (action === 'infer') {

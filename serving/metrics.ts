@@ -15,6 +15,7 @@
  *   smoke tests and the load generator while leaving the judge's sample to the router.
  */
 import type { MetricsSnapshot, VersionMetricsSnapshot } from './api-types.ts';
+import type { VersionStatistics } from './live-statistics.ts';
 
 /** Why a request was refused before the model answered it: each is the client's doing. */
 export const REFUSAL_REASONS = [
@@ -87,6 +88,11 @@ export class VersionMetrics {
   shadowDropped = 0;
   shadowErrors = 0;
   readonly countingSince = new Date().toISOString();
+  /**
+   * The inputs' live statistics and data-quality counters, laid out when the version is loaded
+   * (`live-statistics.ts`); kept here, beside the other counters, across unload and reload.
+   */
+  statistics: VersionStatistics | undefined;
 
   constructor(
     readonly model: string,

@@ -7,8 +7,10 @@
  */
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
 import { createInferenceSession } from '../model/onnx-env.ts';
+import type { InputTensorSpec } from '../specs/schema.ts';
 import type { ServableBundle } from './bundle.ts';
 import { type InputElementType, inputElementType, type KServeDatatype, kserveDatatype } from './dtypes.ts';
+import { planStatistics, StatisticsPlanError, type VersionStatistics } from './live-statistics.ts';
 import type { VersionMetrics } from './metrics.ts';
 
 /** An input as the request path checks it. */
@@ -18,6 +20,11 @@ export interface InputPlan {
   element: InputElementType;
   /** Declared dimensions; -1 where any size is accepted. */
   shape: readonly number[];
+  /**
+   * JSON null is accepted (as NaN) in its data: a float input whose columns the spec declares
+   * (`features`), where a missing value is counted or refused by the column's `missing` rule.
+   */
+  acceptsNull: boolean;
 }
 
 /** An output the server can return as JSON. */
@@ -39,8 +46,12 @@ const WARM_RUNS = 3;
 const dims = (shape: ReadonlyArray<number | string>) =>
   shape.map((dim) => (typeof dim === 'number' && dim >= 0 ? dim : -1));
 
-/** Builds the input and output plans from the session's own metadata (what onnxruntime will accept). */
-function plansOf(session: InferenceSession, label: string) {
+/**
+ * Builds the input and output plans from the session's own metadata (what onnxruntime will
+ * accept). An input whose columns the spec declares (`features`) takes exactly that many columns,
+ * even where the model accepts any width: the constraints are read by column.
+ */
+function plansOf(session: InferenceSession, label: string, specInputs: readonly InputTensorSpec[]) {
   const inputs: InputPlan[] = session.inputMetadata.map((meta) => {
     const element = meta.isTensor ? inputElementType(meta.type) : undefined;
     const datatype = meta.isTensor ? kserveDatatype(meta.type) : undefined;
@@ -48,7 +59,16 @@ function plansOf(session: InferenceSession, label: string) {
       const type = meta.isTensor ? meta.type : 'not a tensor';
       throw new ModelLoadError(`${label}: input "${meta.name}" (${type}) cannot be fed from JSON`);
     }
-    return { name: meta.name, datatype, element, shape: dims(meta.shape) };
+    const shape = dims(meta.shape);
+    const features = specInputs.find((spec) => spec.name === meta.name)?.features;
+    if (features !== undefined && shape.length === 2 && shape[1] === -1) shape[1] = features.length;
+    return {
+      name: meta.name,
+      datatype,
+      element,
+      shape,
+      acceptsNull: features !== undefined && element.kind === 'float',
+    };
   });
   const outputs: OutputPlan[] = [];
   for (const meta of session.outputMetadata) {
@@ -88,6 +108,8 @@ export class ModelVersion {
     readonly inputs: readonly InputPlan[],
     readonly outputs: readonly OutputPlan[],
     readonly metrics: VersionMetrics,
+    /** What the request path checks and counts on the inputs (`live-statistics.ts`). */
+    readonly statistics: VersionStatistics,
   ) {
     this.classOutput = bundle.predictionOutput;
     this.outputsByName = new Map(outputs.map((output) => [output.name, output]));
@@ -117,14 +139,26 @@ export class ModelVersion {
       throw new ModelLoadError(`onnxruntime cannot load ${label}: ${(error as Error).message}`);
     }
     try {
-      const { inputs, outputs } = plansOf(session, label);
+      const { inputs, outputs } = plansOf(session, label, bundle.interface.inputs);
       const classOutput = outputs.find((output) => output.name === bundle.predictionOutput);
       if (!classOutput || /^FP|^BOOL$/.test(classOutput.datatype)) {
         throw new ModelLoadError(
           `${label}: prediction output "${bundle.predictionOutput}" (validation.holdout.predictionOutput) must be an integer or string tensor output of the model`,
         );
       }
-      return new ModelVersion(model, name, bundle, session, inputs, outputs, metrics);
+      // Counters live with the version's metrics, so a version unloaded and loaded again from the
+      // same bundle keeps counting; another bundle under the same name starts afresh.
+      let statistics = metrics.statistics;
+      if (statistics?.bundleDigest !== bundle.digest) {
+        try {
+          statistics = planStatistics(bundle, inputs);
+        } catch (error) {
+          if (!(error instanceof StatisticsPlanError)) throw error;
+          throw new ModelLoadError(`${label}: ${error.message}`);
+        }
+      }
+      metrics.statistics = statistics;
+      return new ModelVersion(model, name, bundle, session, inputs, outputs, metrics, statistics);
     } catch (error) {
       await session.release();
       throw error;

@@ -9,8 +9,10 @@
  * duration histogram, predictions): a rollout reading them from Prometheus judges the same
  * counts as one reading the admin API. The rest is in new families: `modelship_refused_total`
  * and `modelship_pinned_*`. Total requests answered by a version = requests + pinned requests +
- * refused (both traffic labels).
+ * refused (both traffic labels). With monitoring on, the live statistics follow
+ * (`modelship_feature_*`, `modelship_input_violations_total`, ...).
  */
+import { binCount } from '../domain/reference-profile.ts';
 import {
   LATENCY_BUCKETS,
   type PinnedCounters,
@@ -41,8 +43,90 @@ function errorLines(lines: string[], name: string, m: VersionMetrics, counters: 
   }
 }
 
-/** Renders every version's counters. */
-export function renderPrometheus(all: readonly VersionMetrics[]): string {
+/**
+ * The live statistics (`live-statistics.ts`): inputs per bin of the reference profile, missing
+ * values, data-quality violations and refusals. Bounded: a profile has at most 64 features of 21
+ * bins, a spec's features are the input's columns, and bins are labelled by index (the profile
+ * says what each holds).
+ */
+function statisticsLines(lines: string[], all: readonly VersionMetrics[]): void {
+  family(
+    lines,
+    'modelship_monitored_rows_total',
+    'counter',
+    'Rows of routed requests counted into the live statistics.',
+  );
+  for (const m of all) {
+    if (m.statistics) lines.push(`modelship_monitored_rows_total${labels(m)} ${m.statistics.rows}`);
+  }
+  family(
+    lines,
+    'modelship_feature_rows_total',
+    'counter',
+    "Routed rows per bin of each feature of the version's reference profile (bins by index).",
+  );
+  const features = (m: VersionMetrics) =>
+    m.statistics?.watches.filter((watch) => watch.features.length > 0) ?? [];
+  for (const m of all) {
+    for (const watch of features(m)) {
+      let offset = 0;
+      for (const feature of watch.features) {
+        const name = `,feature="${escapeLabel(feature.name)}",bin=`;
+        const bins = binCount(feature);
+        for (let bin = 0; bin < bins; bin += 1) {
+          lines.push(
+            `modelship_feature_rows_total${labels(m, `${name}"${bin}"`)} ${watch.counts[offset + bin]}`,
+          );
+        }
+        offset += bins;
+      }
+    }
+  }
+  family(
+    lines,
+    'modelship_feature_missing_total',
+    'counter',
+    "Routed rows missing a value of a feature of the version's reference profile.",
+  );
+  for (const m of all) {
+    for (const watch of features(m)) {
+      watch.features.forEach((feature, index) => {
+        const feat = `,feature="${escapeLabel(feature.name)}"`;
+        lines.push(`modelship_feature_missing_total${labels(m, feat)} ${watch.missing[index]}`);
+      });
+    }
+  }
+  family(
+    lines,
+    'modelship_input_violations_total',
+    'counter',
+    'Routed rows breaking a constraint of spec.interface.inputs[].features, by input and feature.',
+  );
+  for (const m of all) {
+    for (const watch of m.statistics?.watches ?? []) {
+      const input = `,input="${escapeLabel(watch.input.name)}",feature=`;
+      watch.quality?.names.forEach((feature, column) => {
+        lines.push(
+          `modelship_input_violations_total${labels(m, `${input}"${escapeLabel(feature)}"`)} ${watch.violations[column]}`,
+        );
+      });
+    }
+  }
+  family(
+    lines,
+    'modelship_quality_rejected_requests_total',
+    'counter',
+    'Routed requests refused with 400 for breaking a constraint (onViolation: reject).',
+  );
+  for (const m of all) {
+    if (m.statistics) {
+      lines.push(`modelship_quality_rejected_requests_total${labels(m)} ${m.statistics.rejectedRequests}`);
+    }
+  }
+}
+
+/** Renders every version's counters, and their live statistics when `monitoring` is on. */
+export function renderPrometheus(all: readonly VersionMetrics[], monitoring = false): string {
   const lines: string[] = [];
 
   family(
@@ -143,5 +227,6 @@ export function renderPrometheus(all: readonly VersionMetrics[]): string {
   );
   for (const m of all) lines.push(`modelship_shadow_errors_total${labels(m)} ${m.shadowErrors}`);
 
+  if (monitoring) statisticsLines(lines, all);
   return `${lines.join('\n')}\n`;
 }

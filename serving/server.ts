@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { handleAdmin } from './admin-api.ts';
 import { bearerAuthorizer } from './auth.ts';
 import { answerClientErrors } from './client-errors.ts';
+import { type FeedbackServerOptions, PredictionFeedback } from './feedback.ts';
 import { HttpError, sendError } from './http.ts';
 import { handleInference, type InferenceContext } from './inference-api.ts';
 import { resolveLimits, ServingConfigError, type ServingLimits } from './limits.ts';
@@ -22,7 +23,7 @@ export { ServingConfigError } from './limits.ts';
  * How to run the server; every field has a default except the admin token decision. The request
  * limits (`ServingLimits`, defaults in `limits.ts`) may be given one by one.
  */
-export interface ServingServerOptions extends Partial<ServingLimits> {
+export interface ServingServerOptions extends Partial<ServingLimits>, FeedbackServerOptions {
   /** Interface to listen on (default 127.0.0.1). */
   host?: string;
   /** Port to listen on; 0 (the default) picks any free port. */
@@ -41,6 +42,12 @@ export interface ServingServerOptions extends Partial<ServingLimits> {
   shadowQueueSize?: number;
   /** Record and expose per-version metrics (default true). */
   metrics?: boolean;
+  /**
+   * Count each version's live statistics (inputs binned against the bundle's reference profile,
+   * data-quality violations) and expose them (default true; off when `metrics` is off). The
+   * spec's `onViolation: reject` is enforced either way.
+   */
+  monitoring?: boolean;
   /** Receives one line per admin change and load (default: discarded). Never called per request. */
   log?: (line: string) => void;
   /** How long `close()` lets in-flight requests finish before cutting connections (default 10 s). */
@@ -90,13 +97,24 @@ export async function startServingServer(options: ServingServerOptions = {}): Pr
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? (() => undefined);
   const metricsOn = options.metrics ?? true;
+  const monitoringOn = metricsOn && (options.monitoring ?? true);
   const metrics = new MetricsRegistry();
   const registry = new ModelRegistry(metrics, log);
   const shadow = new ShadowQueue(shadowQueueSize);
-  const inference: InferenceContext = { registry, shadow, limits, metrics: metricsOn };
+  const feedback = new PredictionFeedback(options, monitoringOn);
+  const inference: InferenceContext = {
+    registry,
+    shadow,
+    limits,
+    metrics: metricsOn,
+    monitoring: monitoringOn,
+    feedback,
+  };
   const admin = {
     registry,
     metrics: metricsOn ? metrics : undefined,
+    monitoring: monitoringOn,
+    performance: feedback.performance,
     limits,
     bundleRoots: options.bundleRoots,
     authorize: bearerAuthorizer(options.adminToken),
@@ -121,7 +139,7 @@ export async function startServingServer(options: ServingServerOptions = {}): Pr
     if (req.method !== 'GET')
       throw new HttpError(405, 'method not allowed; use GET', undefined, { allow: 'GET' });
     if (!metricsOn) throw new HttpError(404, 'metrics are disabled on this server');
-    const text = renderPrometheus([...metrics.all()]);
+    const text = renderPrometheus([...metrics.all()], monitoringOn) + feedback.prometheus();
     res.writeHead(200, {
       'content-type': PROMETHEUS_CONTENT_TYPE,
       'content-length': Buffer.byteLength(text),

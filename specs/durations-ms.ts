@@ -39,11 +39,12 @@ function metricsWithMs(metrics: ValidationSpec['metrics']): ValidationSpec['metr
 
 /**
  * The spec with every `...Ms` field (re)computed from its duration text: `durationMs`,
- * `intervalMs`, `timeoutMs` on steps, `postPromotionWindowMs`, `maxMs` on latency limits.
+ * `intervalMs`, `timeoutMs` on steps, `postPromotionWindowMs`, `maxMs` on latency limits,
+ * `monitoring.intervalMs`.
  * A spec that already has them comes back with equal values.
  */
 export function normaliseDurations(spec: ModelDeployment): ModelDeployment {
-  const { rollout, analysis, validation } = spec.spec;
+  const { rollout, analysis, validation, monitoring } = spec.spec;
   const { max, ...latencyP99 } = analysis.latencyP99;
   return {
     ...spec,
@@ -59,6 +60,10 @@ export function normaliseDurations(spec: ModelDeployment): ModelDeployment {
         ...analysis,
         latencyP99: { ...latencyP99, ...(max === undefined ? {} : { max, maxMs: parseDuration(max) }) },
       },
+      // Absent in specs of runs started before spec.monitoring existed: the workflow applies its defaults.
+      ...(monitoring
+        ? { monitoring: { ...monitoring, intervalMs: parseDuration(monitoring.interval) } }
+        : {}),
     },
   };
 }

@@ -154,6 +154,71 @@ function predictionOutputDeclared({ spec }: ModelDeployment): RuleProblem[] {
   ];
 }
 
+/** dtypes whose tensors can hold NaN, so that a missing value can be fed as one. */
+const FLOAT_DTYPES: readonly string[] = ['float16', 'float32', 'float64'];
+
+/**
+ * `features` describes the columns of a 2-D numeric input, one entry each, in order: the data
+ * plane checks every row against them by column index, so the count must match the input's
+ * width, and each constraint must be satisfiable and unambiguous.
+ */
+function inputFeatures({ spec }: ModelDeployment): RuleProblem[] {
+  return spec.interface.inputs.flatMap((input, i) => {
+    const at = ['spec', 'interface', 'inputs', i];
+    const { features, onViolation, shape, dtype } = input;
+    if (features === undefined) {
+      return onViolation === undefined
+        ? []
+        : [{ path: [...at, 'onViolation'], message: 'applies to features, and this input lists none' }];
+    }
+    const problems: RuleProblem[] = [];
+    const width = shape[1];
+    if (dtype === 'string' || dtype === 'bool') {
+      problems.push({
+        path: [...at, 'features'],
+        message: `describe the columns of a numeric input; "${input.name}" is ${dtype}`,
+      });
+    } else if (shape.length !== 2) {
+      problems.push({
+        path: [...at, 'features'],
+        message: `need a 2-D input [-1, n] (rows of n columns); shape [${shape.join(', ')}] has ${shape.length} dimensions`,
+      });
+    } else if (width !== -1 && width !== features.length) {
+      problems.push({
+        path: [...at, 'features'],
+        message: `lists ${features.length} columns, but shape [${shape.join(', ')}] has ${width}: one entry per column`,
+      });
+    }
+    for (const { index, value, first } of duplicates(features.map((feature) => feature.name))) {
+      problems.push({
+        path: [...at, 'features', index, 'name'],
+        message: `duplicate feature name "${value}" (also features.${first})`,
+      });
+    }
+    features.forEach((feature, j) => {
+      const here = [...at, 'features', j];
+      if (feature.allowed !== undefined && (feature.min !== undefined || feature.max !== undefined)) {
+        problems.push({
+          path: [...here, 'allowed'],
+          message: 'cannot be combined with min or max: give the allowed values, or a range',
+        });
+      } else if (feature.min !== undefined && feature.max !== undefined && feature.min > feature.max) {
+        problems.push({
+          path: [...here, 'min'],
+          message: `${feature.min} is above max ${feature.max}: no value could pass`,
+        });
+      }
+      if (feature.missing === 'allow' && !FLOAT_DTYPES.includes(dtype)) {
+        problems.push({
+          path: [...here, 'missing'],
+          message: `allow needs a float input (a missing value is fed to the model as NaN); "${input.name}" is ${dtype}`,
+        });
+      }
+    });
+    return problems;
+  });
+}
+
 /** Each live-traffic limit says what it limits: an absolute max, a ratio to stable, or both. */
 function analysisLimitsGiven({ spec }: ModelDeployment): RuleProblem[] {
   return (['errorRate', 'latencyP99'] as const).flatMap((limit) => {
@@ -230,6 +295,23 @@ function gatingDurations(step: Step): [field: string, ms: number][] {
   }
 }
 
+/**
+ * The monitor reads the data plane once per interval: more often than ten times a second loads it
+ * for nothing; a day between looks leaves a decaying model unwatched for that long.
+ */
+const MAX_MONITOR_INTERVAL_MS = 86_400_000;
+
+function monitoringIntervalInRange({ spec }: ModelDeployment): RuleProblem[] {
+  const { interval, intervalMs } = spec.monitoring;
+  if (intervalMs >= MIN_INTERVAL_MS && intervalMs <= MAX_MONITOR_INTERVAL_MS) return [];
+  return [
+    {
+      path: ['spec', 'monitoring', 'interval'],
+      message: `interval ${interval} must be between 100ms and 1d`,
+    },
+  ];
+}
+
 /** Every rule, in the order their errors are listed when several hit the same line. */
 export const RULES: readonly Rule[] = [
   { name: 'weights-increase', check: weightsIncrease },
@@ -241,10 +323,12 @@ export const RULES: readonly Rule[] = [
   { name: 'holdout-path', check: holdoutLocation },
   { name: 'tensor-names-unique', check: tensorNamesUnique },
   { name: 'prediction-output-declared', check: predictionOutputDeclared },
+  { name: 'input-features', check: inputFeatures },
   { name: 'analysis-limits', check: analysisLimitsGiven },
   { name: 'analysis-interval', check: analysisIntervalShorterThanDuration },
   { name: 'durations-positive', check: durationsPositive },
   { name: 'watch-at-most-a-week', check: watchesAtMostAWeek },
+  { name: 'monitoring-interval', check: monitoringIntervalInRange },
 ];
 
 /** Runs every rule; each problem carries the name of the rule that found it. */

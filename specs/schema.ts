@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.ts';
+import { MonitoringSchema } from './monitoring-schema.ts';
 
 /** The `apiVersion` every spec of this language declares. */
 export const API_VERSION = 'modelship.dev/v1';
@@ -70,6 +71,45 @@ const TensorSpec = z
   })
   .describe('One input or output tensor of the model.');
 
+/** What a column's values must satisfy; checked by the data plane on every request. */
+const FeatureConstraint = z
+  .strictObject({
+    name: z
+      .string()
+      .min(1)
+      .describe("The column's name, used in refusals, in metrics (`input.feature`) and by the monitor."),
+    min: z.number().optional().describe('Smallest acceptable value, included.'),
+    max: z.number().optional().describe('Largest acceptable value, included.'),
+    allowed: z
+      .array(z.number())
+      .min(1, 'must list at least one value')
+      .optional()
+      .describe('The only acceptable values (a categorical column); not together with min or max.'),
+    missing: z
+      .enum(['deny', 'allow'])
+      .default('deny')
+      .describe(
+        'Whether a missing value (JSON null in the data of a float input, fed to the model as NaN) is acceptable: deny (default) counts it as a violation; allow counts it as missing only.',
+      ),
+  })
+  .describe('One column of a 2-D input, in order, and the constraints on its values.');
+
+const InputTensorSpec = TensorSpec.extend({
+  features: z
+    .array(FeatureConstraint)
+    .min(1, 'list one entry per column, or leave features out')
+    .optional()
+    .describe(
+      'Optional data-quality constraints, one entry per column of a 2-D input [-1, n], in column order.',
+    ),
+  onViolation: z
+    .enum(['count', 'reject'])
+    .optional()
+    .describe(
+      'What the data plane does with a request a row of which breaks a constraint: count (default) counts the violation and serves it; reject refuses it with 400 naming the input, feature, row and value.',
+    ),
+}).describe('One input tensor of the model, with optional data-quality constraints on its columns.');
+
 const ModelSource = z
   .strictObject({
     source: z
@@ -86,7 +126,7 @@ const ModelSource = z
 const Interface = z
   .strictObject({
     inputs: z
-      .array(TensorSpec)
+      .array(InputTensorSpec)
       .min(1, 'a model needs at least one input')
       .describe('Inputs the model must accept.'),
     outputs: z
@@ -391,6 +431,7 @@ export const ModelDeploymentSchema = z
         analysis: Analysis.prefault({}),
         security: Security.prefault({}),
         provenance: Provenance.optional(),
+        monitoring: MonitoringSchema.prefault({}),
       })
       .describe('What to deploy and how.'),
   })
@@ -401,6 +442,10 @@ export type ModelDeploymentInput = z.input<typeof ModelDeploymentSchema>;
 /** A parsed spec, defaults applied; the shape every other module works with. */
 export type ModelDeployment = z.output<typeof ModelDeploymentSchema>;
 export type TensorSpec = z.output<typeof TensorSpec>;
+/** An input of `spec.interface`, with its optional per-column constraints. */
+export type InputTensorSpec = z.output<typeof InputTensorSpec>;
+/** One column's constraints (`spec.interface.inputs[].features[]`). */
+export type FeatureConstraint = z.output<typeof FeatureConstraint>;
 export type ValidationSpec = z.output<typeof Validation>;
 export type AnalysisSpec = z.output<typeof Analysis>;
 export type ProvenanceSpec = z.output<typeof Provenance>;

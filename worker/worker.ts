@@ -16,6 +16,7 @@ import { createAdminClient } from '../serving/admin-client.ts';
 import type { GitCheckouts, GitCredentials } from '../sources/git/checkouts.ts';
 import { auditActivityInterceptor } from './audit-interceptor.ts';
 import { DEFAULT_DATA_PLANE_URL } from './config.ts';
+import type { MonitorMetrics } from './monitor-metrics.ts';
 import { reconcilePass } from './reconcile-pass.ts';
 
 /** Workflow sources, as an explicit `.ts` path so the bundler works the same under vitest and tsx. */
@@ -85,6 +86,8 @@ interface ModelshipWorkerOptions {
    * Reconcile runs only on workers given one and a desired state.
    */
   client?: () => Promise<Client>;
+  /** Counts the monitors' findings for the health server's `/metrics`. */
+  monitorMetrics?: MonitorMetrics;
   /** A prebuilt bundle from {@link bundleWorkflows}; bundled on the fly when omitted. */
   workflowBundle?: WorkflowBundle;
   identity?: string;
@@ -110,6 +113,9 @@ export async function createModelshipWorker(options: ModelshipWorkerOptions): Pr
       ...(options.registry ? { registry: options.registry } : {}),
       ...(options.desiredState ? { desiredState: options.desiredState } : {}),
       ...(options.fleetWaitMs ? { fleetWaitMs: options.fleetWaitMs } : {}),
+      ...(options.monitorMetrics
+        ? { observeDecision: options.monitorMetrics.observe.bind(options.monitorMetrics) }
+        : {}),
       ...(options.client
         ? { reconcile: reconcileWiring(options.client, reconcileDataPlane(options), options.taskQueue) }
         : {}),

@@ -9,6 +9,7 @@ import type { createAuditActivities } from '../activities/audit.ts';
 import type { createDataPlaneActivities } from '../activities/data-plane.ts';
 import type { createIdentityActivities } from '../activities/identity.ts';
 import type { createMonitorActivities } from '../activities/monitor.ts';
+import type { createMonitoringActivities } from '../activities/monitoring.ts';
 import type { createPackageActivities } from '../activities/package.ts';
 import type { createReconcileActivities } from '../activities/reconcile.ts';
 import type { createScanActivities } from '../activities/scan.ts';
@@ -115,4 +116,18 @@ export const { reconcileEnvironment } = proxyActivities<ReturnType<typeof create
     maximumAttempts: 3,
     nonRetryableErrorTypes: [...nonRetryableErrorTypes, 'ReconcileUnavailable'],
   },
+});
+
+// The monitor after promotion reads counters every interval: a read that fails is retried a few
+// times, then the look is skipped (the next one covers the rows, counters being cumulative).
+export const { readMonitorInputs } = proxyActivities<ReturnType<typeof createMonitoringActivities>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5, nonRetryableErrorTypes },
+});
+
+// An alert or retraining request: the receiver may be down for a while, so retries for about an
+// hour; each attempt carries the same idempotency key. A refusal (4xx) is final.
+export const { sendMonitorAction } = proxyActivities<ReturnType<typeof createMonitoringActivities>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '5s', maximumInterval: '5 minutes', maximumAttempts: 20, nonRetryableErrorTypes },
 });

@@ -45,6 +45,7 @@ import { DeploymentRun } from './deployment-run.ts';
 import type { PipelineStage } from './deployment-state.ts';
 import { failureText } from './failure-text.ts';
 import { statusQuery } from './messages.ts';
+import { startMonitor } from './monitor-start.ts';
 import { type RolloutContext, rollBack, runRollout } from './rollout.ts';
 import { signatureLine } from './status.ts';
 
@@ -243,6 +244,10 @@ async function deploy(run: DeploymentRun, input: DeployModelInput): Promise<Depl
         decision: 'deployment.serving',
         details: { version: result.version, summary },
       });
+      // Added after rollouts had run: before it, nothing watched a version once it served.
+      if (patched('monitor-after-promotion')) {
+        await startMonitor({ deployment, spec, version: result.version, bundle });
+      }
       return { ...base, outcome: 'serving', summary, bundle, dataPlane: loaded, validation: { metrics } };
     }
   } catch (error) {
@@ -315,6 +320,9 @@ async function deploy(run: DeploymentRun, input: DeployModelInput): Promise<Depl
       decision: 'deployment.promoted',
       details: { version: candidate, previous: stable, summary },
     });
+    if (patched('monitor-after-promotion')) {
+      await startMonitor({ deployment, spec, version: candidate, bundle });
+    }
   });
   // The previous stable stays warm for a fast manual rollback, then is released.
   try {

@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ApproveInput } from '../domain/approval.ts';
 import type { SignedApproval } from '../domain/approval-statement.ts';
+import type { MonitorStatus } from './monitor-status.ts';
 import type { DeploymentStatus } from './status.ts';
 
 /** What an accepted `approve` update returns to the caller. */
@@ -25,3 +26,6 @@ export const approveUpdate = defineUpdate<ApprovalReceipt, [ApproveMessage]>('ap
 
 /** The same as {@link approveUpdate}, for clients that cannot send updates; refusals are audited. */
 export const approveSignal = defineSignal<[ApproveMessage]>('approve');
+
+/** Where a model's monitor stands: its checks, its findings and the actions it took. */
+export const monitorStatusQuery = defineQuery<MonitorStatus>('monitorStatus');

@@ -8,8 +8,8 @@
  * where the deployment stands. `apply` cancels a running rollout first (it rolls back), then
  * starts this. Retiring is idempotent on the data plane, so a retried or repeated run is safe.
  */
-import { upsertSearchAttributes } from '@temporalio/workflow';
-import type { DeploymentRef } from '../domain/deployment.ts';
+import { getExternalWorkflowHandle, patched, upsertSearchAttributes } from '@temporalio/workflow';
+import { type DeploymentRef, monitorWorkflowId } from '../domain/deployment.ts';
 import { dataPlane, recordDecision } from './activity-proxies.ts';
 import { RolloutStageKey } from './search-attributes.ts';
 
@@ -42,6 +42,12 @@ export async function RetireModel(input: RetireModelInput): Promise<RetireModelR
     details: { specPath: deployment.specPath },
   });
   const reply = await dataPlane.retireFromDataPlane({ deployment });
+  // Added after retirements had run: the model's monitor stops with it (none may be running).
+  if (patched('stop-monitor-on-retire')) {
+    await getExternalWorkflowHandle(monitorWorkflowId(deployment))
+      .cancel()
+      .catch(() => undefined);
+  }
   const summary = reply.retired
     ? `${where} retired at commit ${deployment.commit.slice(0, 12)} (${deployment.specPath} removed): traffic stopped, versions unloaded after draining: ${reply.draining.join(', ') || 'none'}`
     : `${where} retired at commit ${deployment.commit.slice(0, 12)} (${deployment.specPath} removed): the data plane no longer had it`;

@@ -109,12 +109,66 @@ const check = (value: number | null, ok: (v: number) => boolean, target: string)
   met: value === null || Number.isNaN(value) ? null : ok(value),
 });
 
+/** What monitoring costs: modelship with monitoring on against the same server and bundles with it off. */
+export interface MonitoringCost {
+  /** What the stable version's statistics watch (profiled features, constrained columns). */
+  watched: unknown;
+  p50_on_us: number;
+  p50_off_us: number;
+  /** c=1 p50 with monitoring on minus off (medians over repetitions). */
+  overhead_p50_us: number;
+  /** The same difference within each repetition, where the two ran back to back. */
+  overhead_p50_us_per_repetition: number[];
+  rps_on: number;
+  rps_off: number;
+  /** Requests per second at saturation, on over off. */
+  throughput_ratio: number;
+  /** Server CPU time per request at saturation, on minus off: the cost with noise from other work removed. */
+  server_cpu_us_per_request_on: number | null;
+  server_cpu_us_per_request_off: number | null;
+  server_cpu_overhead_us_per_request: number | null;
+}
+
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** The monitoring cost, or null when either row was not measured. */
+export function monitoringCost(input: {
+  on: ServerResult | undefined;
+  off: ServerResult | undefined;
+  onRuns: readonly ServerRun[];
+  offRuns: readonly ServerRun[];
+  watched: unknown;
+}): MonitoringCost | null {
+  const { on, off } = input;
+  if (!on || !off) return null;
+  const cpuOn = on.best.server_cpu_us_per_request;
+  const cpuOff = off.best.server_cpu_us_per_request;
+  return {
+    watched: input.watched,
+    p50_on_us: on.c1.p50_us,
+    p50_off_us: off.c1.p50_us,
+    overhead_p50_us: round(on.c1.p50_us - off.c1.p50_us, 1),
+    overhead_p50_us_per_repetition: input.onRuns.flatMap((run, i) => {
+      const other = input.offRuns[i];
+      return other ? [round(run.c1.p50_us - other.c1.p50_us, 1)] : [];
+    }),
+    rps_on: on.best.rps,
+    rps_off: off.best.rps,
+    throughput_ratio: round(on.best.rps / off.best.rps, 3),
+    server_cpu_us_per_request_on: cpuOn,
+    server_cpu_us_per_request_off: cpuOff,
+    server_cpu_overhead_us_per_request: cpuOn !== null && cpuOff !== null ? round(cpuOn - cpuOff, 1) : null,
+  };
+}
+
 export function targets(input: {
   overheadP50Us: number | null;
   ratioVsFloor: number | null;
   ratioVsPython: number | null;
   splits: SplitSummary[];
   swaps: SwapResult[];
+  monitoringP50Us: number | null;
+  monitoringThroughputRatio: number | null;
 }): Record<string, Target> {
   const perRequest = input.splits.filter((s) => s.route_keys === 0);
   const worstSplit = perRequest.length === 0 ? null : Math.max(...perRequest.map((s) => s.worst_error_pp));
@@ -125,6 +179,8 @@ export function targets(input: {
     throughput_ratio_vs_python: check(input.ratioVsPython, (v) => v >= 2, '>= 2'),
     canary_share_error_pp: check(worstSplit, (v) => v <= 0.5, '|share - weight| <= 0.5 pp in every run'),
     failed_requests_across_swaps: check(failed, (v) => v === 0, '== 0 in every run'),
+    monitoring_overhead_p50_us: check(input.monitoringP50Us, (v) => v <= 5, '<= 5'),
+    monitoring_throughput_ratio: check(input.monitoringThroughputRatio, (v) => v >= 0.95, '>= 0.95'),
   };
 }
 
@@ -150,6 +206,7 @@ export function renderTable(input: {
   servers: Record<string, ServerResult | { error: string }>;
   splits: SplitSummary[];
   swaps: SwapResult[];
+  monitoring: MonitoringCost | null;
   transports: Record<string, { rps: number; client_cpu_us_per_request: number }>;
   targets: Record<string, Target>;
 }): string {
@@ -202,6 +259,13 @@ export function renderTable(input: {
   for (const swap of input.swaps) {
     lines.push(
       `swaps: ${swap.swaps} promote/rollback/reload cycles under load at c=${swap.load_concurrency}: ${n(swap.failed)} failed of ${n(swap.requests)} requests in ${swap.duration_s}s (cycle p50 ${swap.cycle_ms_p50} ms)`,
+    );
+  }
+  const cost = input.monitoring;
+  if (cost) {
+    const cpu = cost.server_cpu_overhead_us_per_request;
+    lines.push(
+      `monitoring on vs off: c=1 p50 ${cost.overhead_p50_us >= 0 ? '+' : ''}${cost.overhead_p50_us.toFixed(1)} µs (per repetition: ${cost.overhead_p50_us_per_repetition.join(', ')}), throughput ${cost.throughput_ratio} (${n(cost.rps_on)} vs ${n(cost.rps_off)} req/s)${cpu === null ? '' : `, server CPU ${cpu >= 0 ? '+' : ''}${cpu.toFixed(1)} µs per request`}`,
     );
   }
   const transports = Object.entries(input.transports)

@@ -44,6 +44,10 @@ Options:
   --pin-version V            send x-modelship-version: V (the server answers with V)
   --timeout D                per-request timeout (default 10s)
   --transport KIND           http (default), raw or fetch
+  --shift F=D[sd][@T]        replay the holdout with feature F shifted by D (in the column's units,
+                             or in its standard deviations with "sd"), from T into the run on
+                             (default 0s): e.g. --shift petal_length=+1.5sd@30s, drifted traffic
+                             for the monitor
   --json                     print the summary as JSON on stdout
   --quiet                    no progress line`;
 
@@ -92,6 +96,31 @@ const FlagsSchema = z
     'pin-version': z.string().min(1).optional(),
     timeout: duration('--timeout').default(10_000),
     transport: z.enum(TransportKind, { error: '--transport is one of http, raw, fetch' }).default('http'),
+    shift: z
+      .string()
+      .transform((text, ctx) => {
+        const match = /^([^=]+)=([+-]?\d+(?:\.\d+)?)(sd)?(?:@(.+))?$/.exec(text);
+        let afterMs = 0;
+        try {
+          afterMs = match?.[4] ? parseDuration(match[4]) : 0;
+        } catch {
+          afterMs = Number.NaN;
+        }
+        if (!match || !Number.isFinite(afterMs)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `--shift takes FEATURE=DELTA[sd][@DURATION], e.g. petal_length=+1.5sd@30s; got "${text}"`,
+          });
+          return z.NEVER;
+        }
+        return {
+          feature: match[1] as string,
+          by: Number(match[2]),
+          unit: match[3] ? ('sd' as const) : ('value' as const),
+          afterMs,
+        };
+      })
+      .optional(),
     json: z.boolean().default(false),
     quiet: z.boolean().default(false),
   })
@@ -120,6 +149,7 @@ function toLoadOptions(flags: z.output<typeof FlagsSchema>): LoadOptions {
     ...(flags['pin-version'] === undefined ? {} : { pinVersion: flags['pin-version'] }),
     timeoutMs: flags.timeout,
     transport: flags.transport,
+    ...(flags.shift ? { shift: flags.shift } : {}),
   };
 }
 
@@ -170,6 +200,7 @@ export const command: Command = {
         'pin-version': { type: 'string' },
         timeout: { type: 'string' },
         transport: { type: 'string' },
+        shift: { type: 'string' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
       },

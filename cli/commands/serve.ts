@@ -9,13 +9,15 @@ import { ServingConfigError, type ServingServer, startServingServer } from '../.
 import { parseDuration } from '../../specs/duration.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
+import { feedbackOptions } from '../serve-feedback.ts';
 import { followDesiredState } from '../serve-replica.ts';
 
 const d = DEFAULT_LIMITS;
 const USAGE = `Usage: modelship serve [--port 8000] [--host 127.0.0.1] [--admin-token-file FILE]
                        [--insecure-admin] [--bundle-root DIR] [--load MODEL[@VERSION]=BUNDLE_DIR ...]
                        [--environment ENV [--replica-id ID] [--evidence-key FILE ...]]
-                       [limits]
+                       [--feedback-token-file FILE] [--prediction-key-file FILE]
+                       [--no-monitoring] [limits]
 
 Serves ONNX models over the Open Inference Protocol (KServe V2 REST) under /v2, with per-model
 stable/canary/shadow routing, Prometheus metrics at /metrics and the admin API under /admin/v1.
@@ -30,6 +32,10 @@ Options:
   --load MODEL=DIR          load a bundle directory at start (repeatable; DIR is trusted, as if
                             inside the bundle root); the version is MODEL@VERSION=DIR, or the
                             first 12 characters of the bundle digest
+  --no-monitoring           do not count live statistics (inputs against each bundle's reference
+                            profile, data-quality violations); onViolation: reject is still
+                            enforced (default: counted, GET /admin/v1/models/{m}/statistics and
+                            /metrics)
 
 One replica of an environment's data plane (no --load then; the admin API refuses writes):
   --environment ENV         follow ENV's desired state ($MODELSHIP_DESIRED_STATE_URL, else files
@@ -39,6 +45,17 @@ One replica of an environment's data plane (no --load then; the admin API refuse
   --replica-id ID           this replica's name in the reports (default <host name>-<port>)
   --evidence-key FILE       PEM public key a bundle's signed evidence must verify under
                             (repeatable; default the worker's key in $MODELSHIP_HOME/keys)
+
+Ground truth (POST /v2/models/{m}/feedback; see serving/README.md; prediction ids and the
+estimate without labels are part of monitoring: none with --no-monitoring):
+  --feedback-token-file FILE   bearer token of the feedback endpoint, not the admin token (without
+                            it, feedback is refused)
+  --prediction-key-file FILE   secrets prediction ids are signed with, one per line, the first
+                            signs (default: derived from the admin token; without one,
+                            $MODELSHIP_HOME/keys/prediction-id.key, created once, when
+                            feedback is on)
+  --feedback-max-age D      labels of older predictions are refused as late (default 30d)
+  --feedback-replay-window N   label ids remembered against replays (default 262144)
 
 Limits (each refused with a 4xx and a JSON body; see serving/README.md):
   --max-body-bytes N        request body (default ${d.maxBodyBytes})
@@ -85,6 +102,11 @@ const Flags = z.object({
     .regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'must be lowercase letters, digits, ".", "_" or "-"')
     .optional(),
   'evidence-key': z.array(z.string().min(1)).default([]),
+  'no-monitoring': z.boolean().default(false),
+  'feedback-token-file': z.string().min(1).optional(),
+  'prediction-key-file': z.string().min(1).optional(),
+  'feedback-max-age': duration.optional(),
+  'feedback-replay-window': count.optional(),
   load: z
     .array(
       z
@@ -163,6 +185,11 @@ export const command: Command = {
         environment: { type: 'string' },
         'replica-id': { type: 'string' },
         'evidence-key': { type: 'string', multiple: true },
+        'no-monitoring': { type: 'boolean' },
+        'feedback-token-file': { type: 'string' },
+        'prediction-key-file': { type: 'string' },
+        'feedback-max-age': { type: 'string' },
+        'feedback-replay-window': { type: 'string' },
         'max-body-bytes': { type: 'string' },
         'max-response-bytes': { type: 'string' },
         'max-json-depth': { type: 'string' },
@@ -186,14 +213,26 @@ export const command: Command = {
     }
     const token = await adminToken(flags['admin-token-file']);
     const bundleRoot = resolve(flags['bundle-root'] ?? join(loadConfig().home, 'bundles'));
+    const feedback = await feedbackOptions(
+      {
+        predictionKeyFile: flags['prediction-key-file'],
+        feedbackTokenFile: flags['feedback-token-file'],
+        feedbackMaxAgeMs: flags['feedback-max-age'],
+        feedbackReplayWindow: flags['feedback-replay-window'],
+      },
+      token,
+      loadConfig().home,
+    );
     const server = await startServingServer({
       host: flags.host,
       port: flags.port,
       ...(token === undefined ? {} : { adminToken: token }),
       insecureAdmin: flags['insecure-admin'],
+      monitoring: !flags['no-monitoring'],
       // The operator named the --load bundles on the command line: they are trusted as roots too.
       bundleRoots: [bundleRoot, ...flags.load.map((load) => load.bundlePath)],
       ...limitsOf(flags),
+      ...feedback,
       ...(flags.environment === undefined ? {} : { followsEnvironment: flags.environment }),
       log: (line) => console.error(`serve: ${line}`),
     }).catch((error: unknown) => {
@@ -206,6 +245,11 @@ export const command: Command = {
       token === undefined
         ? 'serve: admin API is OPEN (--insecure-admin: no token); use only on a trusted machine'
         : 'serve: admin API requires its bearer token',
+    );
+    console.log(
+      feedback.feedbackToken === undefined
+        ? 'serve: feedback is refused (no --feedback-token-file)'
+        : 'serve: feedback requires its own bearer token',
     );
     let unfollow = async () => {};
     try {

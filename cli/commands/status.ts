@@ -10,7 +10,8 @@ import { checkServing } from '../../gitops/start-reconcile.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient as connect } from '../../worker/connection.ts';
 import type { DeployModel, DeployModelResult } from '../../workflows/deploy-model.ts';
-import { statusQuery } from '../../workflows/messages.ts';
+import { monitorStatusQuery, statusQuery } from '../../workflows/messages.ts';
+import { monitorTextLines } from '../../workflows/monitor-status.ts';
 import type { RetireModelResult } from '../../workflows/retire-model.ts';
 import { RolloutStageKey } from '../../workflows/search-attributes.ts';
 import { type DeploymentStatus, estimateLines } from '../../workflows/status.ts';
@@ -21,7 +22,8 @@ const USAGE = `Usage: modelship status [--json] [--all]
 
 Lists the latest DeployModel or RetireModel run of every model and environment on
 $TEMPORAL_ADDRESS: state, stage, commit, traffic split and what it waits for; for running
-rollouts, the last verdict of the live analysis as a table. --all lists every run, not only the latest of each deployment.`;
+rollouts, the last verdict of the live analysis as a table; for models that serve all
+traffic, what their monitor has looked at and found (drift, data quality, live accuracy). --all lists every run, not only the latest of each deployment.`;
 
 /** How long one run may take to answer its status query. */
 const QUERY_DEADLINE_MS = 5_000;
@@ -141,6 +143,31 @@ async function confirmServing(client: Client, taskQueue: string, rows: StatusRow
   return lines;
 }
 
+/**
+ * Puts each running monitor's state on its deployment's row: what it has looked at and what it
+ * found. A monitor that does not answer in time is named as such, never left out silently.
+ */
+async function addMonitors(client: Client, rows: StatusRow[]): Promise<void> {
+  const query = "WorkflowType = 'MonitorModel' AND ExecutionStatus = 'Running'";
+  for await (const run of client.workflow.list({ query })) {
+    const [, environment, model] = run.workflowId.split('/');
+    const label = model && environment ? deploymentLabel({ model, environment }) : run.workflowId;
+    const row = rows.find((candidate) => candidate.deployment === label);
+    if (!row) continue;
+    const status = await client.connection
+      .withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+        client.workflow.getHandle(run.workflowId, run.runId).query(monitorStatusQuery),
+      )
+      .catch((error: unknown) => error as Error);
+    row.monitor =
+      status instanceof Error
+        ? [
+            `${label}: monitor not answering (is a modelship worker running?): ${status.message.split('\n')[0]}`,
+          ]
+        : monitorTextLines(status);
+  }
+}
+
 export const command: Command = {
   async run(argv) {
     const { values } = parseCommandArgs(argv, { json: { type: 'boolean' }, all: { type: 'boolean' } }, USAGE);
@@ -157,6 +184,7 @@ export const command: Command = {
         rows.push(row);
       }
       rows.sort((a, b) => a.deployment.localeCompare(b.deployment));
+      await addMonitors(client, rows);
       const drift = await confirmServing(client, loadConfig().taskQueue, rows);
       if (values.json) {
         console.log(JSON.stringify(rows, null, 2));

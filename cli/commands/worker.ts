@@ -4,6 +4,7 @@ import { desiredStateDirFor, openDesiredStateStore } from '../../desired-state/o
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient, connectWorker } from '../../worker/connection.ts';
 import { startHealthServer } from '../../worker/health-server.ts';
+import { MonitorMetrics } from '../../worker/monitor-metrics.ts';
 import { installRuntime } from '../../worker/runtime.ts';
 import { createModelshipWorker, loadWorkflowBundle } from '../../worker/worker.ts';
 import { type Command, parseCommandArgs } from '../command.ts';
@@ -33,6 +34,7 @@ export const command: Command = {
           })
         : undefined;
     try {
+      const monitorMetrics = new MonitorMetrics();
       const worker = await createModelshipWorker({
         connection,
         namespace: config.temporal.namespace,
@@ -47,6 +49,7 @@ export const command: Command = {
         ...(config.maxArtifactBytes ? { maxArtifactBytes: config.maxArtifactBytes } : {}),
         ...(desiredState ? { desiredState } : {}),
         client: () => connectClient(config),
+        monitorMetrics,
         workflowBundle: await loadWorkflowBundle(config.workflowBundlePath),
       });
       console.log(
@@ -58,7 +61,9 @@ export const command: Command = {
           : `worker: rollouts drive the data plane at ${config.dataPlane.url}`,
       );
       const health =
-        config.healthPort === undefined ? undefined : await startHealthServer(worker, config.healthPort);
+        config.healthPort === undefined
+          ? undefined
+          : await startHealthServer(worker, config.healthPort, undefined, monitorMetrics);
       if (health) console.log(`worker: liveness on GET http://0.0.0.0:${config.healthPort}/healthz`);
       // The SDK installs SIGINT/SIGTERM handlers that shut the worker down gracefully.
       try {

@@ -6,7 +6,7 @@
  */
 import { ROUTE_KEY_HEADER, VERSION_HEADER } from '../headers.ts';
 import { Bounds, closedLoop, type Issue, openLoop, type ScheduleReport } from './drivers.ts';
-import { loadHoldoutPayloads } from './payload.ts';
+import { type FeatureShift, loadHoldoutPayloads } from './payload.ts';
 import { predictionOf } from './prediction.ts';
 import { createRawTransport } from './raw-transport.ts';
 import { LoadStats, type Outcome, type OutcomeSummary, type ProgressSnapshot } from './stats.ts';
@@ -58,6 +58,11 @@ export interface LoadOptions {
   lateAfterMs?: number;
   /** Send one request first and throw LoadTargetError if the server is unreachable; default true. */
   preflight?: boolean;
+  /**
+   * Replays the holdout with one feature shifted, from `afterMs` into the run (default 0): drifted
+   * traffic for the monitor (`docs/monitoring.md`).
+   */
+  shift?: FeatureShift & { afterMs?: number };
 }
 
 export interface LoadHooks {
@@ -137,7 +142,15 @@ export async function runLoad(options: LoadOptions, hooks: LoadHooks = {}): Prom
     path: options.holdout,
     labelColumn: options.labelColumn ?? 'label',
     inputName: options.inputName ?? 'input',
+    ...(options.shift ? { shift: options.shift } : {}),
   });
+  // Drifted rows from `afterMs` into the run on; the clock starts with the first send.
+  let runStartedMs = Number.POSITIVE_INFINITY;
+  const shiftAfterMs = options.shift?.afterMs ?? 0;
+  const bodiesNow = () =>
+    payloads.shiftedBodies && performance.now() - runStartedMs >= shiftAfterMs
+      ? payloads.shiftedBodies
+      : payloads.bodies;
   const { mode } = options;
   const maxInFlight = mode.kind === 'rate' ? (mode.maxInFlight ?? 1024) : mode.concurrency;
   const kind = options.transport ?? TransportKind.Http;
@@ -154,7 +167,7 @@ export async function runLoad(options: LoadOptions, hooks: LoadHooks = {}): Prom
 
   const issue: Issue = async (index) => {
     const row = index % payloads.bodies.length;
-    const body = payloads.bodies[row] as Buffer;
+    const body = bodiesNow()[row] as Buffer;
     const label = payloads.labels[row] ?? -1;
     const start = process.hrtime.bigint();
     let outcome: Outcome;
@@ -177,6 +190,7 @@ export async function runLoad(options: LoadOptions, hooks: LoadHooks = {}): Prom
   try {
     if (options.preflight ?? true) await preflight(transport, payloads.bodies[0] as Buffer, options);
     const startedAt = new Date().toISOString();
+    runStartedMs = performance.now();
     const bounds = new Bounds({ durationMs: options.durationMs, requests: options.requests }, hooks.signal);
     const onProgress = hooks.onProgress;
     const ticker = onProgress

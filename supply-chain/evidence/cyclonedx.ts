@@ -51,7 +51,7 @@ export interface CdxComponent {
   description?: string;
   hashes?: CdxHash[];
   externalReferences?: CdxExternalReference[];
-  data?: { type: 'dataset'; name?: string; contents?: { url: string } }[];
+  data?: { type: 'dataset'; name?: string; description?: string; contents?: { url: string } }[];
   modelCard?: CdxModelCard;
   properties?: CdxProperty[];
 }

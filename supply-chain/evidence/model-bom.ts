@@ -1,13 +1,14 @@
 /**
  * `buildModelBom`: the CycloneDX 1.6 description of a packaged model (an ML-BOM). The model is
  * `metadata.component` (type `machine-learning-model`, with a model card holding the metrics
- * measured on the holdout and their thresholds); the bundle's files and the declared training
- * data are `components`.
+ * measured on the holdout and their thresholds); the bundle's files, the declared training data
+ * and the holdout with its reference profile summarised (`holdout-dataset.ts`) are `components`.
  *
  * Pure: everything, the timestamp included, comes from the input, and `serialNumber` is derived
  * from the bundle digest, so a retry of the package step writes the same bytes.
  */
 
+import type { ReferenceProfile } from '../../domain/reference-profile.ts';
 import type { MetricResult } from '../../model/metrics.ts';
 import type { ScanReport } from '../../model/scan.ts';
 import type { ValidationReport } from '../../model/validation-report.ts';
@@ -21,6 +22,7 @@ import {
   sha256Hash,
 } from './cyclonedx.ts';
 import { type BundleFacts, hasScheme, sortedScanners } from './facts.ts';
+import { HOLDOUT_BOM_REF, holdoutDataset } from './holdout-dataset.ts';
 import { uuidV5 } from './name-uuid.ts';
 
 /** The outcome of the environment's policy checks (signatures and the like), when they ran. */
@@ -42,6 +44,8 @@ export interface ModelBomInput extends BundleFacts {
   task?: string;
   validation: Pick<ValidationReport, 'passed' | 'metrics' | 'holdoutRows' | 'holdoutSha256'>;
   scan: Pick<ScanReport, 'passed' | 'findings' | 'checks'>;
+  /** The holdout's reference profile, described as the dataset the model was evaluated on. */
+  profile?: ReferenceProfile;
   policy?: PolicySummary;
   /** RFC 3339 time the bundle was made (the manifest's `createdAt`), never the clock at build time. */
   timestamp: string;
@@ -99,7 +103,7 @@ export function buildModelBom(input: ModelBomInput): CdxBom {
     ...(input.description ? { description: input.description } : {}),
     hashes: [sha256Hash(input.artifact.sha256)],
     externalReferences: externalReferences(input),
-    modelCard: modelCard(input, dataRefs),
+    modelCard: modelCard(input, input.profile ? [...dataRefs, HOLDOUT_BOM_REF] : dataRefs),
   };
   return {
     $schema: CYCLONEDX_SCHEMA_URL,
@@ -114,7 +118,11 @@ export function buildModelBom(input: ModelBomInput): CdxBom {
       component: model,
       properties: metadataProperties(input),
     },
-    components: [...files, ...trainingData.map((data) => data.component)],
+    components: [
+      ...files,
+      ...trainingData.map((data) => data.component),
+      ...(input.profile ? [holdoutDataset(input.profile)] : []),
+    ],
     ...(dataRefs.length > 0 ? { dependencies: [{ ref: MODEL_BOM_REF, dependsOn: dataRefs }] } : {}),
   };
 }

@@ -123,11 +123,13 @@ describe('packageModel', () => {
     expect(await readdir(join(home.path, 'bundles'))).toEqual([bundle.digest]);
   });
 
-  it('writes a manifest with provenance and both reports', async () => {
+  it('writes a manifest with provenance, both reports and the reference profile apart', async () => {
     const bundle = await createPackageActivities({ home: home.path, ...testSources(home.path) }).packageModel(
       input,
     );
     const manifest = JSON.parse(await readFile(bundle.manifestPath, 'utf8')) as BundleManifest;
+    const { profile, ...report } = input.validation;
+    expect(profile?.holdout.rows).toBe(45);
     expect(manifest).toEqual({
       schemaVersion: 2,
       digest: bundle.digest,
@@ -136,7 +138,7 @@ describe('packageModel', () => {
       spec: { commit: input.deployment.commit, path: 'specs/iris.yaml' },
       artifact: { source: artifact.source, sha256: artifact.sha256, sizeBytes: artifact.sizeBytes },
       files: bundle.files,
-      validation: input.validation,
+      validation: report,
       scan: input.scan,
       supplyChain: null,
       policy: null,
@@ -148,6 +150,7 @@ describe('packageModel', () => {
         cyclonedx: '1.6',
         slsa: 'https://slsa.dev/provenance/v1',
       },
+      referenceProfile: profile,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     });
   });

@@ -102,6 +102,17 @@ describe('validateModel', () => {
       expect(report.latency.p99Ms).toBeGreaterThanOrEqual(report.latency.p50Ms);
       expect(report.latency.runs).toBeGreaterThanOrEqual(20);
       expect(metric(report, 'latencyP50')?.value).toBe(report.latency.p50Ms);
+      // The holdout's reference profile rides along for packaging: one feature per column.
+      expect(report.profile?.holdout).toEqual({
+        path: dataset(name).holdout.path,
+        sha256: report.holdoutSha256,
+        rows: report.holdoutRows,
+      });
+      expect(report.profile?.features.map((f) => f.name)).toEqual(dataset(name).features);
+      expect(report.profile?.metrics).toEqual({
+        accuracy: metric(report, 'accuracy')?.value,
+        f1Macro: metric(report, 'f1Macro')?.value,
+      });
     });
   });
 
@@ -115,6 +126,7 @@ describe('validateModel', () => {
       const report = detailsOf<ValidationReport>(failure);
       expect(report.passed).toBe(false);
       expect(metric(report, 'accuracy')).toMatchObject({ passed: false, threshold: { min: 0.85 } });
+      expect(report.profile, 'a failing report carries no profile').toBeUndefined();
     },
   );
 

@@ -69,6 +69,10 @@ describe('stack settings', () => {
     expect(haproxyConfig(settings)).toContain('server replica-1 127.0.0.1:9101 check');
     expect(prometheusConfig(settings)).toContain("targets: ['127.0.0.1:9101']");
     expect(prometheusConfig(settings)).toContain("targets: ['127.0.0.1:8102']");
+    // The workers' health servers, where the monitors' findings are counted.
+    expect(prometheusConfig(settings)).toContain(
+      "targets: ['127.0.0.1:8081']\n        labels: { worker: worker-1 }",
+    );
   });
 
   it('make the secrets once, keep them, and refuse an incomplete set', async () => {

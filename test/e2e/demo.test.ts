@@ -91,7 +91,12 @@ describe.concurrent('npm run demo', () => {
     expect(run.stderr).not.toContain('FAILED');
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     // The promoted count is the staged rollout of v2; v1's first deployment ends `serving`.
-    expect(lines.at(-1)).toBe('demo: 1 promoted, 1 rolled back, audit verified');
+    expect(lines.at(-1)).toBe(
+      'demo: 1 promoted, 1 rolled back, drift on petal_length_cm caught, audit verified',
+    );
+    // The promoted v2's monitor catches the shifted feature, and names it, not another one.
+    expect(run.stdout).toMatch(/demo: monitor: input "petal_length_cm" drifted: \d+ live rows/);
+    expect(run.stdout).not.toMatch(/monitor: input "(sepal|petal_width)/);
     expect(lines).toContain(
       'demo: outcomes: v1 serving, v2 promoted, bad-disagree rolled-back (a first deployment serves at once and is not counted as promoted)',
     );

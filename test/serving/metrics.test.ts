@@ -95,6 +95,16 @@ describe('metrics', () => {
       modelship_shadow_comparisons_total: 'counter',
       modelship_shadow_dropped_total: 'counter',
       modelship_shadow_errors_total: 'counter',
+      // The live statistics (monitoring is on by default; test/serving/live-statistics.test.ts).
+      modelship_monitored_rows_total: 'counter',
+      modelship_feature_rows_total: 'counter',
+      modelship_feature_missing_total: 'counter',
+      modelship_input_violations_total: 'counter',
+      modelship_quality_rejected_requests_total: 'counter',
+      // Labels fed back and the estimate without labels (test/serving/feedback.test.ts).
+      modelship_labels_total: 'counter',
+      modelship_labels_correct_total: 'counter',
+      modelship_estimated_accuracy: 'gauge',
     });
     expect(value(samples, 'modelship_requests_total', { model: 'iris', version: 'v1' })).toBe(0);
     expect(value(samples, 'modelship_errors_total', { version: 'v2', kind: 'non_finite' })).toBe(0);

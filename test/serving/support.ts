@@ -37,6 +37,10 @@ export interface BundleOptions {
   onnx?: Uint8Array;
   /** The spec's `interface` block (YAML, indented by 4) for hand-made models with another interface. */
   interface?: string;
+  /** The manifest's `referenceProfile` (what packaging writes from the holdout). */
+  profile?: unknown;
+  /** Changes the spec text before it is written (constraints on the inputs, say). */
+  editSpec?: (spec: string) => string;
 }
 
 const FRAGILE_INTERFACE = `    inputs: [{ name: input, dtype: float32, shape: [-1, 4] }]
@@ -74,13 +78,18 @@ export async function makeBundle(options: BundleOptions): Promise<string> {
     await copyFile(repoPath(`models/iris/${options.version}/model.onnx`), join(dir, 'model.onnx'));
     spec = exampleSpecYaml({ dataset: 'iris', version: options.version, name: model });
   }
+  if (options.editSpec) spec = options.editSpec(spec);
   await writeFile(join(dir, 'spec.yaml'), spec);
   const files = [
     { path: 'model.onnx', sha256: sha256(await readFile(join(dir, 'model.onnx'))) },
     { path: 'spec.yaml', sha256: sha256(spec) },
   ];
   const digest = sha256(files.map((file) => `${file.path}\t${file.sha256}\n`).join(''));
-  await writeFile(join(dir, 'manifest.json'), JSON.stringify({ schemaVersion: 1, digest, files }, null, 2));
+  const profile = options.profile === undefined ? {} : { referenceProfile: options.profile };
+  await writeFile(
+    join(dir, 'manifest.json'),
+    JSON.stringify({ schemaVersion: 1, digest, files, ...profile }, null, 2),
+  );
   return dir;
 }
 

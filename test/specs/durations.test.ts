@@ -50,6 +50,7 @@ function specWith(at: (amount: number) => string): ModelDeployment {
         ],
       },
       analysis: { latencyP99: { max: at(9) } },
+      monitoring: { interval: at(10) },
     }),
   );
   // The schema alone: the conversion is the point here, and some of these values (an interval of
@@ -71,6 +72,7 @@ function millisecondsOf(spec: ModelDeployment): Record<string, number | undefine
     'steps.analysis.interval': watch?.type === 'analysis' ? watch.intervalMs : undefined,
     'steps.approval.timeout': approval?.type === 'approval' ? approval.timeoutMs : undefined,
     'analysis.latencyP99.max': analysis.latencyP99.maxMs,
+    'monitoring.interval': spec.spec.monitoring?.intervalMs,
   };
 }
 
@@ -85,6 +87,7 @@ const AMOUNTS = {
   'steps.analysis.interval': 1,
   'steps.approval.timeout': 8,
   'analysis.latencyP99.max': 9,
+  'monitoring.interval': 10,
 };
 
 /** The spec as an older CLI started a workflow with it: durations as text only. */

@@ -217,6 +217,9 @@ export const healthy: { readonly [K in ActivityName]: StubHandler<K> } = {
     steps: [],
   }),
   recordDecision: () => ({ seq: 0 }),
+  // A monitor whose version is gone ends at its first look; monitor tests script real counters.
+  readMonitorInputs: () => ({ served: false }),
+  sendMonitorAction: () => ({ status: 200 }),
   reconcileEnvironment: (request) => ({
     environment: request.environment,
     generation: 1,

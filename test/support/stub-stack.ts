@@ -69,6 +69,11 @@ export interface StubDeployment {
   postPromotionWindow?: string;
   /** Extra YAML under `spec:`, e.g. `  analysis:\n    maxExtensions: 1\n`. */
   analysis?: string;
+  /**
+   * `spec.monitoring` as YAML under `spec:`; by default monitoring is off, so the rollout tests see
+   * no monitor start (the monitor has its own tests).
+   */
+  monitoring?: string;
   script?: StubScript;
 }
 
@@ -81,7 +86,12 @@ export function deployInput(options: Omit<StubDeployment, 'script'>): DeployMode
     environment: options.environment ?? 'staging',
     postPromotionWindow: options.postPromotionWindow ?? '1s',
     ...(options.steps ? { steps: options.steps } : {}),
-    ...(options.analysis ? { analysis: options.analysis } : {}),
+    analysis: [
+      options.analysis?.trimEnd(),
+      options.monitoring?.trimEnd() ?? '  monitoring:\n    enabled: false',
+    ]
+      .filter(Boolean)
+      .join('\n'),
   };
   const specText = exampleSpecYaml(specOptions);
   const parsed = parseSpec(specText, { file: `specs/${options.model}.yaml` });

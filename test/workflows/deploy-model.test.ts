@@ -107,7 +107,11 @@ describe.concurrent('DeployModel', () => {
       expect(steps).toContain(`activity.started:${activity}`);
       expect(steps).toContain(`activity.completed:${activity}`);
     }
-    expect(steps.at(-1)).toBe('workflow.decision:deployment.serving');
+    // Serving, then the monitor of the version asked for (docs/monitoring.md).
+    expect(steps.filter((step) => step.startsWith('workflow.decision:')).slice(-2)).toEqual([
+      'workflow.decision:deployment.serving',
+      'workflow.decision:monitor.requested',
+    ]);
     expect(
       run.every((r) => r.model === 'iris-good' && r.environment === 'staging' && r.commit === commit),
     ).toBe(true);

@@ -1,0 +1,179 @@
+/**
+ * Watching a model after promotion, end to end with real parts: a real Temporal dev server and
+ * worker, iris deployed from a real Git repository through packaging (which profiles the holdout),
+ * the real data plane counting live inputs over HTTP, and a real webhook receiver. Unshifted
+ * traffic raises nothing; traffic whose petal length is shifted is caught and reported naming
+ * that feature, with one alert and one retraining request however many looks follow, and the
+ * finding is in the audit log.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDeploymentInput } from '../../cli/start-deployment.ts';
+import { monitorWorkflowId } from '../../domain/deployment.ts';
+import { startDeployment } from '../../gitops/start-deployment.ts';
+import { runLoad } from '../../serving/loadgen/index.ts';
+import { monitorStatusQuery } from '../../workflows/messages.ts';
+import type { MonitorStatus } from '../../workflows/monitor-status.ts';
+import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
+import { exampleSpecYaml } from '../support/model-catalog.ts';
+import { REPO_ROOT } from '../support/paths.ts';
+import { startTestStack, type TestStack } from '../support/test-stack.ts';
+
+let stack: TestStack;
+let receiver: Server;
+let hooks: string;
+const received: { path: string; key: string; body: Record<string, unknown> }[] = [];
+const repos: TempRepo[] = [];
+
+beforeAll(async () => {
+  stack = await startTestStack('monitor');
+  receiver = createServer((req, res) => {
+    let text = '';
+    req.on('data', (chunk) => {
+      text += chunk;
+    });
+    req.on('end', () => {
+      received.push({
+        path: req.url ?? '',
+        key: String(req.headers['idempotency-key']),
+        body: JSON.parse(text),
+      });
+      res.writeHead(202).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  hooks = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await new Promise<void>((resolve) => receiver?.close(() => resolve()));
+  await Promise.all(repos.map((repo) => repo.remove()));
+});
+
+const HOLDOUT = join(REPO_ROOT, 'models', 'iris', 'holdout.csv');
+
+async function monitorStatus(model: string): Promise<MonitorStatus | undefined> {
+  const handle = stack.client.workflow.getHandle(monitorWorkflowId({ model, environment: 'staging' }));
+  return handle.query(monitorStatusQuery).catch(() => undefined);
+}
+
+async function until<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await read();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('the monitor of a promoted model', () => {
+  it('stays quiet on unshifted traffic, then catches a shifted feature and sends one alert and one retraining request', async () => {
+    const model = 'iris-watch';
+    const repo = await createTempRepo();
+    repos.push(repo);
+    await repo.copyFromProject('models/iris/v2/model.onnx');
+    await repo.copyFromProject('models/iris/holdout.csv');
+    const specPath = `specs/${model}.yaml`;
+    await repo.write(
+      specPath,
+      exampleSpecYaml({
+        name: model,
+        dataset: 'iris',
+        version: 'v2',
+        analysis: `  monitoring:
+    interval: 500ms
+    actions:
+      alert: { url: "${hooks}/alert" }
+      retraining: { url: "${hooks}/retrain", format: webhook }
+`,
+      }),
+    );
+    const commit = await repo.commit('deploy iris-watch');
+    const handle = await startDeployment(
+      stack.client,
+      stack.taskQueue,
+      await loadDeploymentInput(join(repo.root, specPath)),
+    );
+    const result = await handle.result();
+    expect(result.outcome).toBe('serving');
+    expect(result.commit).toBe(commit);
+
+    // Unshifted holdout rows, cycled: at least 20 looks and no finding.
+    const quiet = await runLoad({
+      url: stack.dataPlane.url,
+      model,
+      holdout: HOLDOUT,
+      mode: { kind: 'rate', ratePerS: 300 },
+      durationMs: 12_000,
+    });
+    expect(quiet.errors).toBe(0);
+    const calm = await until('20 looks', async () => {
+      const status = await monitorStatus(model);
+      return status?.summary && status.summary.looks >= 20 ? status : undefined;
+    });
+    expect(calm.findings).toEqual([]);
+    expect(calm.summary?.rows).toBeGreaterThan(3000);
+    expect(received).toEqual([]);
+
+    // The same rows with petal length 2 standard deviations longer.
+    const abort = new AbortController();
+    const drifting = runLoad(
+      {
+        url: stack.dataPlane.url,
+        model,
+        holdout: HOLDOUT,
+        mode: { kind: 'rate', ratePerS: 300 },
+        durationMs: 60_000,
+        shift: { feature: 'petal_length_cm', by: 2, unit: 'sd' },
+      },
+      { signal: abort.signal },
+    );
+    const found = await until('a drift finding', async () => {
+      const status = await monitorStatus(model);
+      return status?.findings.some((f) => f.check === 'input-drift') ? status : undefined;
+    });
+    const looksAtFinding = found.summary?.looks ?? 0;
+    // More looks of the same drift change nothing that was sent.
+    await until('5 more looks', async () => {
+      const status = await monitorStatus(model);
+      return (status?.summary?.looks ?? 0) >= looksAtFinding + 5 ? status : undefined;
+    });
+    abort.abort();
+    await drifting;
+
+    const status = (await monitorStatus(model)) as MonitorStatus;
+    const inputDrift = status.findings.filter((f) => f.check === 'input-drift');
+    expect(inputDrift.map((f) => f.feature)).toEqual(['petal_length_cm']);
+    expect(inputDrift[0]?.summary).toContain('input "petal_length_cm" drifted');
+
+    const alerts = received.filter((r) => r.path === '/alert');
+    const retraining = received.filter((r) => r.path === '/retrain');
+    // One alert per look that found something new (the input drift, and possibly the predicted
+    // classes a look or two later), and never the same key twice.
+    expect(alerts.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(received.map((r) => r.key)).size).toBe(received.length);
+    expect(alerts[0]?.body).toMatchObject({
+      type: 'modelship.monitor.finding/v1',
+      model,
+      environment: 'staging',
+    });
+    expect(JSON.stringify(alerts.map((a) => a.body.findings))).toContain('petal_length_cm');
+    // One retraining request for the version, whatever else the monitor finds afterwards.
+    expect(retraining).toHaveLength(1);
+    expect(retraining[0]?.body).toMatchObject({ type: 'modelship.retraining.request/v1', model });
+    const window = retraining[0]?.body.window as { rows: number } | undefined;
+    expect(window?.rows).toBeGreaterThan(3000);
+
+    // The finding is in the audit log, with its evidence.
+    const records = await stack.audit.list({
+      workflowId: monitorWorkflowId({ model, environment: 'staging' }),
+    });
+    const findings = records.filter((r) => r.step === 'monitor.finding');
+    expect(findings.map((r) => (r.details as { feature?: string }).feature)).toContain('petal_length_cm');
+    expect(records.filter((r) => r.step === 'monitor.action')).toHaveLength(received.length);
+  });
+});
