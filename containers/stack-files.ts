@@ -1,6 +1,7 @@
 /**
  * The files compose.yaml mounts from `$MODELSHIP_STACK_DIR`: the secrets (the workers' evidence
- * signing key, its public half the replicas verify bundles with, the replicas' admin token) and
+ * signing key, its public half the replicas verify bundles with, the replicas' admin token, the
+ * token labels are fed back with, `POST /v2/models/{m}/feedback`) and
  * the HAProxy and Prometheus configuration. Secrets are made once and kept across restarts (a new
  * evidence key would make the replicas refuse every bundle signed before it); the configuration
  * is rewritten at every start, so it always names the ports of this start.
@@ -15,6 +16,8 @@ export interface StackFiles {
   evidenceKey: string;
   evidencePublicKey: string;
   adminToken: string;
+  /** Separate from the admin token: a source of labels must not be able to move traffic. */
+  feedbackToken: string;
   haproxyConfig: string;
   prometheusConfig: string;
   /** Whether this call made the secrets (false: they were there from an earlier start). */
@@ -35,6 +38,7 @@ export async function writeStackFiles(settings: StackSettings): Promise<StackFil
     evidenceKey: join(secrets, 'evidence.key'),
     evidencePublicKey: join(secrets, 'evidence.pub'),
     adminToken: join(secrets, 'admin-token'),
+    feedbackToken: join(secrets, 'feedback-token'),
     haproxyConfig: join(settings.dir, 'haproxy.cfg'),
     prometheusConfig: join(settings.dir, 'prometheus.yml'),
   };
@@ -45,7 +49,17 @@ export async function writeStackFiles(settings: StackSettings): Promise<StackFil
     await writeFile(files.evidencePublicKey, pair.publicKeyPem, { mode: 0o644 });
     await writeFile(files.adminToken, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o644 });
   }
-  for (const path of [files.evidenceKey, files.evidencePublicKey, files.adminToken]) await chmod(path, 0o644);
+  // Made on its own when missing: stacks set up before feedback existed get one, and nothing signed
+  // or issued depends on it.
+  const hasFeedbackToken = await readFile(files.feedbackToken).then(
+    () => true,
+    () => false,
+  );
+  if (!hasFeedbackToken) {
+    await writeFile(files.feedbackToken, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o644 });
+  }
+  for (const path of [files.evidenceKey, files.evidencePublicKey, files.adminToken, files.feedbackToken])
+    await chmod(path, 0o644);
   await writeFile(files.haproxyConfig, haproxyConfig(settings), { mode: 0o644 });
   await writeFile(files.prometheusConfig, prometheusConfig(settings), { mode: 0o644 });
   return { ...files, createdSecrets };
@@ -73,6 +87,11 @@ async function existingSecrets(files: {
     );
   }
   return false;
+}
+
+/** The token the replicas take labels with, for a ground-truth pipeline. */
+export async function readFeedbackToken(settings: StackSettings): Promise<string> {
+  return (await readFile(join(settings.dir, 'secrets', 'feedback-token'), 'utf8')).trim();
 }
 
 /** The admin token the replicas take, for clients of their admin API. */

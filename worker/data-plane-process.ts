@@ -14,6 +14,8 @@ import { PROJECT_ROOT } from './temporal-cli.ts';
 interface DataPlaneProcess {
   url: string;
   adminToken: string;
+  /** The file holding the token labels are fed back with (`POST /v2/models/{m}/feedback`). */
+  feedbackTokenFile: string;
   process: ChildProcess;
   stop(): Promise<void>;
 }
@@ -49,6 +51,7 @@ export async function startDataPlaneProcess(options: {
   follow?: { environment: string; evidenceKeyPath?: string };
 }): Promise<DataPlaneProcess> {
   const adminToken = randomBytes(24).toString('hex');
+  const feedbackTokenFile = await feedbackToken(options.home);
   let evidenceKeyFile = '';
   if (options.follow) {
     // The worker beside it signs with this key; made now if new, so the replica trusts it from the start.
@@ -68,6 +71,8 @@ export async function startDataPlaneProcess(options: {
       'serve',
       '--port',
       String(options.port),
+      '--feedback-token-file',
+      feedbackTokenFile,
       ...(options.follow
         ? [
             '--environment',
@@ -101,5 +106,20 @@ export async function startDataPlaneProcess(options: {
     await stop();
     throw new Error(`${(error as Error).message} (log: ${options.logFile})`);
   }
-  return { url, adminToken, process: child, stop };
+  return { url, adminToken, feedbackTokenFile, process: child, stop };
+}
+
+/**
+ * `<home>/keys/feedback-token`, made once (0600): a ground-truth pipeline on this machine reads it
+ * to send labels; kept across restarts so that a script keeps working.
+ */
+async function feedbackToken(home: string): Promise<string> {
+  const file = join(home, 'keys', 'feedback-token');
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  await writeFile(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' }).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    },
+  );
+  return file;
 }

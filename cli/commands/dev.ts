@@ -174,6 +174,9 @@ async function runDev(argv: string[], stop: StopRequests): Promise<number> {
     });
     log(`dev: Temporal Web UI at ${server.uiAddress}`);
     log(`dev: data plane (KServe V2) at ${dataPlane.url}/v2, metrics at ${dataPlane.url}/metrics`);
+    log(
+      `dev: labels go back to POST ${dataPlane.url}/v2/models/<model>/feedback with the token in ${dataPlane.feedbackTokenFile} (docs/monitoring.md)`,
+    );
 
     // Deployments go through Git, apply and reconcile, as a platform team's would: specs are
     // committed to the dev repository, applied, and reconciled on a schedule.

@@ -84,9 +84,17 @@ describe('stack settings', () => {
       const key = await readFile(first.evidenceKey, 'utf8');
       expect(key).toContain('PRIVATE KEY');
       expect((await stat(join(dir, 'secrets'))).mode & 0o777).toBe(0o700);
+      const feedback = await readFile(first.feedbackToken, 'utf8');
+      expect(feedback.trim()).not.toBe((await readFile(first.adminToken, 'utf8')).trim());
       const again = await writeStackFiles(settings);
       expect(again.createdSecrets).toBe(false);
       expect(await readFile(again.evidenceKey, 'utf8')).toBe(key);
+      expect(await readFile(again.feedbackToken, 'utf8')).toBe(feedback);
+      // A stack set up before feedback existed gets its token on the next start, keeping the rest.
+      await rm(first.feedbackToken);
+      const upgraded = await writeStackFiles(settings);
+      expect(upgraded.createdSecrets).toBe(false);
+      expect((await readFile(upgraded.feedbackToken, 'utf8')).trim()).toMatch(/^[A-Za-z0-9_-]{43}$/);
       await rm(first.adminToken);
       await expect(writeStackFiles(settings)).rejects.toThrow(
         /only some of evidence.key, evidence.pub and admin-token/,

@@ -52,6 +52,7 @@ const DOCUMENTED_SECRETS = [
   'modelship-credentials',
   'modelship-database',
   'modelship-evidence',
+  'modelship-feedback-token',
 ];
 
 /**
@@ -177,6 +178,8 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/$overlay', ({ overlay, envir
       '8000',
       '--admin-token-file',
       '/var/run/secrets/modelship/admin-token',
+      '--feedback-token-file',
+      '/var/run/secrets/modelship-feedback/feedback-token',
       '--evidence-key',
       '/etc/modelship/evidence/evidence.pub',
     ]);

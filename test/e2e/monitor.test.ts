@@ -177,3 +177,96 @@ describe('the monitor of a promoted model', () => {
     expect(records.filter((r) => r.step === 'monitor.action')).toHaveLength(received.length);
   });
 });
+
+describe('live accuracy from labels fed back', () => {
+  it('holds a promoted model to its accuracy floor with labels sent back later against the prediction ids', async () => {
+    const model = 'iris-labels';
+    const repo = await createTempRepo();
+    repos.push(repo);
+    await repo.copyFromProject('models/iris/v2/model.onnx');
+    await repo.copyFromProject('models/iris/holdout.csv');
+    const specPath = `specs/${model}.yaml`;
+    await repo.write(
+      specPath,
+      exampleSpecYaml({
+        name: model,
+        dataset: 'iris',
+        version: 'v2',
+        analysis: `  monitoring:
+    interval: 500ms
+    checks:
+      # Three fixed rows are not shaped like the holdout: this test is about the labels alone.
+      inputDrift: false
+      predictionDrift: false
+      performance: { accuracy: { min: 0.9 } }
+`,
+      }),
+    );
+    await repo.commit('deploy iris-labels');
+    const handle = await startDeployment(
+      stack.client,
+      stack.taskQueue,
+      await loadDeploymentInput(join(repo.root, specPath)),
+    );
+    expect((await handle.result()).outcome).toBe('serving');
+
+    // Predictions now; every prediction id kept, as a caller's ground-truth pipeline would.
+    const predictions: { id: string; predicted: number }[] = [];
+    const rows = [
+      [5.1, 3.5, 1.4, 0.2],
+      [6.4, 3.2, 4.5, 1.5],
+      [6.3, 3.3, 6.0, 2.5],
+    ];
+    for (let i = 0; i < 300; i += 1) {
+      const row = rows[i % rows.length] as number[];
+      const response = await fetch(`${stack.dataPlane.url}/v2/models/${model}/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: row }] }),
+      });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { outputs: { name: string; data: number[] }[] };
+      const id = response.headers.get('x-modelship-prediction-id');
+      expect(id).toBeTruthy();
+      predictions.push({
+        id: id as string,
+        predicted: body.outputs.find((output) => output.name === 'label')?.data[0] ?? -1,
+      });
+    }
+    const monitor = async () => monitorStatus(model);
+    await until('a look with no labels yet', async () => {
+      const status = await monitor();
+      return status?.summary && status.summary.looks >= 2 ? status : undefined;
+    });
+    expect((await monitor())?.findings).toEqual([]);
+
+    // The labels come back later, in batches: most say the model was wrong.
+    const labels = predictions.map(({ id, predicted }, i) => ({
+      prediction_id: id,
+      label: i % 10 === 0 ? predicted : (predicted + 1) % 3,
+    }));
+    for (let start = 0; start < labels.length; start += 100) {
+      const response = await fetch(`${stack.dataPlane.url}/v2/models/${model}/feedback`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${stack.dataPlane.feedbackToken}`,
+        },
+        body: JSON.stringify({ labels: labels.slice(start, start + 100) }),
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ accepted: 100 });
+    }
+    const below = await until('the accuracy finding', async () => {
+      const status = await monitor();
+      return status?.findings.find((finding) => finding.key === 'performance:accuracy');
+    });
+    expect(below.check).toBe('performance');
+    expect(below.threshold).toBe(0.9);
+    expect(below.value).toBeLessThan(0.5);
+    expect(below.summary).toContain('below the floor of 90 %');
+    const status = (await monitor()) as MonitorStatus;
+    expect(status.summary?.performance).toMatchObject({ labelled: 300, floor: 0.9, belowFloor: true });
+    expect(status.summary?.performance?.accuracy).toBeCloseTo(0.1, 2);
+  });
+});

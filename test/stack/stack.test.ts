@@ -8,7 +8,7 @@
  * `stack down --volumes` leaving no container, volume or network. `npm run test:stack`; needs a
  * running Docker engine and docker-compose (`.ci/run` installs and starts them).
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -240,6 +240,28 @@ describe.sequential('the compose stack, end to end', () => {
     }, 60_000);
     expect(clients.outcomes.failed).toEqual([]);
     expect(clients.outcomes.ok).toBeGreaterThan(100);
+
+    // Ground truth through the balancer: a label sent back against the prediction id of an answer
+    // is taken by whichever replica the balancer picks, with the stack's feedback token.
+    const lb = `http://127.0.0.1:${port('MODELSHIP_STACK_LOADBALANCER_PORT')}/v2/models/${MODEL}`;
+    const answer = await fetch(`${lb}/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
+      }),
+    });
+    expect(answer.status).toBe(200);
+    const predictionId = answer.headers.get('x-modelship-prediction-id');
+    expect(predictionId).toBeTruthy();
+    const token = (await readFile(join(scratch.path, 'stack', 'secrets', 'feedback-token'), 'utf8')).trim();
+    const feedback = await fetch(`${lb}/feedback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ labels: [{ prediction_id: predictionId, label: 0 }] }),
+    });
+    expect(feedback.status).toBe(200);
+    expect(await feedback.json()).toMatchObject({ accepted: 1 });
   });
 
   it('rolls a bad version back, and the audit log in PostgreSQL verifies', async () => {

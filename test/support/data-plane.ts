@@ -4,11 +4,14 @@ import { startServingServer } from '../../serving/server.ts';
 export interface TestDataPlane {
   url: string;
   adminToken: string;
+  /** The token `POST /v2/models/{m}/feedback` takes (labels fed back). */
+  feedbackToken: string;
   close(): Promise<void>;
 }
 
 export async function startTestDataPlane(): Promise<TestDataPlane> {
   const adminToken = `test-token-${process.pid}-${Date.now()}`;
-  const server = await startServingServer({ adminToken });
-  return { url: server.url, adminToken, close: () => server.close() };
+  const feedbackToken = `test-feedback-${process.pid}-${Date.now()}`;
+  const server = await startServingServer({ adminToken, feedbackToken });
+  return { url: server.url, adminToken, feedbackToken, close: () => server.close() };
 }
