@@ -70,35 +70,38 @@ async function until<T>(what: string, read: () => Promise<T | undefined>, timeou
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** Commits iris v2 with `monitoring` (YAML under `spec:`) to a repository of its own and deploys it. */
+async function deployIris(model: string, monitoring: string) {
+  const repo = await createTempRepo();
+  repos.push(repo);
+  await repo.copyFromProject('models/iris/v2/model.onnx');
+  await repo.copyFromProject('models/iris/holdout.csv');
+  const specPath = `specs/${model}.yaml`;
+  await repo.write(
+    specPath,
+    exampleSpecYaml({ name: model, dataset: 'iris', version: 'v2', analysis: monitoring }),
+  );
+  const commit = await repo.commit(`deploy ${model}`);
+  const handle = await startDeployment(
+    stack.client,
+    stack.taskQueue,
+    await loadDeploymentInput(join(repo.root, specPath)),
+  );
+  return { commit, result: await handle.result() };
+}
+
 describe('the monitor of a promoted model', () => {
   it('stays quiet on unshifted traffic, then catches a shifted feature and sends one alert and one retraining request', async () => {
     const model = 'iris-watch';
-    const repo = await createTempRepo();
-    repos.push(repo);
-    await repo.copyFromProject('models/iris/v2/model.onnx');
-    await repo.copyFromProject('models/iris/holdout.csv');
-    const specPath = `specs/${model}.yaml`;
-    await repo.write(
-      specPath,
-      exampleSpecYaml({
-        name: model,
-        dataset: 'iris',
-        version: 'v2',
-        analysis: `  monitoring:
+    const { commit, result } = await deployIris(
+      model,
+      `  monitoring:
     interval: 500ms
     actions:
       alert: { url: "${hooks}/alert" }
       retraining: { url: "${hooks}/retrain", format: webhook }
 `,
-      }),
     );
-    const commit = await repo.commit('deploy iris-watch');
-    const handle = await startDeployment(
-      stack.client,
-      stack.taskQueue,
-      await loadDeploymentInput(join(repo.root, specPath)),
-    );
-    const result = await handle.result();
     expect(result.outcome).toBe('serving');
     expect(result.commit).toBe(commit);
 
@@ -181,18 +184,9 @@ describe('the monitor of a promoted model', () => {
 describe('live accuracy from labels fed back', () => {
   it('holds a promoted model to its accuracy floor with labels sent back later against the prediction ids', async () => {
     const model = 'iris-labels';
-    const repo = await createTempRepo();
-    repos.push(repo);
-    await repo.copyFromProject('models/iris/v2/model.onnx');
-    await repo.copyFromProject('models/iris/holdout.csv');
-    const specPath = `specs/${model}.yaml`;
-    await repo.write(
-      specPath,
-      exampleSpecYaml({
-        name: model,
-        dataset: 'iris',
-        version: 'v2',
-        analysis: `  monitoring:
+    const { result } = await deployIris(
+      model,
+      `  monitoring:
     interval: 500ms
     checks:
       # Three fixed rows are not shaped like the holdout: this test is about the labels alone.
@@ -200,15 +194,8 @@ describe('live accuracy from labels fed back', () => {
       predictionDrift: false
       performance: { accuracy: { min: 0.9 } }
 `,
-      }),
     );
-    await repo.commit('deploy iris-labels');
-    const handle = await startDeployment(
-      stack.client,
-      stack.taskQueue,
-      await loadDeploymentInput(join(repo.root, specPath)),
-    );
-    expect((await handle.result()).outcome).toBe('serving');
+    expect(result.outcome).toBe('serving');
 
     // Predictions now; every prediction id kept, as a caller's ground-truth pipeline would.
     const predictions: { id: string; predicted: number }[] = [];
