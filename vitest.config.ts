@@ -17,7 +17,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: [
-            'test/{architecture,specs,domain,model,activities,audit,cli,models,worker,serving,loadgen,analysis,gitops,supply-chain,desired-state,oci,sources,deploy,containers}/**/*.test.ts',
+            'test/{architecture,specs,domain,model,activities,audit,release,cli,models,worker,serving,loadgen,analysis,gitops,supply-chain,desired-state,oci,sources,deploy,containers}/**/*.test.ts',
             'test/workflows/**/*.unit.test.ts',
           ],
           testTimeout: 30_000,

@@ -212,6 +212,16 @@ export function createFleetDataPlaneActivities(deps: FleetDeps): DataPlaneActivi
       ),
     mirrorToCandidate: (input) => routeCandidate(input, `shadow ${input.version}`, setShadow),
     promoteCandidate: (input) => routeCandidate(input, `promote ${input.version}`, promote),
+    // Replicas load whatever a role names: promoting the version by its tag's digest restores it,
+    // loaded or not, checked against the bundle digest when the caller knows it.
+    async restoreVersion(input) {
+      const ref = await refOf(input.deployment, input.version, input.bundleDigest);
+      return changeModel(
+        input.deployment,
+        `restore ${input.version}: ${input.reason.slice(0, 300)}`,
+        (models, model) => promote(models, model, ref),
+      );
+    },
     stopMirroring: (input) =>
       changeModel(input.deployment, 'shadow cleared', (models, model) =>
         models[model] ? clearShadow(models, model) : models,

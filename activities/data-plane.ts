@@ -8,6 +8,7 @@
  * A 4xx answer means the request itself is wrong and becomes a non-retryable
  * `DataPlaneRejected`; no answer, a 5xx or a 401 (a token being rotated) is retried.
  */
+import { join } from 'node:path';
 import type { DeploymentRef } from '../domain/deployment.ts';
 import { AdminApiError, type AdminClient, type RoutingState } from '../serving/admin-client.ts';
 import type { VersionMetricsSnapshot } from '../serving/api-types.ts';
@@ -15,6 +16,8 @@ import { domainFailure, FailureType } from './failures.ts';
 
 interface DataPlaneDeps {
   admin: AdminClient;
+  /** Where packaging left the bundles (`<home>/bundles`), to load a version that was unloaded again. */
+  bundlesDir: string;
 }
 
 /** What a rollout needs to know of a model's routing, without the data plane's internals. */
@@ -24,6 +27,11 @@ export interface RoutingSummary {
   shadow: string | null;
   loaded: string[];
   generation: number;
+  /**
+   * The bundle digest of the stable version, where the data plane knows it (the admin API does;
+   * a fleet names bundles by their OCI digest and finds them again by version tag).
+   */
+  stableBundleDigest?: string;
 }
 
 interface LoadIntoDataPlaneInput {
@@ -58,6 +66,16 @@ interface RollbackCandidateInput {
   toVersion?: string;
 }
 
+interface RestoreVersionInput {
+  deployment: DeploymentRef;
+  /** The version to serve to all traffic again. */
+  version: string;
+  /** Its bundle digest, to load it again if it was unloaded since. */
+  bundleDigest?: string;
+  /** Why, for the data plane's log. */
+  reason: string;
+}
+
 interface ReadModelMetricsInput {
   deployment: DeploymentRef;
 }
@@ -77,6 +95,7 @@ function summarize(state: RoutingState): RoutingSummary {
     shadow: state.shadow?.version ?? null,
     loaded: state.loaded.map((entry) => entry.version),
     generation: state.generation,
+    ...(state.stable ? { stableBundleDigest: state.stable.bundleDigest } : {}),
   };
 }
 
@@ -101,7 +120,7 @@ async function call<T>(what: string, request: () => Promise<T>): Promise<T> {
 }
 
 export function createDataPlaneActivities(deps: DataPlaneDeps) {
-  const { admin } = deps;
+  const { admin, bundlesDir } = deps;
   return {
     /** Loads and warms the bundle as a version; the model's first version becomes stable. */
     async loadIntoDataPlane(input: LoadIntoDataPlaneInput): Promise<LoadIntoDataPlaneResult> {
@@ -159,6 +178,34 @@ export function createDataPlaneActivities(deps: DataPlaneDeps) {
             reason: input.reason.slice(0, 1000),
             ...(input.toVersion ? { toVersion: input.toVersion } : {}),
           }),
+        ),
+      );
+    },
+
+    /**
+     * Serves an earlier version to all traffic again (the monitor's rollback after promotion):
+     * loads it from its bundle when it was unloaded since, then makes it stable. The version it
+     * replaces stays loaded until `unloadFromDataPlane`. Safe to repeat.
+     */
+    async restoreVersion(input: RestoreVersionInput): Promise<RoutingSummary> {
+      const { model } = input.deployment;
+      const { version, bundleDigest } = input;
+      const state = await call(`read ${model}`, () => admin.state({ model }));
+      const loaded = state.loaded.some((entry) => entry.version === version);
+      if (!loaded) {
+        if (!bundleDigest || versionForBundle(bundleDigest) !== version) {
+          throw domainFailure(
+            FailureType.DataPlaneRejected,
+            `cannot restore ${model} ${version}: it is no longer loaded and its bundle digest is unknown`,
+          );
+        }
+        await call(`load ${model} ${version}`, () =>
+          admin.loadVersion({ model, version, bundlePath: join(bundlesDir, bundleDigest) }),
+        );
+      }
+      return summarize(
+        await call(`restore ${model} ${version} (${input.reason.slice(0, 200)})`, () =>
+          admin.promote({ model, version }),
         ),
       );
     },

@@ -1,4 +1,5 @@
 /** Every activity the worker registers, built from its dependencies. */
+import { join } from 'node:path';
 import type { AuditStore } from '../audit/store.ts';
 import type { DesiredStateStore } from '../desired-state/store.ts';
 import { bundleStores, type RegistrySettings } from '../oci/environment-stores.ts';
@@ -16,8 +17,10 @@ import { createMonitoringActivities } from './monitoring.ts';
 import { adminMonitoringSources, fleetMonitoringSources } from './monitoring-sources.ts';
 import { createPackageActivities } from './package.ts';
 import { createReconcileActivities, type ReconcilePass } from './reconcile.ts';
+import { createReleaseActivities } from './release.ts';
 import { createScanActivities } from './scan.ts';
 import { gitSourceTrees } from './source-tree.ts';
+import { adminStableManifests, fleetStableManifests } from './stable-importance.ts';
 import { createEstimateActivities } from './step-estimates.ts';
 import { createSupplyChainActivities } from './supply-chain.ts';
 import { createValidateActivities } from './validate.ts';
@@ -91,7 +94,14 @@ export function createActivities(deps: ActivityDeps) {
   const metrics = fleet ? fleetMetrics(fleet) : () => admin.metrics();
   return {
     ...createArtifactActivities({ store: artifacts }),
-    ...createValidateActivities({ home: deps.home, trees, artifacts }),
+    ...createValidateActivities({
+      home: deps.home,
+      trees,
+      artifacts,
+      stableManifests: fleet
+        ? fleetStableManifests(fleet)
+        : adminStableManifests({ admin, bundlesDir: join(deps.home, 'bundles') }),
+    }),
     ...createScanActivities({ artifacts }),
     ...createSupplyChainActivities({ trees, artifacts }),
     ...createIdentityActivities({ trees }),
@@ -107,7 +117,9 @@ export function createActivities(deps: ActivityDeps) {
       audit: deps.audit,
       ...(deps.observeDecision ? { observe: deps.observeDecision } : {}),
     }),
-    ...(fleet ? createFleetDataPlaneActivities(fleet) : createDataPlaneActivities({ admin })),
+    ...(fleet
+      ? createFleetDataPlaneActivities(fleet)
+      : createDataPlaneActivities({ admin, bundlesDir: join(deps.home, 'bundles') })),
     ...createMonitorActivities({
       admin,
       counters: counterSources({
@@ -117,6 +129,7 @@ export function createActivities(deps: ActivityDeps) {
         ...(deps.prometheus?.urls ? { prometheusUrls: deps.prometheus.urls } : {}),
       }),
     }),
+    ...createReleaseActivities({ audit: deps.audit }),
     ...createMonitoringActivities({
       sources: fleet
         ? fleetMonitoringSources({ desired: fleet.desired, adminToken: fleet.adminToken })

@@ -1,7 +1,11 @@
 /**
  * `validateModel`: load the stored model in onnxruntime-node, check it against
  * `spec.interface`, score it on the holdout CSV (accuracy, macro F1) and time single-row
- * inference (p50, p99). A miss on any threshold stops the rollout before the model sees traffic.
+ * inference (p50, p99). A miss on any threshold, or a slice of the holdout below its floor,
+ * stops the rollout before the model sees traffic. The report also carries the deeper analysis
+ * (per class, confusion matrix, calibration, slices) and the explanations: permutation importance,
+ * run by the same isolated child, and its shift against the stable version's, found through the
+ * optional `stableManifests` port (`stable-importance.ts`) and reported, never judged.
  *
  * onnxruntime never runs in the worker. The model is copied (and its digest verified on the way)
  * into a private directory that holds nothing else, scanned there again, and only then loaded,
@@ -22,15 +26,21 @@ import { parseHoldoutCsv } from '../model/holdout.ts';
 import { DEFAULT_ISOLATION_LIMITS, type IsolationLimits, runModelIsolated } from '../model/isolation.ts';
 import { accuracy, describeMetric, f1Macro, judgeMetrics } from '../model/metrics.ts';
 import { profileHoldout } from '../model/profile.ts';
+import { analyseHoldout } from '../model/report/analysis.ts';
+import { planPermutation } from '../model/report/importance.ts';
+import { sliceFailures } from '../model/report/slices.ts';
 import { type ScanLimits, scanModelFile } from '../model/scan.ts';
 import type { InterfaceSpec } from '../model/session.ts';
 import type { ValidationReport } from '../model/validation-report.ts';
 import type { ValidationSpec } from '../specs/schema.ts';
+import { importanceOptions } from '../specs/validation-schema.ts';
 import type { ArtifactStore, ResolvedArtifact } from './artifact.ts';
 import { asDomainFailure, domainFailure, FailureType } from './failures.ts';
 import { cancellationSignal, heartbeat, writeStreamHeartbeating } from './heartbeat.ts';
 import { scanFailure } from './scan.ts';
 import type { SourceTrees } from './source-tree.ts';
+import type { StableManifests } from './stable-importance.ts';
+import { checkRunShape, compareWithStable, importanceOf } from './validate-report.ts';
 
 export type { ValidationReport } from '../model/validation-report.ts';
 
@@ -59,6 +69,8 @@ export interface ValidateDeps {
   scanLimits?: Partial<ScanLimits>;
   /** Where the private model directories go (default: the OS temp directory). */
   workDir?: string;
+  /** Where the stable version's manifest is found, for the importance shift (absent: not compared). */
+  stableManifests?: StableManifests;
 }
 
 /** Reads and parses the holdout CSV the spec names in the commit's tree; every problem is a domain failure. */
@@ -82,7 +94,9 @@ async function readHoldout(tree: string, validation: ValidationSpec) {
       },
     );
   });
-  const parsed = parseHoldoutCsv(text.toString('utf8'), labelColumn, path);
+  const parsed = parseHoldoutCsv(text.toString('utf8'), labelColumn, path, {
+    sliceColumns: (validation.slices ?? []).map((slice) => slice.column),
+  });
   if (!parsed.ok) {
     throw domainFailure(FailureType.InvalidHoldout, `holdout data is unusable: ${parsed.errors.join('; ')}`, {
       path,
@@ -145,6 +159,12 @@ export function createValidateActivities(deps: ValidateDeps) {
         });
         if (!scan.passed) throw scanFailure(artifact, scan);
         const holdout = await readHoldout(await deps.trees.treeOf(deployment), validation);
+        const importance = importanceOptions(validation.importance);
+        // Half the child's time limit at most, so a generous budget cannot get the child killed.
+        const budgetMs = Math.min(importance.budgetMs, isolation.timeoutMs / 2);
+        const plan = importance.enabled
+          ? planPermutation(holdout.data.rows, holdout.data.featureNames.length, { ...importance, budgetMs })
+          : undefined;
 
         const signal = cancellationSignal();
         const run = await runModelIsolated(
@@ -156,11 +176,13 @@ export function createValidateActivities(deps: ValidateDeps) {
             holdout: holdout.data,
             batchSize: deps.batchSize ?? 256,
             latency: deps.latency ?? {},
+            ...(plan ? { permutation: plan } : {}),
           },
           { limits: isolation, onProgress: heartbeat, ...(signal ? { signal } : {}) },
         ).catch((error: unknown) => {
           throw asDomainFailure(error);
         });
+        checkRunShape(run, holdout.data.rows, plan, label);
         const metrics = judgeMetrics(
           {
             accuracy: accuracy(holdout.data.labels, run.predictions),
@@ -170,26 +192,44 @@ export function createValidateActivities(deps: ValidateDeps) {
           },
           validation.metrics,
         );
+        const { probabilityOutput } = validation.holdout;
+        const analysis = analyseHoldout({
+          holdout: holdout.data,
+          predictions: run.predictions,
+          ...(run.probabilities && probabilityOutput
+            ? { probabilities: { output: probabilityOutput, ...run.probabilities } }
+            : {}),
+          ...(validation.slices ? { slices: validation.slices } : {}),
+          overallAccuracy: metrics.find((metric) => metric.name === 'accuracy')?.value ?? 0,
+        });
+        const slicesFailed = sliceFailures(analysis.slices ?? []);
+        const explained = importanceOf(holdout.data, run, plan);
         const report: ValidationReport = {
-          passed: metrics.every((metric) => metric.passed),
+          passed: metrics.every((metric) => metric.passed) && slicesFailed.length === 0,
           metrics,
           latency: run.latency,
           holdoutRows: holdout.data.rows,
           holdoutSha256: holdout.sha256,
           interface: { ok: true },
           onnxruntimeVersion: run.onnxruntimeVersion,
+          analysis,
+          ...(explained ? { explanations: { importance: explained } } : {}),
         };
         if (!report.passed) {
           throw domainFailure(
             FailureType.ValidationFailed,
-            `model ${label} failed validation on ${report.holdoutRows} holdout rows: ${metrics.map(describeMetric).join('; ')}`,
+            `model ${label} failed validation on ${report.holdoutRows} holdout rows: ${[...metrics.map(describeMetric), ...slicesFailed].join('; ')}`,
             report,
           );
         }
+        const explanations = explained
+          ? await compareWithStable(deps.stableManifests, deployment, explained, importance.topK)
+          : undefined;
         // Profiled only once the model passed: a failing report travels in the failure's details,
         // where the profile would only add weight.
         return {
           ...report,
+          ...(explanations ? { explanations } : {}),
           profile: profileHoldout({
             holdout: holdout.data,
             predictions: run.predictions,

@@ -1,7 +1,8 @@
 /**
  * The arithmetic under the monitor's tests (`drift.ts`, `drift-floor.ts`): betting on the mean of
- * a score in [0, 1], computed from counts per bin, and the start-time weights that turn a test
- * into a change detector. Pure numbers, in log space; no I/O.
+ * a score in [0, 1], computed from counts per bin, the start-time weights that turn a test
+ * into a change detector, and the log rising factorials of the urn (`drift-urn.ts`). Pure
+ * numbers, in log space; no I/O.
  *
  * A bet. Against H0 "the mean of score g is at most m0", a row with score g multiplies the
  * bettor's wealth by 1 + λ (g − m0), for a stake λ in [0, 1/m0): never negative, and of
@@ -150,4 +151,45 @@ export function logStartWeight(before: number, after: number): number {
 export function advance(logWealth: number, logWeight: number, logGrowth: number): number {
   const next = logAddExp(logWealth, logWeight) + logGrowth;
   return next <= LOG_ZERO ? LOG_ZERO : Math.floor(next * 1e6) / 1e6;
+}
+
+/** Stirling's correction terms of log Γ(z), accurate to about 1e-12 for z ≥ 10 (the next term is 1 / (1188 z⁹)). */
+function stirlingCorrection(z: number): number {
+  const inv = 1 / z;
+  const inv2 = inv * inv;
+  return inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 / 1680)));
+}
+
+/**
+ * log Γ(a + x) − log Γ(a) = log a (a + 1) … (a + x − 1), for a > 0 and a whole x ≥ 0: the log
+ * probability arithmetic of a Pólya urn. Taken as one difference, not two log-gammas, because
+ * the urn's weights reach billions and each log Γ there is ~1e10: subtracting two of them would
+ * leave only the first few digits of a difference of a few hundred.
+ */
+export function logRising(a: number, x: number): number {
+  let log = 0;
+  // A few factors: their logs directly.
+  if (x <= 8) {
+    for (let i = 0; i < x; i += 1) log += Math.log(a + i);
+    return log;
+  }
+  // Raise a small a into the range where Stirling's series holds, one factor at a time.
+  let low = a;
+  let left = x;
+  while (low < 10 && left > 0) {
+    log += Math.log(low);
+    low += 1;
+    left -= 1;
+  }
+  if (left === 0) return log;
+  const high = low + left;
+  // (high − ½) ln high − (low − ½) ln low − left, rearranged so no two large terms cancel.
+  return (
+    log +
+    (low - 0.5) * Math.log1p(left / low) +
+    left * Math.log(high) -
+    left +
+    stirlingCorrection(high) -
+    stirlingCorrection(low)
+  );
 }

@@ -130,6 +130,8 @@ export function startMonitorState(
   monitoring: MonitoringSpec,
   floor: number | undefined,
   now: string,
+  /** False: drift tests without the urn (`DriftTestOptions.exact`), as monitors started before it. */
+  exactDrift = true,
 ): MonitorState {
   const tests =
     (monitoring.checks.inputDrift ? profile.features.length : 0) +
@@ -146,7 +148,11 @@ export function startMonitorState(
       ? profile.features.map((feature) => ({
           name: feature.name,
           // Quantile bins are ordered: the test also bets on location and spread across them.
-          test: startDriftTest(feature.counts, { alpha, ordered: feature.kind === 'numeric' }),
+          test: startDriftTest(feature.counts, {
+            alpha,
+            ordered: feature.kind === 'numeric',
+            exact: exactDrift,
+          }),
           rows: 0,
           eValue: 1,
           psi: 0,
@@ -155,7 +161,11 @@ export function startMonitorState(
     predictions: monitoring.checks.predictionDrift
       ? {
           // One more bin for classes the holdout never saw predicted.
-          test: startDriftTest([...profile.predictions.counts, 0], { alpha, ordered: false }),
+          test: startDriftTest([...profile.predictions.counts, 0], {
+            alpha,
+            ordered: false,
+            exact: exactDrift,
+          }),
           rows: 0,
           eValue: 1,
           psi: 0,

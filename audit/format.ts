@@ -64,7 +64,7 @@ export function formatRecordTable(records: readonly AuditRecord[]): string {
 }
 
 /** `2026-05-01 12:00:03Z`: seconds are enough to follow a rollout, and UTC stays explicit. */
-function formatTime(iso: string): string {
+export function formatTime(iso: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
   return `${date.toISOString().slice(0, 19).replace('T', ' ')}Z`;

@@ -158,7 +158,7 @@ const scenarios: Scenario[] = [
 const METHOD = [
   'Simulated time, no waiting; every random number from a seeded mulberry32 (one seed per scenario and run, mixed from --seed), so a run replays exactly.',
   `Input feature: a reference holdout of ${input.referenceRows} N(0, 1) rows, cut into ${input.bins} bins at its own k/${input.bins} quantiles as model/profile.ts cuts a holdout; a fresh reference per run. Live traffic: ${input.rowsPerLook} rows per ${input.lookMinutes}-minute look (${(input.rowsPerLook * 24 * 60) / input.lookMinutes} rows, ${(24 * 60) / input.lookMinutes} looks a day), each row N(shift(t), 1) at its own time within the look.`,
-  `modelship: startDriftTest(reference counts, { alpha: ${input.alpha} }) then observeDrift with each look's new counts per bin; an alarm is the first look at which it reports drifted, timed at the end of that look. The whole alpha goes to this one test here (a monitor splits the spec's alpha over its tests).`,
+  `modelship: startDriftTest(reference counts, { alpha: ${input.alpha} }) then observeDrift with each look's new counts per bin; an alarm is the first look at which it reports drifted, timed at the end of that look. The whole alpha goes to this one test here (a monitor splits the spec's alpha over its tests). The reference's quantile cut passes the test's check in every run, so it uses the urn (the exact law of live bins given the reference counts, with exact Beta bounds beside it), not betting bounds; drift_test_method in the results counts runs by method.`,
   `Baselines on the same rows, checked at the end of each calendar day on that day's rows: PSI (analysis/drift.ts populationStabilityIndex, shares floored at 1e-4) of the day's bins against the reference's > ${input.psiThreshold}; a two-sample Kolmogorov–Smirnov test of the day's raw values against the reference's raw values, p < ${input.ksP} (asymptotic distribution with Stephens' correction).`,
   `Drifted scenarios: the change begins at a time uniform in [${CHANGE_FROM_HOURS}, ${CHANGE_FROM_HOURS + CHANGE_SPAN_HOURS}) hours, after at least a day of undrifted rows (${(input.rowsPerLook * 24 * 60) / input.lookMinutes / input.referenceRows}× the reference); a run lasts ${DRIFT_DAYS} days or until every method has alarmed after the change. Delay = alarm time − change start, in hours. A sequential alarm before the change is a false alarm, and that run gets no delay; a daily check that alarms before the change counts as a false alarm for that day and may still detect later.`,
   `Labels: ${labels.rowsPerLook} predictions per look; the true label comes back for ${labels.labelledShare * 100} % of them, ${(labels.labelDelayLooks * labels.lookMinutes) / 60} h after the prediction. modelship: startFloorTest(${labels.floor}, { alpha: ${labels.alpha} }) and observeFloor with the labels that arrived in each look. Baseline: at the end of each day, the accuracy of the labels that arrived that day < ${labels.floor}. Delays are counted from the change of the rows, so they include the label delay.`,
@@ -220,6 +220,7 @@ const STICKY: Record<Method, boolean> = {
 
 const results: Record<string, { scenario: Omit<Scenario, 'at'>; methods: Partial<Record<Method, Summary>> }> =
   {};
+const driftMethods = { urn: 0, bounds: 0 };
 let driftLooks = 0;
 let driftMs = 0;
 let floorLooks = 0;
@@ -242,6 +243,7 @@ for (const [index, scenario] of scenarios.entries()) {
       scenario.kind === 'inputs'
         ? simulateInputRun(input, seed, at, change, scenario.days)
         : simulateLabelRun(labels, seed, at, change, scenario.days);
+    if ('driftMethod' in outcome) driftMethods[outcome.driftMethod] += 1;
     if (scenario.kind === 'inputs') {
       driftLooks += outcome.looks;
       driftMs += outcome.observeMs;
@@ -372,7 +374,7 @@ for (const target of targets)
 const usDrift = driftLooks > 0 ? (driftMs / driftLooks) * 1000 : null;
 const usFloor = floorLooks > 0 ? (floorMs / floorLooks) * 1000 : null;
 console.log(
-  `\n${Object.keys(results).length} scenarios in ${elapsedSeconds.toFixed(1)} s; observeDrift ${usDrift?.toFixed(1) ?? '—'} µs and observeFloor ${usFloor?.toFixed(1) ?? '—'} µs per look`,
+  `\n${Object.keys(results).length} scenarios in ${elapsedSeconds.toFixed(1)} s; observeDrift ${usDrift?.toFixed(1) ?? '—'} µs and observeFloor ${usFloor?.toFixed(1) ?? '—'} µs per look; drift test runs: ${driftMethods.urn} against the urn, ${driftMethods.bounds} against bounds`,
 );
 
 const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'drift.json');
@@ -391,6 +393,7 @@ await writeResultsFile(
       drift_looks: driftLooks,
       floor_looks: floorLooks,
     },
+    drift_test_method: driftMethods,
     method: METHOD,
     config: {
       input,

@@ -52,6 +52,18 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     load: () => import('./commands/reconcile.ts'),
   },
   audit: { summary: 'Show, verify or export the audit log', load: () => import('./commands/audit.ts') },
+  history: {
+    summary: 'What served when: every version of a model in an environment, from the audit log',
+    load: () => import('./commands/history.ts'),
+  },
+  promote: {
+    summary: "Commit the artifact that passed one environment to the next one's spec, on evidence",
+    load: () => import('./commands/promote.ts'),
+  },
+  quarantine: {
+    summary: 'List or lift the quarantine of artifacts rolled back automatically',
+    load: () => import('./commands/quarantine.ts'),
+  },
   serve: {
     summary: 'Run the serving data plane (KServe V2 model server, router, admin API)',
     load: () => import('./commands/serve.ts'),

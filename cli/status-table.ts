@@ -18,7 +18,8 @@ export interface StatusRow {
   monitor?: string[];
 }
 
-function table(header: string[], rows: string[][]): string {
+/** Columns aligned under a header, two spaces apart; trailing blanks trimmed. */
+export function table(header: string[], rows: string[][]): string {
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
   );

@@ -35,7 +35,11 @@ export interface GitView {
 export interface RunView {
   workflowId: string;
   runId: string;
-  type: 'DeployModel' | 'RetireModel';
+  /**
+   * MonitorModel appears only for a monitor that rolled its version back (its result has the
+   * shape of DeployModel's): that rollback is the deployment's latest word on what serves.
+   */
+  type: 'DeployModel' | 'RetireModel' | 'MonitorModel';
   state: 'running' | 'closed';
   /** Temporal's status name: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, … */
   status: string;
@@ -148,7 +152,7 @@ function specDrift(
   if (latest === undefined) {
     return { ...base, kind: 'not-deployed', message: `${at} was never deployed` };
   }
-  const same = latest.type === 'DeployModel' && latest.specDigest === spec.specDigest;
+  const same = latest.type !== 'RetireModel' && latest.specDigest === spec.specDigest;
   if (!same) {
     const what =
       latest.type === 'RetireModel'

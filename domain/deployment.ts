@@ -85,6 +85,15 @@ export function monitorWorkflowId(key: DeploymentKey): string {
   return `monitor/${key.environment}/${key.model}`;
 }
 
+/** The deployment a monitor's workflow id names; undefined for an id that is not `monitor/<environment>/<model>`. */
+export function parseMonitorWorkflowId(workflowId: string): DeploymentKey | undefined {
+  const parts = workflowId.split('/');
+  if (parts.length !== 3 || parts[0] !== 'monitor') return undefined;
+  const [, environment, model] = parts;
+  if (!environment || !model) return undefined;
+  return { model, environment };
+}
+
 /** The deployment as people read it: `<model>@<environment>`. */
 export function deploymentLabel(key: DeploymentKey): string {
   return `${key.model}@${key.environment}`;

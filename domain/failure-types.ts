@@ -54,6 +54,13 @@ export const FailureType = {
    * a wrong URL or token, which a retry cannot fix. The monitor records it and keeps watching.
    */
   WebhookRefused: 'WebhookRefused',
+  /**
+   * The model artifact was rolled back automatically (a failed canary verdict, or its monitor
+   * below the accuracy floor) and nobody has lifted the quarantine since.
+   */
+  Quarantined: 'Quarantined',
+  /** `spec.promotion` names an environment the artifact did not pass (not served, too short, verdicts missing). */
+  PromotionRefused: 'PromotionRefused',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

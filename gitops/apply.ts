@@ -34,13 +34,15 @@ import { cancelEffect } from './cancel-effect.ts';
 import { followRun, lostConnectionLine } from './follow-run.ts';
 import type { CommitReader } from './git.ts';
 import { observeLatestRun } from './observe.ts';
-import { buildPlan, type DeployableSpec, type SpecPlan } from './plan.ts';
+import { buildPlan, type DeployableSpec, type ReleaseRecords, type SpecPlan } from './plan.ts';
 import { summaryLine } from './plan-markdown.ts';
 import { startDeployment, startRetirement } from './start-deployment.ts';
 import { checkServing, type ServingCheck } from './start-reconcile.ts';
 
 export interface ApplyInput {
   reader: CommitReader;
+  /** The audit records the release gates are judged on, as for `plan` (`BuildPlanInput.release`). */
+  release?: ReleaseRecords;
   /**
    * The repository URL the workers fetch `head` from (`repositoryUrl` in repository-url.ts):
    * they may run on other machines and never read this checkout.

@@ -59,6 +59,7 @@ function section(spec: SpecPlan, head: string): string[] {
         (check) => `- ${CHECK_ICON[check.status]} ${check.name}: ${escapeText(check.detail)}`,
       ),
       ...policyLines(spec, head),
+      ...promotionLines(spec),
       '',
       rollout.kind === 'update'
         ? `Rollout in **${escapeText(deployment.environment)}** at ${code(shortId(head))}:`
@@ -90,8 +91,19 @@ function section(spec: SpecPlan, head: string): string[] {
     lines.push(...problems);
   }
   // Never folded: a failed policy rule is often the one thing the author has to change.
-  lines.push(...policyLines(spec, head));
+  lines.push(...policyLines(spec, head), ...promotionLines(spec));
   return lines;
+}
+
+/** The evidence the artifact passed `spec.promotion.from`: when it served there, verdicts, approvers, monitor. */
+function promotionLines(spec: SpecPlan): string[] {
+  const { promotion } = spec;
+  if (!promotion) return [];
+  const [head = '', ...rest] = promotion.lines;
+  return [
+    `- ${promotion.passed ? CHECK_ICON.passed : CHECK_ICON.failed} promotion: ${escapeText(head)}`,
+    ...rest.map((line) => `  ${escapeText(line)}`),
+  ];
 }
 
 /**

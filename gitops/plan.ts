@@ -10,6 +10,9 @@
  */
 
 import { type DeploymentKey, deployModelWorkflowId } from '../domain/deployment.ts';
+import type { LifeRecord } from '../release/artifact-life.ts';
+import { evidenceLines, judgePromotion } from '../release/promotion.ts';
+import { quarantineMessage, quarantineOf } from '../release/quarantine.ts';
 import { formatPath, type SpecError } from '../specs/errors.ts';
 import { parseSpec } from '../specs/parse.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
@@ -60,6 +63,8 @@ export interface SpecPlan {
   policy?: PolicyVerdicts;
   /** Things a reviewer should know: renames, unchanged text with a changed model, retirements. */
   notes: string[];
+  /** With `spec.promotion`: the evidence that the artifact passed the other environment. */
+  promotion?: { from: string; passed: boolean; lines: string[] };
 }
 
 /**
@@ -109,7 +114,17 @@ export interface BuildPlanInput {
   base: string;
   head: string;
   specsDir?: string;
+  /**
+   * A model's records from an audit log that verified (`release/verified-records.ts`), to judge
+   * quarantine and `spec.promotion` as DeployModel will; without it the plan says it could not.
+   */
+  release?: ReleaseRecords;
+  /** The time promotion soak is judged at (default now). */
+  now?: Date;
 }
+
+/** Reads one model's audit records for the release gates. */
+export type ReleaseRecords = (model: string) => Promise<readonly LifeRecord[]>;
 
 /** Finds the changed specs between `base` and `head` and judges each at head. */
 export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
@@ -151,6 +166,11 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
         ? policyVerdicts(spec, checked.source, change.path, checked.policy, checked.gates)
         : undefined;
     if (policy) errors.push(...policy.errors);
+    const release =
+      spec && checked.source && checked.ok && errors.length === 0
+        ? await releaseVerdict(spec, checked.source, change.path, input)
+        : undefined;
+    if (release) errors.push(...release.errors);
     const valid = checked.ok && errors.length === 0;
     // The deployment's spec at base (under this path or another, after a rename): an update of
     // it, or a new deployment when no spec declared it.
@@ -165,7 +185,8 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
       errors,
       checks: checked.checks,
       ...(policy ? { policy: policy.verdicts } : {}),
-      notes: changeNotes(change, deployment, basePath),
+      notes: [...changeNotes(change, deployment, basePath), ...(release?.notes ?? [])],
+      ...(release?.promotion ? { promotion: release.promotion } : {}),
     };
     if (valid && spec) {
       entry.rollout = rolloutPlan(spec, baseText);
@@ -194,6 +215,68 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
       specs,
     },
     deployable,
+  };
+}
+
+/**
+ * The release gates DeployModel applies first (`checkRelease`), judged here on the same audit
+ * records with the same functions: a quarantined artifact, and one that did not pass
+ * `spec.promotion.from`, are errors of the spec, so `apply` refuses them as the workflow would.
+ */
+async function releaseVerdict(
+  spec: ModelDeployment,
+  source: SpecSource,
+  path: string,
+  input: BuildPlanInput,
+): Promise<{ errors: SpecError[]; notes: string[]; promotion?: SpecPlan['promotion'] }> {
+  const { promotion } = spec.spec;
+  if (!input.release) {
+    return {
+      errors: [],
+      notes: promotion
+        ? [
+            `promotion from ${promotion.from} and quarantine not checked here: no audit log (set MODELSHIP_AUDIT_URL); DeployModel checks both`,
+          ]
+        : [],
+    };
+  }
+  const model = spec.metadata.name;
+  const sha256 = spec.spec.model.sha256;
+  const errors: SpecError[] = [];
+  const error = (at: (string | number)[], message: string, rule: string) =>
+    errors.push({ file: path, ...positionOf(source, at), path: formatPath(at), message, rule });
+  let records: readonly LifeRecord[];
+  try {
+    records = await input.release(model);
+  } catch (failure) {
+    // A log that does not verify cannot clear anything: refused, as DeployModel would.
+    error(
+      ['spec', 'model', 'sha256'],
+      `cannot judge quarantine or promotion: ${(failure as Error).message}`,
+      'release',
+    );
+    return { errors, notes: [] };
+  }
+  const quarantine = quarantineOf(records, model, sha256);
+  if (quarantine) error(['spec', 'model', 'sha256'], quarantineMessage(quarantine), 'quarantine');
+  if (!promotion) return { errors, notes: [] };
+  const evidence = judgePromotion(records, {
+    model,
+    artifactSha256: sha256,
+    promotion,
+    now: input.now ?? new Date(),
+  });
+  if (!evidence.passed) {
+    error(
+      ['spec', 'promotion', 'from'],
+      `${spec.spec.rollout.environment} takes only what passed ${promotion.from}: ${evidence.problems.join('; ')}`,
+      'promotion',
+    );
+  }
+  return {
+    errors,
+    notes: [],
+    promotion: { from: promotion.from, passed: evidence.passed, lines: evidenceLines(evidence) },
   };
 }
 

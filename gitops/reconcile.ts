@@ -24,7 +24,12 @@ import {
 } from '../desired-state/drift.ts';
 import type { DesiredStateStore } from '../desired-state/store.ts';
 import { emptyDesiredState, type Models, type VersionRef } from '../desired-state/types.ts';
-import { type DeploymentKey, MEMO_DEPLOYMENT_KEY, parseDeployModelWorkflowId } from '../domain/deployment.ts';
+import {
+  type DeploymentKey,
+  MEMO_DEPLOYMENT_KEY,
+  parseDeployModelWorkflowId,
+  parseMonitorWorkflowId,
+} from '../domain/deployment.ts';
 import type {
   DataPlaneRepair,
   DriftFinding,
@@ -184,20 +189,25 @@ const ResultSchema = z.object({
 });
 
 /**
- * Every DeployModel and RetireModel run of the environment's workflow ids, newest first per
- * model. Results are read only as far back as the first run that says what should serve.
+ * Every DeployModel and RetireModel run of the environment's workflow ids, and every finished
+ * monitor run, newest first per model. Results are read only as far back as the first run that
+ * says what should serve; a monitor's run says so only when it rolled its version back.
  */
 async function observeRuns(client: Client, environment: string): Promise<RunsByModel> {
   const listed: Record<string, { run: RunView; startedAt: number }[]> = {};
-  const query = `WorkflowType IN ('DeployModel', 'RetireModel') AND WorkflowId STARTS_WITH 'deploy/${environment}/'`;
-  for await (const run of client.workflow.list({ query })) {
-    const key = parseDeployModelWorkflowId(run.workflowId);
+  const deployments = `(WorkflowType IN ('DeployModel', 'RetireModel') AND WorkflowId STARTS_WITH 'deploy/${environment}/')`;
+  const monitors = `(WorkflowType = 'MonitorModel' AND WorkflowId STARTS_WITH 'monitor/${environment}/' AND ExecutionStatus = 'Completed')`;
+  for await (const run of client.workflow.list({ query: `${deployments} OR ${monitors}` })) {
+    const key =
+      run.type === 'MonitorModel'
+        ? parseMonitorWorkflowId(run.workflowId)
+        : parseDeployModelWorkflowId(run.workflowId);
     if (!key || key.environment !== environment) continue;
     const memo = MemoSchema.safeParse(run.memo?.[MEMO_DEPLOYMENT_KEY]);
     const view: RunView = {
       workflowId: run.workflowId,
       runId: run.runId,
-      type: run.type === 'RetireModel' ? 'RetireModel' : 'DeployModel',
+      type: run.type === 'RetireModel' || run.type === 'MonitorModel' ? run.type : 'DeployModel',
       state: run.status.name === 'RUNNING' ? 'running' : 'closed',
       status: run.status.name,
       ...(memo.success && memo.data.commit ? { commit: memo.data.commit } : {}),
@@ -207,26 +217,50 @@ async function observeRuns(client: Client, environment: string): Promise<RunsByM
   }
   const byModel: RunsByModel = {};
   for (const [model, entries] of Object.entries(listed)) {
-    const newestFirst = entries.sort((a, b) => b.startedAt - a.startedAt).map(({ run }) => run);
-    for (const run of newestFirst) {
-      if (run.state === 'running' || run.type === 'RetireModel') break;
+    const sorted = entries.sort((a, b) => b.startedAt - a.startedAt).map(({ run }) => run);
+    const newestFirst: RunView[] = [];
+    let decided = false;
+    for (const run of sorted) {
+      if (run.type === 'MonitorModel') {
+        // A monitor counts only where it rolled back, and only before a newer run decided.
+        if (decided) continue;
+        const result = await resultOf(client, run);
+        if (result?.outcome !== 'rolled-back' || !result.dataPlane) continue;
+        run.outcome = result.outcome;
+        run.stable = result.dataPlane.stable;
+        newestFirst.push(run);
+        decided = true;
+        continue;
+      }
+      newestFirst.push(run);
+      if (decided) continue;
+      if (run.state === 'running' || run.type === 'RetireModel') {
+        decided = true;
+        continue;
+      }
       if (run.status !== 'COMPLETED') continue;
-      const result = ResultSchema.safeParse(
-        await client.workflow
-          .getHandle(run.workflowId, run.runId)
-          .result()
-          .catch(() => undefined),
-      );
-      if (!result.success) continue;
-      run.outcome = result.data.outcome;
-      if (result.data.dataPlane) {
-        run.stable = result.data.dataPlane.stable;
-        break;
+      const result = await resultOf(client, run);
+      if (!result) continue;
+      run.outcome = result.outcome;
+      if (result.dataPlane) {
+        run.stable = result.dataPlane.stable;
+        decided = true;
       }
     }
     byModel[model] = newestFirst;
   }
   return byModel;
+}
+
+/** A finished run's result, in the shape reconcile reads; undefined when it has another. */
+async function resultOf(client: Client, run: RunView): Promise<z.infer<typeof ResultSchema> | undefined> {
+  const result = ResultSchema.safeParse(
+    await client.workflow
+      .getHandle(run.workflowId, run.runId)
+      .result()
+      .catch(() => undefined),
+  );
+  return result.success ? result.data : undefined;
 }
 
 async function observeDataPlane(

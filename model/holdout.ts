@@ -2,23 +2,45 @@
  * Reads holdout CSV files: a header row, then numbers only. Deliberately small and strict
  * (no quoting of values, no missing cells) because the data decides whether a model ships; a row
  * that cannot be read exactly is reported with its line, never guessed at.
+ *
+ * Slice columns (`spec.validation.slices`) are the one exception: they describe rows (a region,
+ * a site) for per-group metrics, are never fed to the model, and hold any text, an empty cell
+ * being a group of its own. Every other column but the label is a feature, in file order, so a
+ * spec without slices reads its holdout exactly as before.
  */
+
+/** One slice column: each row's group, by index into `values`. */
+export interface HoldoutSlice {
+  column: string;
+  /** The column's distinct values, in the order they first appear. */
+  values: string[];
+  /** Per row, the index of its value in `values`. */
+  codes: Int32Array;
+}
 
 /** Holdout rows as a dense row-major matrix plus integer class labels. */
 export interface HoldoutData {
-  /** Feature columns in file order (every column except the label). */
+  /** Feature columns in file order (every column except the label and the slice columns). */
   featureNames: string[];
   rows: number;
   /** `rows × featureNames.length` values, row-major. */
   features: Float64Array;
   labels: Int32Array;
+  /** The slice columns asked for, in the order asked; absent when none were. */
+  slices?: HoldoutSlice[];
+}
+
+/** What the reader needs beyond the label column. */
+export interface HoldoutOptions {
+  /** Columns that are read as group values, not as features. */
+  sliceColumns?: readonly string[];
 }
 
 type HoldoutResult = { ok: true; data: HoldoutData } | { ok: false; errors: string[] };
 
 const MAX_ERRORS = 10;
 
-/** A header cell, with optional surrounding double quotes removed. */
+/** A header cell (or a slice value), with optional surrounding double quotes removed. */
 function headerName(cell: string): string {
   const trimmed = cell.trim();
   return trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"')
@@ -30,7 +52,12 @@ function headerName(cell: string): string {
  * Parses the CSV text. `file` only names the file in messages. Errors name the 1-based line
  * (and column where it helps); at most ten are listed, with a count of the rest.
  */
-export function parseHoldoutCsv(text: string, labelColumn: string, file: string): HoldoutResult {
+export function parseHoldoutCsv(
+  text: string,
+  labelColumn: string,
+  file: string,
+  options: HoldoutOptions = {},
+): HoldoutResult {
   const errors: string[] = [];
   let errorCount = 0;
   const fail = (message: string) => {
@@ -54,9 +81,23 @@ export function parseHoldoutCsv(text: string, labelColumn: string, file: string)
   const duplicates = header.filter((name, i) => header.indexOf(name) !== i);
   if (duplicates.length > 0)
     return { ok: false, errors: [`${file}: duplicate columns: ${duplicates.join(', ')}`] };
-  const featureNames = header.filter((_, i) => i !== labelIndex);
+  const sliceColumns = options.sliceColumns ?? [];
+  const missingSlices = sliceColumns.filter((column) => !header.includes(column));
+  if (missingSlices.length > 0) {
+    return {
+      ok: false,
+      errors: [
+        `${file}: no slice column ${missingSlices.map((c) => JSON.stringify(c)).join(', ')} in the header (columns: ${header.join(', ')})`,
+      ],
+    };
+  }
+  // Column index → position in `slices`, for the columns read as group values.
+  const sliceAt = new Map(sliceColumns.map((column, i) => [header.indexOf(column), i]));
+  const featureNames = header.filter((_, i) => i !== labelIndex && !sliceAt.has(i));
   if (featureNames.length === 0)
-    return { ok: false, errors: [`${file}: no feature columns besides the label`] };
+    return { ok: false, errors: [`${file}: no feature columns besides the label and the slices`] };
+  const groups = sliceColumns.map(() => new Map<string, number>());
+  const codes: number[][] = sliceColumns.map(() => []);
 
   const features: number[] = [];
   const labels: number[] = [];
@@ -70,8 +111,21 @@ export function parseHoldoutCsv(text: string, labelColumn: string, file: string)
       continue;
     }
     const row: number[] = [];
+    const rowGroups = new Array<number>(sliceColumns.length).fill(0);
     let label: number | undefined;
     cells.forEach((cell, column) => {
+      const slice = sliceAt.get(column);
+      if (slice !== undefined) {
+        const value = headerName(cell);
+        const seen = groups[slice] as Map<string, number>;
+        let code = seen.get(value);
+        if (code === undefined) {
+          code = seen.size;
+          seen.set(value, code);
+        }
+        rowGroups[slice] = code;
+        return;
+      }
       const trimmed = cell.trim();
       const value = trimmed === '' ? Number.NaN : Number(trimmed);
       const name = header[column] ?? `#${column}`;
@@ -87,6 +141,9 @@ export function parseHoldoutCsv(text: string, labelColumn: string, file: string)
     if (label !== undefined && row.length === featureNames.length) {
       features.push(...row);
       labels.push(label);
+      rowGroups.forEach((code, slice) => {
+        codes[slice]?.push(code);
+      });
     }
   }
   if (errorCount > errors.length)
@@ -100,6 +157,15 @@ export function parseHoldoutCsv(text: string, labelColumn: string, file: string)
       rows: labels.length,
       features: Float64Array.from(features),
       labels: Int32Array.from(labels),
+      ...(sliceColumns.length > 0
+        ? {
+            slices: sliceColumns.map((column, i) => ({
+              column,
+              values: [...(groups[i] as Map<string, number>).keys()],
+              codes: Int32Array.from(codes[i] ?? []),
+            })),
+          }
+        : {}),
     },
   };
 }

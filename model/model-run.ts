@@ -1,18 +1,18 @@
 /**
  * What validation does with onnxruntime, in one call: load the model from its file, compare its
- * signature with `spec.interface`, predict the holdout batch by batch and time single-row
- * inference. It runs inside the isolated child process (`run-child.ts`); the verdict (metrics
- * against thresholds) stays with the caller.
+ * signature with `spec.interface`, predict the holdout batch by batch (with the class
+ * probabilities when the spec names their output), time single-row inference, and run the
+ * shuffled rows of permutation importance when asked. It runs inside the isolated child process
+ * (`run-child.ts`); the verdict (metrics against thresholds) and every number derived from the
+ * predictions stay with the caller.
  *
  * Problems that are the model's or the spec's fault are raised as domain failures
  * (ModelUnloadable, InterfaceMismatch, InvalidSpec, InvalidHoldout); the child passes them back
  * to the parent by type, message and details.
  */
-import type { InferenceSession } from 'onnxruntime-node';
 import type { ValidationSpec } from '../specs/schema.ts';
 import { ModelError, ModelErrorKind } from './errors.ts';
 import {
-  type FeedPlan,
   type LatencyOptions,
   type LatencySummary,
   measureLatency,
@@ -20,6 +20,9 @@ import {
   planFeeding,
 } from './feeding.ts';
 import type { HoldoutData } from './holdout.ts';
+import { runPermutations } from './permutation-run.ts';
+import { predictRows, rowsProgress } from './predict.ts';
+import type { PermutationPlan, PermutationRun } from './report/importance.ts';
 import {
   type InterfaceSpec,
   interfaceMismatches,
@@ -40,48 +43,20 @@ export interface ModelRunRequest {
   /** Holdout rows per `session.run`. */
   batchSize: number;
   latency: Partial<LatencyOptions>;
+  /** Shuffled passes for permutation importance (`report/importance.ts`); absent, none are run. */
+  permutation?: PermutationPlan;
 }
 
 export interface ModelRunResult {
   signature: ModelSignature;
   /** The predicted class of every holdout row, in row order. */
   predictions: Int32Array<ArrayBuffer>;
+  /** The class probabilities of every row, when `validation.holdout.probabilityOutput` names them. */
+  probabilities?: { columns: number; values: Float32Array<ArrayBuffer> } | undefined;
   latency: LatencySummary;
   onnxruntimeVersion: string;
-}
-
-/** Runs the holdout through the model batch by batch and returns the predicted classes. */
-async function predictHoldout(
-  session: InferenceSession,
-  data: HoldoutData,
-  feed: FeedPlan,
-  output: string,
-  progress: ProgressReporter,
-): Promise<Int32Array<ArrayBuffer>> {
-  const predictions = new Int32Array(data.rows);
-  progress({ phase: 'holdout', rows: 0 });
-  for (let start = 0; start < data.rows; start += feed.batchSize) {
-    const rows = Math.min(feed.batchSize, data.rows - start);
-    // A model that loads but cannot run on well-formed input will not run any better on a retry.
-    const result = await session.run(feed.feeds(start, rows), [output]).catch((error: unknown) => {
-      throw new ModelError(
-        ModelErrorKind.ModelUnloadable,
-        `the model fails to run on holdout rows ${start + 1}-${start + rows}: ${(error as Error).message}`,
-        { error: (error as Error).message },
-      );
-    });
-    const tensor = result[output];
-    if (!tensor || tensor.size !== rows) {
-      throw new ModelError(
-        ModelErrorKind.ModelUnloadable,
-        `output "${output}" has ${tensor?.size ?? 0} values for a batch of ${rows} rows; expected one class per row`,
-      );
-    }
-    const values = tensor.data as ArrayLike<number | bigint>;
-    for (let i = 0; i < rows; i += 1) predictions[start + i] = Number(values[i]);
-    progress({ phase: 'holdout', rows: start + rows });
-  }
-  return predictions;
+  /** The shuffled passes' predictions, when a permutation plan was given. */
+  permutation?: PermutationRun | undefined;
 }
 
 /** Loads, checks and exercises the model; see the module comment. */
@@ -103,11 +78,56 @@ export async function runModel(
     }
     const { holdout, validation } = request;
     const feed = planFeeding(signature, request.interface, validation, holdout, request.batchSize);
-    const output = validation.holdout.predictionOutput;
-    const predictions = await predictHoldout(session, holdout, feed, output, progress);
+    const { predictionOutput, probabilityOutput } = validation.holdout;
+    if (probabilityOutput !== undefined) checkProbabilityOutput(signature, probabilityOutput);
+    progress({ phase: 'holdout', rows: 0 });
+    const started = performance.now();
+    const predicted = await predictRows(
+      session,
+      feed,
+      holdout.rows,
+      { prediction: predictionOutput, ...(probabilityOutput ? { probability: probabilityOutput } : {}) },
+      'holdout rows',
+      rowsProgress(progress, 'holdout'),
+    );
+    const msPerRow = (performance.now() - started) / holdout.rows;
     const latency = await measureLatency(session, feed, holdout.rows, request.latency, progress);
-    return { signature, predictions, latency, onnxruntimeVersion: onnxruntimeVersion() };
+    const permutation = request.permutation
+      ? await runPermutations(
+          {
+            session,
+            signature,
+            interface: request.interface,
+            validation,
+            holdout,
+            batchSize: request.batchSize,
+            msPerRow,
+          },
+          request.permutation,
+          progress,
+        )
+      : undefined;
+    return {
+      signature,
+      ...predicted,
+      latency,
+      onnxruntimeVersion: onnxruntimeVersion(),
+      ...(permutation ? { permutation } : {}),
+    };
   } finally {
     await session.release();
+  }
+}
+
+/** The probability output must be a float matrix of the model; the spec's rules checked the spec's side. */
+function checkProbabilityOutput(signature: ModelSignature, name: string): void {
+  const output = signature.outputs.find((o) => o.name === name);
+  if (!output || !['float32', 'float64', 'float16'].includes(output.dtype) || output.shape.length !== 2) {
+    throw new ModelError(
+      ModelErrorKind.InvalidSpec,
+      output
+        ? `validation.holdout.probabilityOutput "${name}" is ${output.dtype}[${output.shape.join(', ')}] in the model; probabilities are a float matrix [-1, classes]`
+        : `validation.holdout.probabilityOutput "${name}" is not an output of the model (outputs: ${signature.outputs.map((o) => o.name).join(', ')})`,
+    );
   }
 }

@@ -33,8 +33,19 @@ export const ChildMessage = z.discriminatedUnion('kind', [
     result: z.object({
       signature: z.object({ inputs: z.array(tensorSignature), outputs: z.array(tensorSignature) }),
       predictions: z.instanceof(Int32Array),
+      probabilities: z
+        .object({ columns: z.number().int().positive(), values: z.instanceof(Float32Array) })
+        .optional(),
       latency: z.object({ p50Ms: z.number(), p99Ms: z.number(), runs: z.number().int() }),
       onnxruntimeVersion: z.string().max(64),
+      permutation: z
+        .object({
+          rows: z.number().int().nonnegative(),
+          features: z.number().int().nonnegative(),
+          predictions: z.instanceof(Int32Array),
+          elapsedMs: z.number().nonnegative(),
+        })
+        .optional(),
     }),
   }),
   z.object({

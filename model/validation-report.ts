@@ -5,9 +5,13 @@
 import type { ReferenceProfile } from '../domain/reference-profile.ts';
 import type { LatencySummary } from './feeding.ts';
 import type { MetricResult } from './metrics.ts';
+import type { Explanations, HoldoutAnalysis } from './report/analysis.ts';
 
 export interface ValidationReport {
-  /** True when every metric with a threshold passed (a failing report travels in ValidationFailed). */
+  /**
+   * True when every metric with a threshold passed, and every judged slice met its floors (a
+   * failing report travels in ValidationFailed).
+   */
   passed: boolean;
   /** accuracy, f1Macro, latencyP50, latencyP99, each with its threshold when the spec sets one. */
   metrics: MetricResult[];
@@ -23,4 +27,11 @@ export interface ValidationReport {
    * report, and absent in reports of runs from before profiles existed.
    */
   profile?: ReferenceProfile;
+  /**
+   * Per-class metrics, confusion matrix, calibration and slices (`model/report/`); absent in
+   * reports of runs from before it existed.
+   */
+  analysis?: HoldoutAnalysis;
+  /** Permutation importance and its shift against the stable version; absent in older reports. */
+  explanations?: Explanations;
 }

@@ -40,17 +40,25 @@ function metricsWithMs(metrics: ValidationSpec['metrics']): ValidationSpec['metr
 /**
  * The spec with every `...Ms` field (re)computed from its duration text: `durationMs`,
  * `intervalMs`, `timeoutMs` on steps, `postPromotionWindowMs`, `maxMs` on latency limits,
- * `monitoring.intervalMs`.
+ * `monitoring.intervalMs`, `promotion.minSoakMs`, `validation.importance.budgetMs`.
  * A spec that already has them comes back with equal values.
  */
 export function normaliseDurations(spec: ModelDeployment): ModelDeployment {
-  const { rollout, analysis, validation, monitoring } = spec.spec;
+  const { rollout, analysis, validation, monitoring, promotion } = spec.spec;
   const { max, ...latencyP99 } = analysis.latencyP99;
   return {
     ...spec,
     spec: {
       ...spec.spec,
-      validation: { ...validation, metrics: metricsWithMs(validation.metrics) },
+      validation: {
+        ...validation,
+        metrics: metricsWithMs(validation.metrics),
+        ...(validation.importance
+          ? {
+              importance: { ...validation.importance, budgetMs: parseDuration(validation.importance.budget) },
+            }
+          : {}),
+      },
       rollout: {
         ...rollout,
         steps: rollout.steps.map(stepWithMs),
@@ -64,6 +72,7 @@ export function normaliseDurations(spec: ModelDeployment): ModelDeployment {
       ...(monitoring
         ? { monitoring: { ...monitoring, intervalMs: parseDuration(monitoring.interval) } }
         : {}),
+      ...(promotion ? { promotion: { ...promotion, minSoakMs: parseDuration(promotion.minSoak) } } : {}),
     },
   };
 }

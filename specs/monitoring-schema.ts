@@ -133,6 +133,12 @@ const Monitoring = z
           'POST every finding here (JSON body documented in docs/monitoring.md).',
         ),
         retraining: Retraining.optional(),
+        rollback: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Roll back to the version that served before this one when live accuracy on fed-back labels falls below its floor (checks.performance.accuracy). Only measured accuracy sets it off, never drift or an estimate.',
+          ),
       })
       .prefault({})
       .describe('What a finding sets off, besides the audit log, the Web UI and Prometheus.'),

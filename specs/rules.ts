@@ -9,6 +9,7 @@
 import type { FieldPath } from './errors.ts';
 import { checkModelSource, checkRepoPath } from './locations.ts';
 import type { ModelDeployment, Step } from './schema.ts';
+import { VALIDATION_RULES } from './validation-rules.ts';
 
 /** What the rules may ask of the outside world. */
 export interface RuleContext {
@@ -312,6 +313,17 @@ function monitoringIntervalInRange({ spec }: ModelDeployment): RuleProblem[] {
   ];
 }
 
+/** An environment cannot take its versions from itself: nothing would ever pass first. */
+function promotionFromAnother({ spec }: ModelDeployment): RuleProblem[] {
+  if (!spec.promotion || spec.promotion.from !== spec.rollout.environment) return [];
+  return [
+    {
+      path: ['spec', 'promotion', 'from'],
+      message: `must name another environment than spec.rollout.environment (${spec.rollout.environment})`,
+    },
+  ];
+}
+
 /** Every rule, in the order their errors are listed when several hit the same line. */
 export const RULES: readonly Rule[] = [
   { name: 'weights-increase', check: weightsIncrease },
@@ -323,12 +335,14 @@ export const RULES: readonly Rule[] = [
   { name: 'holdout-path', check: holdoutLocation },
   { name: 'tensor-names-unique', check: tensorNamesUnique },
   { name: 'prediction-output-declared', check: predictionOutputDeclared },
+  ...VALIDATION_RULES,
   { name: 'input-features', check: inputFeatures },
   { name: 'analysis-limits', check: analysisLimitsGiven },
   { name: 'analysis-interval', check: analysisIntervalShorterThanDuration },
   { name: 'durations-positive', check: durationsPositive },
   { name: 'watch-at-most-a-week', check: watchesAtMostAWeek },
   { name: 'monitoring-interval', check: monitoringIntervalInRange },
+  { name: 'promotion-from-another', check: promotionFromAnother },
 ];
 
 /** Runs every rule; each problem carries the name of the rule that found it. */

@@ -9,6 +9,8 @@
 import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.ts';
 import { MonitoringSchema } from './monitoring-schema.ts';
+import { PromotionSchema } from './promotion-schema.ts';
+import { ImportanceSchema, SlicesSchema } from './validation-schema.ts';
 
 /** The `apiVersion` every spec of this language declares. */
 export const API_VERSION = 'modelship.dev/v1';
@@ -159,6 +161,13 @@ const Validation = z
           .min(1)
           .default('label')
           .describe('Name of the model output that holds the predicted class.'),
+        probabilityOutput: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'Name of the model output holding class probabilities [-1, classes], column k for class k; given, the report has calibration (ECE, reliability bins, Brier score).',
+          ),
       })
       .describe('Labelled data the model has never been trained on.'),
     metrics: z
@@ -169,6 +178,8 @@ const Validation = z
         latencyP99: MaxLatency.optional().describe('99th percentile single-row inference latency.'),
       })
       .describe('Thresholds the model must meet offline; a miss stops the rollout before any traffic.'),
+    slices: SlicesSchema.optional(),
+    importance: ImportanceSchema.optional(),
   })
   .describe('Offline validation run before the model is packaged.');
 
@@ -432,6 +443,7 @@ export const ModelDeploymentSchema = z
         security: Security.prefault({}),
         provenance: Provenance.optional(),
         monitoring: MonitoringSchema.prefault({}),
+        promotion: PromotionSchema.optional(),
       })
       .describe('What to deploy and how.'),
   })

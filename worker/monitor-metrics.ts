@@ -42,7 +42,7 @@ export class MonitorMetrics {
       '# HELP modelship_monitor_findings_total Findings raised by model monitors on this worker (drift, data quality, performance).',
       '# TYPE modelship_monitor_findings_total counter',
       ...[...this.findings].map(([key, count]) => `modelship_monitor_findings_total{${key}} ${count}`),
-      '# HELP modelship_monitor_actions_total Alerts and retraining requests monitors sent from this worker, by outcome.',
+      '# HELP modelship_monitor_actions_total Alerts, retraining requests and rollbacks of monitors on this worker, by outcome.',
       '# TYPE modelship_monitor_actions_total counter',
       ...[...this.actions].map(([key, count]) => `modelship_monitor_actions_total{${key}} ${count}`),
     ];

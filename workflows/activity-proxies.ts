@@ -12,6 +12,7 @@ import type { createMonitorActivities } from '../activities/monitor.ts';
 import type { createMonitoringActivities } from '../activities/monitoring.ts';
 import type { createPackageActivities } from '../activities/package.ts';
 import type { createReconcileActivities } from '../activities/reconcile.ts';
+import type { createReleaseActivities } from '../activities/release.ts';
 import type { createScanActivities } from '../activities/scan.ts';
 import type { createEstimateActivities } from '../activities/step-estimates.ts';
 import type { createSupplyChainActivities } from '../activities/supply-chain.ts';
@@ -63,6 +64,13 @@ export const { verifyApproval, authenticateOrigin } = proxyActivities<
 >({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1s', maximumInterval: '5s', maximumAttempts: 5, nonRetryableErrorTypes },
+});
+
+// Quarantine and promotion evidence, read from the audit log (one verified walk of it): a
+// refusal is final, a log that cannot be read is retried.
+export const { checkRelease } = proxyActivities<ReturnType<typeof createReleaseActivities>>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
 });
 
 export const { packageModel } = proxyActivities<ReturnType<typeof createPackageActivities>>({

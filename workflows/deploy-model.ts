@@ -31,6 +31,7 @@ import type { ModelDeployment } from '../specs/schema.ts';
 import {
   authenticateOrigin,
   checkPolicy,
+  checkRelease,
   checkShipGates,
   dataPlane,
   dataPlaneLoad,
@@ -169,6 +170,8 @@ async function deploy(run: DeploymentRun, input: DeployModelInput): Promise<Depl
 
   let bundle: { digest: string; path: string };
   let loaded: { version: string; stable: string | null };
+  // The bundle of the version the candidate would replace, for the monitor's rollback to it.
+  let stableBundleDigest: string | undefined;
   let metrics: { name: string; value: number; passed: boolean }[];
   try {
     await enter('resolving');
@@ -186,6 +189,36 @@ async function deploy(run: DeploymentRun, input: DeployModelInput): Promise<Depl
           decision: 'origin.verified',
           actor,
           details: { issuer: issuerName, repository, ref, workflow, tokenFingerprint: fingerprint },
+        });
+      }
+    }
+    // Added after rollouts had run: before it, nothing kept a rolled-back artifact from coming
+    // back, and no environment could ask for what passed another first.
+    if (patched('release-gates')) {
+      const release = await checkRelease({
+        deployment,
+        artifactSha256: spec.spec.model.sha256,
+        ...(spec.spec.promotion ? { promotion: spec.spec.promotion } : {}),
+      });
+      if (release.promotion) {
+        const { evidence, lines } = release.promotion;
+        run.record({ promotion: lines });
+        await recordDecision({
+          deployment,
+          decision: 'promotion.evidence',
+          details: {
+            from: evidence.from,
+            artifactSha256: evidence.artifactSha256,
+            ...(evidence.period
+              ? {
+                  version: evidence.period.version,
+                  since: evidence.period.since,
+                  run: evidence.period.run,
+                  approvals: evidence.period.approvals.map((a) => a.approver),
+                }
+              : {}),
+            soakedMs: evidence.soakedMs ?? 0,
+          },
         });
       }
     }
@@ -235,6 +268,7 @@ async function deploy(run: DeploymentRun, input: DeployModelInput): Promise<Depl
     await enter('loading');
     const result = await dataPlaneLoad.loadIntoDataPlane({ deployment, bundle });
     loaded = { version: result.version, stable: result.routing.stable };
+    stableBundleDigest = result.routing.stableBundleDigest;
     run.record({ dataPlane: loaded });
     if (result.becameStable) {
       await enter('serving');
@@ -242,7 +276,12 @@ async function deploy(run: DeploymentRun, input: DeployModelInput): Promise<Depl
       await recordDecision({
         deployment,
         decision: 'deployment.serving',
-        details: { version: result.version, summary },
+        details: {
+          version: result.version,
+          artifactSha256: spec.spec.model.sha256,
+          bundleDigest: bundle.digest,
+          summary,
+        },
       });
       // Added after rollouts had run: before it, nothing watched a version once it served.
       if (patched('monitor-after-promotion')) {
@@ -318,10 +357,22 @@ async function deploy(run: DeploymentRun, input: DeployModelInput): Promise<Depl
     await recordDecision({
       deployment,
       decision: 'deployment.promoted',
-      details: { version: candidate, previous: stable, summary },
+      details: {
+        version: candidate,
+        artifactSha256: spec.spec.model.sha256,
+        bundleDigest: bundle.digest,
+        previous: stable,
+        summary,
+      },
     });
     if (patched('monitor-after-promotion')) {
-      await startMonitor({ deployment, spec, version: candidate, bundle });
+      await startMonitor({
+        deployment,
+        spec,
+        version: candidate,
+        bundle,
+        previous: { version: stable, ...(stableBundleDigest ? { bundleDigest: stableBundleDigest } : {}) },
+      });
     }
   });
   // The previous stable stays warm for a fast manual rollback, then is released.

@@ -63,6 +63,7 @@ type DeploymentFacts = Partial<
   Pick<
     DeploymentState,
     | 'artifact'
+    | 'promotion'
     | 'scanFindings'
     | 'validation'
     | 'signature'
@@ -75,6 +76,15 @@ type DeploymentFacts = Partial<
     | 'rejection'
   >
 >;
+
+/** What a `stage.entered` decision may say beside the stage. */
+export interface StageFacts {
+  /** The candidate's traffic share in percent, from this moment (a canary step). */
+  weight?: number;
+  /** The data plane's name of the candidate, and its bundle. */
+  version?: string;
+  bundleDigest?: string;
+}
 
 export class DeploymentRun {
   readonly state: DeploymentState;
@@ -180,8 +190,12 @@ export class DeploymentRun {
     this.publish();
   }
 
-  /** Moves to a stage: search attribute, current details and an audited decision. */
-  async enter(stage: PipelineStage): Promise<void> {
+  /**
+   * Moves to a stage: search attribute, current details and an audited decision. `facts` go into
+   * the decision's details beside the stage (a canary step's weight and version), so that the
+   * audit log alone can say what served when (`audit/serving-history.ts`).
+   */
+  async enter(stage: PipelineStage, facts: StageFacts = {}): Promise<void> {
     this.state.stage = stage;
     this.state.history.push({ stage, at: new Date().toISOString() });
     upsertSearchAttributes([{ key: RolloutStageKey, value: stage }]);
@@ -194,7 +208,11 @@ export class DeploymentRun {
         details: refused,
       });
     }
-    await recordDecision({ deployment: this.deployment, decision: 'stage.entered', details: { stage } });
+    await recordDecision({
+      deployment: this.deployment,
+      decision: 'stage.entered',
+      details: { stage, ...facts },
+    });
   }
 
   /** The rollout part of the state; it exists from `startRollout` on. */

@@ -57,6 +57,8 @@ export interface DeploymentState {
   validation?: { name: string; value: number; passed: boolean }[];
   /** One line: who verifiably signed the model directory, or that it is unsigned. */
   signature?: string;
+  /** The evidence that the artifact passed `spec.promotion.from`, as lines for people. */
+  promotion?: string[];
   /** The environment policy's verdicts, rule by rule. */
   policy?: PolicyRuleResult[];
   /** The environment policy's four-eyes rule, once read; undefined: production only. */

@@ -144,6 +144,7 @@ function supplyChainLines(state: DeploymentState): string[] {
     lines.push('', `**Offline validation:**<br>${metrics.join('<br>')}`);
   }
   if (state.signature) lines.push('', `**Signature:** ${state.signature}`);
+  if (state.promotion) lines.push('', `**Promotion:** ${state.promotion.join('<br>')}`);
   if (state.origin) {
     const { actor, issuerName, repository, ref } = state.origin;
     const from = repository ? ` from ${repository}${ref ? ` ${ref}` : ''}` : '';

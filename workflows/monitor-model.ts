@@ -9,11 +9,13 @@
  * `lookAt` (`analysis/monitor-look.ts`): input drift per feature, prediction drift, data quality,
  * live accuracy on labels fed back. A finding is raised once; it goes to the audit log, the Web UI
  * details and the `monitorStatus` query, and sets off the spec's actions: an alert webhook and a
- * retraining request with the drift report. Each action is recorded, and carries an idempotency
- * key that stays the same across retries and runs.
+ * retraining request with the drift report, and, where the spec asks, a rollback to the version
+ * before when live accuracy falls below its floor. Each action is recorded, and carries an
+ * idempotency key that stays the same across retries and runs.
  *
  * It ends when the data plane no longer serves the version (a newer version, a rollback, a
- * retirement) and when it is cancelled (replaced by a newer monitor, or the model retired).
+ * retirement), after its own rollback (its result then says what serves, for reconcile), and
+ * when it is cancelled (replaced by a newer monitor, or the model retired).
  */
 import {
   ActivityFailure,
@@ -21,6 +23,7 @@ import {
   CancellationScope,
   continueAsNew,
   isCancellation,
+  patched,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -38,7 +41,7 @@ import {
 import type { DeploymentRef } from '../domain/deployment.ts';
 import type { ReferenceProfile } from '../domain/reference-profile.ts';
 import type { MonitoringSpec } from '../specs/monitoring-schema.ts';
-import { readMonitorInputs, recordDecision, sendMonitorAction } from './activity-proxies.ts';
+import { dataPlane, readMonitorInputs, recordDecision, sendMonitorAction } from './activity-proxies.ts';
 import { failureText } from './failure-text.ts';
 import { monitorStatusQuery } from './messages.ts';
 import { type MonitorActionRecord, type MonitorStatus, renderMonitorDetails } from './monitor-status.ts';
@@ -52,6 +55,13 @@ export interface MonitorModelInput {
   monitoring: MonitoringSpec;
   /** The floor live accuracy is held to, when one is set. */
   accuracyFloor?: number;
+  /**
+   * The version that served before this one, restored when live accuracy falls below its floor
+   * and `monitoring.actions.rollback` is on. Absent for a model's first version.
+   */
+  previous?: { version: string; bundleDigest?: string };
+  /** The pinned model artifact (`spec.model.sha256`), named in the rollback's record. */
+  artifactSha256?: string;
   /** Looks per run before continuing as new (default 500; tests use a few). */
   looksPerRun?: number;
   /** What an earlier run of this monitor knew (continue-as-new). */
@@ -65,9 +75,14 @@ export interface MonitorModelInput {
 }
 
 export interface MonitorModelResult {
-  outcome: 'version-gone' | 'stopped';
+  outcome: 'version-gone' | 'stopped' | 'rolled-back';
   summary: string;
   findings: Finding[];
+  /**
+   * After a rollback, what the data plane serves now: the shape of DeployModel's result, so that
+   * reconcile and `status` take this run as the deployment's latest word on what must serve.
+   */
+  dataPlane?: { version: string; stable: string };
 }
 
 /** Looks per run before continuing as new, so one run's history stays small. */
@@ -102,6 +117,7 @@ export async function MonitorModel(input: MonitorModelInput): Promise<MonitorMod
   const end = async (
     outcome: MonitorModelResult['outcome'],
     because: string,
+    extra: Pick<MonitorModelResult, 'dataPlane'> = {},
   ): Promise<MonitorModelResult> => {
     status.state = 'ended';
     status.endedBecause = because;
@@ -118,6 +134,7 @@ export async function MonitorModel(input: MonitorModelInput): Promise<MonitorMod
       outcome,
       summary: `${where} monitor of ${input.version} ended: ${because}`,
       findings: status.findings,
+      ...extra,
     };
   };
 
@@ -156,7 +173,15 @@ export async function MonitorModel(input: MonitorModelInput): Promise<MonitorMod
         }
         profile = reading.profile;
       }
-      state ??= startMonitorState(profile, monitoring, input.accuracyFloor, new Date().toISOString());
+      // The exact (urn) drift test came after monitors had run: one that began without it keeps
+      // the test it began with when its history is replayed.
+      state ??= startMonitorState(
+        profile,
+        monitoring,
+        input.accuracyFloor,
+        new Date().toISOString(),
+        patched('drift-urn'),
+      );
       const look = lookAt(
         state,
         profile,
@@ -174,6 +199,12 @@ export async function MonitorModel(input: MonitorModelInput): Promise<MonitorMod
         upsertSearchAttributes([{ key: RolloutStageKey, value: 'monitor-finding' }]);
         publish();
         await act(input, status, look.findings, look.summary, info.firstExecutionRunId);
+        const restored = await rollBackIfBelowFloor(input, status, look.findings);
+        if (restored) {
+          return await end('rolled-back', `live accuracy fell below its floor; rolled back to ${restored}`, {
+            dataPlane: { version: input.version, stable: restored },
+          });
+        }
       }
       publish();
       if (looksThisRun >= (input.looksPerRun ?? LOOKS_PER_RUN) || workflowInfo().continueAsNewSuggested) {
@@ -286,4 +317,71 @@ async function act(
       findings: drift,
     });
   }
+}
+
+/**
+ * The rollback action: when live accuracy measured on fed-back labels (never drift, never the
+ * estimate without labels) falls below its floor, the version that served before is served to
+ * all traffic again and the bad one is unloaded. It runs to its end even if the monitor is
+ * cancelled meanwhile, so traffic is never left between the two; each step is recorded. Returns
+ * the version restored, or undefined when there was nothing to do or it could not be done (the
+ * refusal is recorded and the watch goes on).
+ */
+async function rollBackIfBelowFloor(
+  input: MonitorModelInput,
+  status: MonitorStatus,
+  findings: Finding[],
+): Promise<string | undefined> {
+  const { deployment, monitoring, previous } = input;
+  const floor = findings.find((finding) => finding.key === 'performance:accuracy');
+  if (!floor || !monitoring.actions.rollback) return undefined;
+  const time = new Date().toISOString();
+  const key = `${workflowInfo().firstExecutionRunId}/rollback`;
+  const record = (outcome: MonitorActionRecord['outcome'], detail: string) => {
+    status.actions.push({ key, kind: 'rollback', outcome, detail, time });
+    return recordDecision({
+      deployment,
+      decision: 'monitor.action',
+      details: { key, kind: 'rollback', outcome, detail, time, version: input.version },
+    });
+  };
+  if (!previous) {
+    await record('refused', `no version served before ${input.version}: nothing to roll back to`);
+    return undefined;
+  }
+  const reason = `${floor.summary} (monitor ${workflowInfo().workflowId})`;
+  return await CancellationScope.nonCancellable(async () => {
+    try {
+      await dataPlane.restoreVersion({
+        deployment,
+        version: previous.version,
+        ...(previous.bundleDigest ? { bundleDigest: previous.bundleDigest } : {}),
+        reason,
+      });
+    } catch (error) {
+      await record(
+        error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? 'refused' : 'failed',
+        `could not restore ${previous.version}: ${failureText(error)}`,
+      );
+      return undefined;
+    }
+    await dataPlane.unloadFromDataPlane({ deployment, version: input.version });
+    status.rolledBackTo = previous.version;
+    await record('done', `restored ${previous.version} to all traffic and unloaded ${input.version}`);
+    await recordDecision({
+      deployment,
+      decision: 'monitor.rolled-back',
+      details: {
+        version: input.version,
+        bundleDigest: input.bundleDigest,
+        // The model artifact: a rollback by the monitor quarantines it (release/quarantine.ts).
+        ...(input.artifactSha256 ? { artifactSha256: input.artifactSha256 } : {}),
+        restored: previous.version,
+        ...(previous.bundleDigest ? { restoredBundleDigest: previous.bundleDigest } : {}),
+        reason,
+        finding: floor,
+      },
+    });
+    return previous.version;
+  });
 }

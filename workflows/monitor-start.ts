@@ -30,6 +30,8 @@ export async function startMonitor(input: {
   spec: ModelDeployment;
   version: string;
   bundle: { digest: string; path: string };
+  /** The version this one replaced, to roll back to (absent for a model's first version). */
+  previous?: { version: string; bundleDigest?: string };
 }): Promise<void> {
   const { deployment, spec } = input;
   // Specs of runs started before spec.monitoring existed carry none: the defaults apply.
@@ -42,8 +44,10 @@ export async function startMonitor(input: {
     deployment,
     version: input.version,
     bundleDigest: input.bundle.digest,
+    artifactSha256: spec.spec.model.sha256,
     monitoring,
     ...(floor === undefined ? {} : { accuracyFloor: floor }),
+    ...(input.previous ? { previous: input.previous } : {}),
   };
   await CancellationScope.nonCancellable(async () => {
     // Nothing may be running under the id (the first version, or the monitor ended): that is fine.

@@ -9,8 +9,9 @@ import type { Finding, MonitorSummary } from '../analysis/monitor-look.ts';
 /** One action a finding set off, and how it went. */
 export interface MonitorActionRecord {
   key: string;
-  kind: 'alert' | 'retraining';
-  outcome: 'sent' | 'refused' | 'failed';
+  kind: 'alert' | 'retraining' | 'rollback';
+  /** 'done' is a rollback carried out; webhooks are 'sent'. */
+  outcome: 'sent' | 'done' | 'refused' | 'failed';
   detail: string;
   time: string;
 }
@@ -21,8 +22,10 @@ export interface MonitorStatus {
   version: string;
   bundleDigest: string;
   state: 'starting' | 'watching' | 'ended';
-  /** Why it ended: the version stopped serving, it was replaced, or it was stopped. */
+  /** Why it ended: the version stopped serving, it was replaced, it was rolled back, or it was stopped. */
   endedBecause?: string;
+  /** The version the monitor rolled back to, when live accuracy fell below its floor. */
+  rolledBackTo?: string;
   intervalMs: number;
   summary: MonitorSummary | null;
   /** Every finding raised, oldest first (each raised once). */

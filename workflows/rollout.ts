@@ -142,8 +142,11 @@ export async function runRollout(ctx: RolloutContext): Promise<RolloutEnd> {
           ...(action.verdict ? { verdict: action.verdict } : {}),
         };
       case 'setWeight': {
-        await run.enter('canary');
         const { weight } = action.step;
+        // The weight and who gets it are audited with the stage: the history of what served
+        // when reads them there. Only the decision's details change, so older histories replay.
+        const bundleDigest = run.state.bundle?.digest;
+        await run.enter('canary', { weight, version: candidate, ...(bundleDigest ? { bundleDigest } : {}) });
         await dataPlane.setCandidateWeight({ deployment, version: candidate, weight });
         run.updateRollout({
           progress: recordStepResult(progress, { index: action.index, type: 'setWeight', weight }),
@@ -213,7 +216,9 @@ export async function rollBack(ctx: RolloutContext, reason: string, verdict?: Ve
       reason,
       stable,
       candidate,
-      ...(verdict ? { metrics: verdict.metrics, judge: verdict.judge } : {}),
+      // The model artifact and the verdict's outcome: a failed verdict quarantines the artifact.
+      artifactSha256: ctx.spec.spec.model.sha256,
+      ...(verdict ? { verdict: verdict.outcome, metrics: verdict.metrics, judge: verdict.judge } : {}),
     },
   });
 }

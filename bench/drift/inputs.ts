@@ -39,6 +39,8 @@ export interface InputRun {
   methods: Record<InputMethod, Detection>;
   looks: number;
   observeMs: number;
+  /** Which null the drift test chose for this reference: the urn for a clean quantile cut. */
+  driftMethod: 'urn' | 'bounds';
 }
 
 function binOf(edges: Float64Array, value: number): number {
@@ -139,5 +141,5 @@ export function simulateInputRun(
     if (sequentialDone && methods.psi_daily.delayHours !== null && methods.ks_daily.delayHours !== null)
       break;
   }
-  return { methods, looks, observeMs };
+  return { methods, looks, observeMs, driftMethod: state.method ?? 'bounds' };
 }

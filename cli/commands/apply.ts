@@ -9,6 +9,7 @@ import { repositoryLine, repositoryUrl } from '../../gitops/repository-url.ts';
 import { loadConfig } from '../../worker/config.ts';
 import { connectClient } from '../../worker/connection.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
+import { openReleaseRecords } from '../release-records.ts';
 import { asUsageError, openRepo } from './plan.ts';
 
 const USAGE = `Usage: modelship apply --base <ref> --head <ref> [--repo DIR] [--repository URL] [--specs-dir DIR] [--no-wait]
@@ -72,8 +73,10 @@ export const command: Command = {
     });
     console.log(repositoryLine('apply', repository));
     let client: Client | undefined;
+    const release = await openReleaseRecords();
     try {
       const report = await applyChanges({
+        ...(release ? { release: release.records } : {}),
         reader,
         repository: repository.url,
         base,
@@ -90,6 +93,7 @@ export const command: Command = {
       return report.exitCode;
     } finally {
       await client?.connection.close();
+      await release?.close();
     }
   },
 };

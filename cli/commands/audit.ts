@@ -8,17 +8,13 @@ import { checkpointsPathFor } from '../../audit/checkpoint-file.ts';
 import { checkpointKeyPath, publicKeyPathOf } from '../../audit/checkpoint-key.ts';
 import { exportJsonl, readJsonlRecords } from '../../audit/export.ts';
 import { formatRecordTable } from '../../audit/format.ts';
-import { openPostgresAuditStore } from '../../audit/postgres-store.ts';
-import { assertPostgresUrl } from '../../audit/postgres-url.ts';
 import type { AuditRecord } from '../../audit/record.ts';
-import { openSqliteAuditStore } from '../../audit/sqlite-store.ts';
 import {
   type AuditFilter,
   type AuditStore,
   AuditStoreError,
   AuditStoreNotFoundError,
   defaultAuditHome,
-  defaultAuditPath,
 } from '../../audit/store.ts';
 import { formatVerifyReport } from '../../audit/verify-format.ts';
 import {
@@ -27,6 +23,7 @@ import {
   verifyAuditExport,
   verifyAuditStore,
 } from '../../audit/verify-log.ts';
+import { AUDIT_READER_OPTIONS, withAuditReader } from '../audit-reader.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
 
 const USAGE = `Usage: modelship audit <command> [options]
@@ -51,7 +48,7 @@ Options:
                $MODELSHIP_HOME); prefer the variable for a URL with a password, which
                other users can see on a command line`;
 
-const STORE = { home: { type: 'string' }, url: { type: 'string' } } as const;
+const STORE = AUDIT_READER_OPTIONS;
 
 type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
 
@@ -190,30 +187,8 @@ async function exportLog(argv: string[]): Promise<number> {
   }
 }
 
-async function withStore<T>(values: Values, use: (store: AuditStore) => Promise<T>): Promise<T> {
-  const store = await openReader(values);
-  try {
-    return await use(store);
-  } finally {
-    await store.close();
-  }
-}
-
-/**
- * The log to read: a flag beats the environment, and MODELSHIP_AUDIT_URL beats MODELSHIP_HOME,
- * so the CLI reads the log the worker writes under the same environment.
- */
-function openReader(values: Values): Promise<AuditStore> {
-  const home = typeof values.home === 'string' ? values.home : undefined;
-  const flag = typeof values.url === 'string' ? values.url : undefined;
-  if (home !== undefined && flag !== undefined) throw new CliError('audit: give --home or --url, not both');
-  const url = flag ?? (home === undefined ? process.env.MODELSHIP_AUDIT_URL?.trim() || undefined : undefined);
-  if (url !== undefined) {
-    assertPostgresUrl(url, flag === undefined ? 'MODELSHIP_AUDIT_URL' : '--url');
-    return openPostgresAuditStore(url, { mustExist: true });
-  }
-  const path = defaultAuditPath({ MODELSHIP_HOME: home ?? process.env.MODELSHIP_HOME });
-  return openSqliteAuditStore(path, { mustExist: true });
+function withStore<T>(values: Values, use: (store: AuditStore) => Promise<T>): Promise<T> {
+  return withAuditReader(values, 'audit', use);
 }
 
 function filterRecords(records: AuditRecord[], filter: AuditFilter): AuditRecord[] {

@@ -6,6 +6,7 @@ import { CommitReader, GitError } from '../../gitops/git.ts';
 import { buildPlan } from '../../gitops/plan.ts';
 import { renderPlanMarkdown } from '../../gitops/plan-markdown.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
+import { openReleaseRecords } from '../release-records.ts';
 
 const USAGE = `Usage: modelship plan --base <ref> --head <ref> [--repo DIR] [--specs-dir DIR] [--format markdown|json]
 
@@ -46,12 +47,16 @@ export const command: Command = {
     if (format !== 'markdown' && format !== 'json') {
       throw new CliError(`--format must be markdown or json, got "${String(format)}"\n\n${USAGE}`);
     }
+    const release = await openReleaseRecords();
     const { plan } = await buildPlan({
       reader: await openRepo(String(repo)),
       base,
       head,
       specsDir: String(values['specs-dir']),
-    }).catch(asUsageError);
+      ...(release ? { release: release.records } : {}),
+    })
+      .catch(asUsageError)
+      .finally(() => release?.close());
     process.stdout.write(format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : renderPlanMarkdown(plan));
     return plan.summary.invalid > 0 ? 1 : 0;
   },

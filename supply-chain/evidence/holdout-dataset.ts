@@ -19,8 +19,11 @@ export function referenceProfileSha256(profile: ReferenceProfile): string {
   return createHash('sha256').update(canonicalJson(profile)).digest('hex');
 }
 
-/** The holdout dataset component of the BOM, described by its reference profile. */
-export function holdoutDataset(profile: ReferenceProfile): CdxComponent {
+/**
+ * The holdout dataset component of the BOM, described by its reference profile; `more` adds what
+ * the validation report says of the data (its slice columns and groups, `validation-analysis.ts`).
+ */
+export function holdoutDataset(profile: ReferenceProfile, more: readonly CdxProperty[] = []): CdxComponent {
   const digest = referenceProfileSha256(profile);
   const numeric = profile.features.filter((feature) => feature.kind === 'numeric').length;
   const description =
@@ -39,6 +42,7 @@ export function holdoutDataset(profile: ReferenceProfile): CdxComponent {
       name: `modelship:profile:feature:${feature.name}`,
       value: featureText(feature),
     })),
+    ...more,
   ];
   return {
     type: 'data',

@@ -1,7 +1,8 @@
 /**
  * `buildModelBom`: the CycloneDX 1.6 description of a packaged model (an ML-BOM). The model is
  * `metadata.component` (type `machine-learning-model`, with a model card holding the metrics
- * measured on the holdout and their thresholds); the bundle's files, the declared training data
+ * measured on the holdout and their thresholds, and the deeper report: per class, calibration,
+ * slices, feature importance, `validation-analysis.ts`); the bundle's files, the declared training data
  * and the holdout with its reference profile summarised (`holdout-dataset.ts`) are `components`.
  *
  * Pure: everything, the timestamp included, comes from the input, and `serialNumber` is derived
@@ -24,6 +25,7 @@ import {
 import { type BundleFacts, hasScheme, sortedScanners } from './facts.ts';
 import { HOLDOUT_BOM_REF, holdoutDataset } from './holdout-dataset.ts';
 import { uuidV5 } from './name-uuid.ts';
+import { analysisMetrics, analysisProperties, holdoutSliceProperties } from './validation-analysis.ts';
 
 /** The outcome of the environment's policy checks (signatures and the like), when they ran. */
 export interface PolicySummary {
@@ -42,7 +44,10 @@ export interface ModelBomInput extends BundleFacts {
   interface: { inputs: readonly TensorSpec[]; outputs: readonly TensorSpec[] };
   /** What the model does (default `classification`, the task modelship's metrics measure). */
   task?: string;
-  validation: Pick<ValidationReport, 'passed' | 'metrics' | 'holdoutRows' | 'holdoutSha256'>;
+  validation: Pick<
+    ValidationReport,
+    'passed' | 'metrics' | 'holdoutRows' | 'holdoutSha256' | 'analysis' | 'explanations'
+  >;
   scan: Pick<ScanReport, 'passed' | 'findings' | 'checks'>;
   /** The holdout's reference profile, described as the dataset the model was evaluated on. */
   profile?: ReferenceProfile;
@@ -121,7 +126,7 @@ export function buildModelBom(input: ModelBomInput): CdxBom {
     components: [
       ...files,
       ...trainingData.map((data) => data.component),
-      ...(input.profile ? [holdoutDataset(input.profile)] : []),
+      ...(input.profile ? [holdoutDataset(input.profile, holdoutSliceProperties(input.validation))] : []),
     ],
     ...(dataRefs.length > 0 ? { dependencies: [{ ref: MODEL_BOM_REF, dependsOn: dataRefs }] } : {}),
   };
@@ -142,25 +147,31 @@ function modelCard(input: ModelBomInput, dataRefs: readonly string[]): CdxModelC
       outputs: input.interface.outputs.map((tensor) => ({ format: tensorFormat(tensor) })),
     },
     quantitativeAnalysis: {
-      performanceMetrics: input.validation.metrics.map((metric) => ({
-        type: metric.name,
-        value: metricValue(metric.value, metric.unit),
-        slice: 'holdout',
-      })),
+      performanceMetrics: [
+        ...input.validation.metrics.map((metric) => ({
+          type: metric.name,
+          value: metricValue(metric.value, metric.unit),
+          slice: 'holdout',
+        })),
+        ...analysisMetrics(input.validation),
+      ],
     },
     // The model card has no field for a threshold or a verdict; properties keep them next to the
     // metrics they judge.
-    properties: input.validation.metrics.flatMap((metric): CdxProperty[] =>
-      metric.threshold
-        ? [
-            {
-              name: `modelship:threshold:${metric.name}`,
-              value: thresholdText(metric.threshold, metric.unit),
-            },
-            { name: `modelship:result:${metric.name}`, value: metric.passed ? 'passed' : 'failed' },
-          ]
-        : [],
-    ),
+    properties: [
+      ...input.validation.metrics.flatMap((metric): CdxProperty[] =>
+        metric.threshold
+          ? [
+              {
+                name: `modelship:threshold:${metric.name}`,
+                value: thresholdText(metric.threshold, metric.unit),
+              },
+              { name: `modelship:result:${metric.name}`, value: metric.passed ? 'passed' : 'failed' },
+            ]
+          : [],
+      ),
+      ...analysisProperties(input.validation),
+    ],
   };
 }
 

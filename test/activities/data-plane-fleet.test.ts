@@ -109,4 +109,44 @@ describe.sequential('fleet data-plane activities', () => {
     );
     expect(failure.message).toContain('must be packaged for staging first');
   });
+
+  it('restores an earlier version by its tag after it was forgotten, checked against its bundle digest', async () => {
+    const v2 = await bundleDigestOf('v2');
+    await publishSignedBundle({
+      home: scratch.path,
+      environment: 'staging',
+      version: 'v2',
+      privateKeyPem: key.privateKeyPem,
+    });
+    // A replica that is quick: it reports the generation each change is about to write.
+    const next = async <T>(change: () => Promise<T>): Promise<T> => {
+      const generation = (await desired.read('staging')).generation + 1;
+      await report('replica-a', generation, generation, 'converged');
+      return change();
+    };
+    const fleet = activities();
+    await next(() => fleet.loadIntoDataPlane({ deployment, bundle: { digest: v1, path: '/nowhere' } }));
+    await next(() => fleet.promoteCandidate({ deployment, version: v2.slice(0, 12) }));
+    await next(() => fleet.unloadFromDataPlane({ deployment, version: v1.slice(0, 12) }));
+    expect((await desired.read('staging')).models.iris?.previousStable).toBeNull();
+
+    const wrong = await expectDomainFailure(
+      fleet.restoreVersion({ deployment, version: v1.slice(0, 12), bundleDigest: v2, reason: 'test' }),
+      FailureType.DataPlaneRejected,
+    );
+    expect(wrong.message).toContain('is not the modelship bundle of version');
+
+    const restored = await next(() =>
+      fleet.restoreVersion({
+        deployment,
+        version: v1.slice(0, 12),
+        bundleDigest: v1,
+        reason: 'live accuracy below its floor',
+      }),
+    );
+    expect(restored).toMatchObject({ stable: v1.slice(0, 12), canary: null });
+    const routing = (await desired.read('staging')).models.iris;
+    expect(routing?.stable.version).toBe(v1.slice(0, 12));
+    expect(routing?.previousStable?.version).toBe(v2.slice(0, 12));
+  });
 });

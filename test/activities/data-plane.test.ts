@@ -2,6 +2,9 @@
  * The rollout's data-plane activities against a real serving server over real HTTP: what each
  * call does to live routing, that repeating a call changes nothing, and which refusals are final.
  */
+
+import { mkdir, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataPlaneActivities, versionForBundle } from '../../activities/data-plane.ts';
@@ -28,7 +31,13 @@ beforeAll(async () => {
   server = await startTestServer();
   bundles.v1.path = await makeBundle({ root: scratch.path, version: 'v1', model: 'iris-dp' });
   bundles.v2.path = await makeBundle({ root: scratch.path, version: 'v2', model: 'iris-dp' });
-  activities = createDataPlaneActivities({ admin: createAdminClient({ baseUrl: server.url, token: TOKEN }) });
+  // Packaging leaves bundles at <home>/bundles/<digest>: the restore reloads v1 from there.
+  await mkdir(join(scratch.path, 'bundles'));
+  await symlink(bundles.v1.path, join(scratch.path, 'bundles', bundles.v1.digest));
+  activities = createDataPlaneActivities({
+    admin: createAdminClient({ baseUrl: server.url, token: TOKEN }),
+    bundlesDir: join(scratch.path, 'bundles'),
+  });
 });
 
 afterAll(async () => {
@@ -78,6 +87,45 @@ describe('data-plane activities', () => {
     expect(await activities.promoteCandidate({ deployment, version: v2 })).toMatchObject({ stable: v2 });
   });
 
+  it('restores an earlier version after promotion, loading it again from its bundle', async () => {
+    const v1 = versionForBundle(bundles.v1.digest);
+    const v2 = versionForBundle(bundles.v2.digest);
+    await activities.loadIntoDataPlane({ deployment, bundle: bundles.v2 });
+    await activities.promoteCandidate({ deployment, version: v2 });
+    await activities.unloadFromDataPlane({ deployment, version: v1 });
+    expect((await activities.promoteCandidate({ deployment, version: v2 })).loaded).toEqual([v2]);
+
+    // Unloaded and no digest to find it by: refused, and nothing changed.
+    const refused = await activities
+      .restoreVersion({ deployment, version: v1, reason: 'test' })
+      .catch((error: unknown) => error);
+    expect(refused).toMatchObject({ type: 'DataPlaneRejected', nonRetryable: true });
+    expect((refused as Error).message).toContain('no longer loaded');
+
+    const restored = await activities.restoreVersion({
+      deployment,
+      version: v1,
+      bundleDigest: bundles.v1.digest,
+      reason: 'live accuracy below its floor',
+    });
+    expect(restored).toMatchObject({ stable: v1, canary: null });
+    // The digest the bundle's manifest gives (the test names its bundles' versions by hand).
+    expect(restored.stableBundleDigest).toMatch(/^[0-9a-f]{64}$/);
+    expect(restored.loaded.sort()).toEqual([v1, v2].sort());
+    // Again: the same.
+    expect(
+      await activities.restoreVersion({
+        deployment,
+        version: v1,
+        bundleDigest: bundles.v1.digest,
+        reason: 'again',
+      }),
+    ).toMatchObject({ stable: v1 });
+    expect(await infer(server.url, 'iris-dp', irisRequest([[5.1, 3.5, 1.4, 0.2]]))).toMatchObject({
+      status: 200,
+    });
+  });
+
   it('turns a refused request into a non-retryable DataPlaneRejected', async () => {
     const failure = await activities
       .setCandidateWeight({ deployment, version: 'not-loaded', weight: 10 })
@@ -90,6 +138,7 @@ describe('data-plane activities', () => {
   it('leaves an unreachable data plane to Temporal retries (not a domain failure)', async () => {
     const offline = createDataPlaneActivities({
       admin: createAdminClient({ baseUrl: 'http://127.0.0.1:1', token: TOKEN, timeoutMs: 2_000 }),
+      bundlesDir: scratch.path,
     });
     const failure = await offline
       .loadIntoDataPlane({ deployment, bundle: bundles.v1 })

@@ -23,6 +23,7 @@ const SOURCE_FOLDERS = [
   'oci',
   'supply-chain',
   'audit',
+  'release',
   'desired-state',
   'sources',
   'serving',

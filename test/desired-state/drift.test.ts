@@ -76,6 +76,26 @@ describe('expectedStable', () => {
     // A rollback leaves the previous stable serving.
     expect(expectedStable([run({ outcome: 'rolled-back', stable: 'v1' })])).toBe('v1');
   });
+  it('is the version a monitor restored, when its rollback is newer than the promotion it undid', () => {
+    const monitorRollback = run({
+      type: 'MonitorModel',
+      specDigest: 'd2',
+      outcome: 'rolled-back',
+      stable: 'v1',
+    });
+    const promoted = run({ specDigest: 'd2', outcome: 'promoted', stable: 'v2' });
+    expect(expectedStable([monitorRollback, promoted])).toBe('v1');
+    // A newer rollout after it decides again.
+    expect(expectedStable([run({ stable: 'v3' }), monitorRollback, promoted])).toBe('v3');
+    // The spec that was promoted is held, as after a rollback during its canary.
+    const findings = findDrift({
+      environment: ENV,
+      git: git([{ model: 'iris', specDigest: 'd2' }]),
+      runs: { iris: [monitorRollback, promoted] },
+      dataPlane: { desired: desired({ iris: routing('v1') }), convergence: converged },
+    });
+    expect(kinds(findings)).toEqual(['held:iris']);
+  });
   it('is nothing after a retirement, and the rollout while one runs', () => {
     expect(expectedStable([run({ type: 'RetireModel', outcome: 'retired', stable: undefined })])).toBeNull();
     expect(expectedStable([run({ state: 'running', status: 'RUNNING' })])).toBe('rolling-out');

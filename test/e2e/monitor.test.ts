@@ -4,7 +4,8 @@
  * the real data plane counting live inputs over HTTP, and a real webhook receiver. Unshifted
  * traffic raises nothing; traffic whose petal length is shifted is caught and reported naming
  * that feature, with one alert and one retraining request however many looks follow, and the
- * finding is in the audit log.
+ * finding is in the audit log. Labels fed back against prediction ids hold the model to its
+ * accuracy floor; with `actions.rollback`, falling below it restores the version before.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,11 +13,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDeploymentInput } from '../../cli/start-deployment.ts';
 import { monitorWorkflowId } from '../../domain/deployment.ts';
+import { reconcileEnvironment } from '../../gitops/reconcile.ts';
 import { startDeployment } from '../../gitops/start-deployment.ts';
+import { createAdminClient } from '../../serving/admin-client.ts';
 import { runLoad } from '../../serving/loadgen/index.ts';
 import { monitorStatusQuery } from '../../workflows/messages.ts';
+import type { MonitorModel } from '../../workflows/monitor-model.ts';
 import type { MonitorStatus } from '../../workflows/monitor-status.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
+import { feedMostlyWrongLabels, predictIris } from '../support/iris-feedback.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';
 import { REPO_ROOT } from '../support/paths.ts';
 import { startTestStack, type TestStack } from '../support/test-stack.ts';
@@ -70,25 +75,49 @@ async function until<T>(what: string, read: () => Promise<T | undefined>, timeou
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** Commits iris v2 with `monitoring` (YAML under `spec:`) to a repository of its own and deploys it. */
-async function deployIris(model: string, monitoring: string) {
-  const repo = await createTempRepo();
-  repos.push(repo);
-  await repo.copyFromProject('models/iris/v2/model.onnx');
+/**
+ * Commits iris (v2 unless told) with `monitoring` (YAML under `spec:`) to a repository and deploys
+ * it; a later call with the same `repo` deploys a new version of the same model there.
+ */
+async function deployIris(
+  model: string,
+  monitoring: string,
+  options: { repo?: TempRepo; version?: 'v1' | 'v2'; steps?: string[]; postPromotionWindow?: string } = {},
+) {
+  const repo = options.repo ?? (await createTempRepo());
+  if (!options.repo) repos.push(repo);
+  const version = options.version ?? 'v2';
+  await repo.copyFromProject(`models/iris/${version}/model.onnx`);
   await repo.copyFromProject('models/iris/holdout.csv');
   const specPath = `specs/${model}.yaml`;
   await repo.write(
     specPath,
-    exampleSpecYaml({ name: model, dataset: 'iris', version: 'v2', analysis: monitoring }),
+    exampleSpecYaml({
+      name: model,
+      dataset: 'iris',
+      version,
+      analysis: monitoring,
+      ...(options.steps ? { steps: options.steps } : {}),
+      ...(options.postPromotionWindow ? { postPromotionWindow: options.postPromotionWindow } : {}),
+    }),
   );
-  const commit = await repo.commit(`deploy ${model}`);
+  const commit = await repo.commit(`deploy ${model} ${version}`);
   const handle = await startDeployment(
     stack.client,
     stack.taskQueue,
     await loadDeploymentInput(join(repo.root, specPath)),
   );
-  return { commit, result: await handle.result() };
+  return { repo, commit, result: await handle.result() };
 }
+
+const LABELS_ONLY = `  monitoring:
+    interval: 500ms
+    checks:
+      # Three fixed rows are not shaped like the holdout: these tests are about the labels alone.
+      inputDrift: false
+      predictionDrift: false
+      performance: { accuracy: { min: 0.9 } }
+`;
 
 describe('the monitor of a promoted model', () => {
   it('stays quiet on unshifted traffic, then catches a shifted feature and sends one alert and one retraining request', async () => {
@@ -184,42 +213,11 @@ describe('the monitor of a promoted model', () => {
 describe('live accuracy from labels fed back', () => {
   it('holds a promoted model to its accuracy floor with labels sent back later against the prediction ids', async () => {
     const model = 'iris-labels';
-    const { result } = await deployIris(
-      model,
-      `  monitoring:
-    interval: 500ms
-    checks:
-      # Three fixed rows are not shaped like the holdout: this test is about the labels alone.
-      inputDrift: false
-      predictionDrift: false
-      performance: { accuracy: { min: 0.9 } }
-`,
-    );
+    const { result } = await deployIris(model, LABELS_ONLY);
     expect(result.outcome).toBe('serving');
 
     // Predictions now; every prediction id kept, as a caller's ground-truth pipeline would.
-    const predictions: { id: string; predicted: number }[] = [];
-    const rows = [
-      [5.1, 3.5, 1.4, 0.2],
-      [6.4, 3.2, 4.5, 1.5],
-      [6.3, 3.3, 6.0, 2.5],
-    ];
-    for (let i = 0; i < 300; i += 1) {
-      const row = rows[i % rows.length] as number[];
-      const response = await fetch(`${stack.dataPlane.url}/v2/models/${model}/infer`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: row }] }),
-      });
-      expect(response.status).toBe(200);
-      const body = (await response.json()) as { outputs: { name: string; data: number[] }[] };
-      const id = response.headers.get('x-modelship-prediction-id');
-      expect(id).toBeTruthy();
-      predictions.push({
-        id: id as string,
-        predicted: body.outputs.find((output) => output.name === 'label')?.data[0] ?? -1,
-      });
-    }
+    const predictions = await predictIris(stack.dataPlane.url, model, 300);
     const monitor = async () => monitorStatus(model);
     await until('a look with no labels yet', async () => {
       const status = await monitor();
@@ -228,22 +226,7 @@ describe('live accuracy from labels fed back', () => {
     expect((await monitor())?.findings).toEqual([]);
 
     // The labels come back later, in batches: most say the model was wrong.
-    const labels = predictions.map(({ id, predicted }, i) => ({
-      prediction_id: id,
-      label: i % 10 === 0 ? predicted : (predicted + 1) % 3,
-    }));
-    for (let start = 0; start < labels.length; start += 100) {
-      const response = await fetch(`${stack.dataPlane.url}/v2/models/${model}/feedback`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${stack.dataPlane.feedbackToken}`,
-        },
-        body: JSON.stringify({ labels: labels.slice(start, start + 100) }),
-      });
-      expect(response.status).toBe(200);
-      expect(await response.json()).toMatchObject({ accepted: 100 });
-    }
+    await feedMostlyWrongLabels(stack.dataPlane, model, predictions);
     const below = await until('the accuracy finding', async () => {
       const status = await monitor();
       return status?.findings.find((finding) => finding.key === 'performance:accuracy');
@@ -255,5 +238,66 @@ describe('live accuracy from labels fed back', () => {
     const status = (await monitor()) as MonitorStatus;
     expect(status.summary?.performance).toMatchObject({ labelled: 300, floor: 0.9, belowFloor: true });
     expect(status.summary?.performance?.accuracy).toBeCloseTo(0.1, 2);
+    // No rollback was asked for: the version keeps serving.
+    expect(status.state).toBe('watching');
+  });
+
+  it('rolls back to the version before when live accuracy falls below the floor, and reconcile agrees', async () => {
+    const model = 'iris-rollback';
+    const first = await deployIris(model, '', { version: 'v1' });
+    expect(first.result.outcome).toBe('serving');
+    const v1 = first.result.dataPlane?.version as string;
+    // v2 promoted in one step; v1 leaves memory a second later, so the rollback must load it again.
+    const second = await deployIris(
+      model,
+      `${LABELS_ONLY}    actions: { rollback: true }
+`,
+      {
+        repo: first.repo,
+        steps: ['setWeight: 100'],
+        postPromotionWindow: '1s',
+      },
+    );
+    expect(second.result.outcome).toBe('promoted');
+    const v2 = second.result.dataPlane?.version as string;
+    const admin = createAdminClient({ baseUrl: stack.dataPlane.url, token: stack.dataPlane.adminToken });
+    await until('v1 unloaded', async () => {
+      const state = await admin.state({ model });
+      return state.loaded.some((entry) => entry.version === v1) ? undefined : state;
+    });
+
+    await feedMostlyWrongLabels(stack.dataPlane, model, await predictIris(stack.dataPlane.url, model, 300));
+    const monitor = stack.client.workflow.getHandle<typeof MonitorModel>(
+      monitorWorkflowId({ model, environment: 'staging' }),
+    );
+    const ended = await monitor.result();
+    expect(ended.outcome).toBe('rolled-back');
+    expect(ended.dataPlane).toEqual({ version: v2, stable: v1 });
+    expect(ended.summary).toContain(`rolled back to ${v1}`);
+
+    // The data plane serves v1 again, from its bundle, and v2 is gone.
+    const state = await admin.state({ model });
+    expect(state.stable?.version).toBe(v1);
+    expect(state.loaded.map((entry) => entry.version)).toEqual([v1]);
+    const after = await predictIris(stack.dataPlane.url, model, 1);
+    expect(after).toHaveLength(1);
+
+    // Recorded, with the finding that set it off.
+    const records = await stack.audit.list({
+      workflowId: monitorWorkflowId({ model, environment: 'staging' }),
+    });
+    const rolledBack = records.find((r) => r.step === 'monitor.rolled-back');
+    expect(rolledBack?.details).toMatchObject({ version: v2, restored: v1 });
+    expect(JSON.stringify(rolledBack?.details)).toContain('performance:accuracy');
+
+    // Reconcile takes the monitor's rollback as the latest word: v1 is expected, and served.
+    const report = await reconcileEnvironment({
+      environment: 'staging',
+      client: stack.client,
+      taskQueue: stack.taskQueue,
+      dataPlane: { admin, url: stack.dataPlane.url },
+    });
+    expect(report.serving[model]).toEqual({ expected: v1, served: true });
+    expect(report.findings.filter((finding) => finding.model === model)).toEqual([]);
   });
 });

@@ -36,6 +36,7 @@ function specWith(at: (amount: number) => string): ModelDeployment {
       validation: {
         holdout: { path: 'models/iris/holdout.csv' },
         metrics: { latencyP50: { max: at(2) }, latencyP99: { max: at(7) } },
+        importance: { budget: at(12) },
       },
       rollout: {
         environment: 'staging',
@@ -51,6 +52,7 @@ function specWith(at: (amount: number) => string): ModelDeployment {
       },
       analysis: { latencyP99: { max: at(9) } },
       monitoring: { interval: at(10) },
+      promotion: { from: 'dev', minSoak: at(11) },
     }),
   );
   // The schema alone: the conversion is the point here, and some of these values (an interval of
@@ -73,6 +75,8 @@ function millisecondsOf(spec: ModelDeployment): Record<string, number | undefine
     'steps.approval.timeout': approval?.type === 'approval' ? approval.timeoutMs : undefined,
     'analysis.latencyP99.max': analysis.latencyP99.maxMs,
     'monitoring.interval': spec.spec.monitoring?.intervalMs,
+    'promotion.minSoak': spec.spec.promotion?.minSoakMs,
+    'validation.importance.budget': validation.importance?.budgetMs,
   };
 }
 
@@ -88,6 +92,8 @@ const AMOUNTS = {
   'steps.approval.timeout': 8,
   'analysis.latencyP99.max': 9,
   'monitoring.interval': 10,
+  'promotion.minSoak': 11,
+  'validation.importance.budget': 12,
 };
 
 /** The spec as an older CLI started a workflow with it: durations as text only. */

@@ -16,7 +16,7 @@ function errorsOf(monitoring: string): string[] {
 }
 
 describe('spec.monitoring', () => {
-  it('defaults to watching input drift, prediction drift and data quality every 5 minutes at alpha 0.01', () => {
+  it('defaults to watching input drift, prediction drift and data quality every 5 minutes at alpha 0.01, with no action', () => {
     const parsed = parseSpec(specWith(''), { file: 'specs/iris.yaml' });
     if (!parsed.ok) throw new Error(parsed.errors.map(formatSpecError).join('\n'));
     expect(parsed.spec.spec.monitoring).toEqual({
@@ -31,7 +31,7 @@ describe('spec.monitoring', () => {
         dataQuality: { maxViolationRate: 0.01 },
         performance: {},
       },
-      actions: {},
+      actions: { rollback: false },
     });
   });
 

@@ -147,18 +147,29 @@ describe('buildModelBom', () => {
       value: String(accuracy?.value),
       slice: 'holdout',
     });
-    expect(card?.quantitativeAnalysis.performanceMetrics.map((metric) => metric.type)).toEqual([
+    // The headline metrics first; the deeper report follows (next test).
+    expect(card?.quantitativeAnalysis.performanceMetrics.slice(0, 4).map((metric) => metric.type)).toEqual([
       'accuracy',
       'f1Macro',
       'latencyP50',
       'latencyP99',
     ]);
-    expect(card?.properties).toEqual([
+    expect(card?.properties?.slice(0, 4)).toEqual([
       { name: 'modelship:threshold:accuracy', value: 'min 0.8' },
       { name: 'modelship:result:accuracy', value: 'passed' },
       { name: 'modelship:threshold:latencyP99', value: 'max 2000 ms' },
       { name: 'modelship:result:latencyP99', value: 'passed' },
     ]);
+  });
+
+  it('adds the per-class metrics and the feature importances of the deeper report', () => {
+    const card = bom.metadata.component.modelCard;
+    const slices = card?.quantitativeAnalysis.performanceMetrics.slice(4).map((metric) => metric.slice);
+    expect(slices?.slice(0, 9)).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2].map((cls) => `class=${cls}`));
+    const names = (card?.properties ?? []).map((property) => property.name);
+    expect(names).toContain('modelship:confusionMatrix');
+    expect(names).toContain('modelship:importance:method');
+    expect(names.filter((name) => /^modelship:importance:[a-z]+_[a-z]+_cm$/.test(name))).toHaveLength(4);
   });
 
   it('lists every bundle file and the declared training inputs, and where the spec came from', () => {

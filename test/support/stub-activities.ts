@@ -208,6 +208,7 @@ export const healthy: { readonly [K in ActivityName]: StubHandler<K> } = {
   stopMirroring: () => routing(),
   promoteCandidate: (input) => routing({ stable: input.version }),
   rollbackCandidate: () => routing(),
+  restoreVersion: (input) => routing({ stable: input.version }),
   unloadFromDataPlane: () => ({ unloaded: true }),
   retireFromDataPlane: () => ({ retired: true, draining: [STABLE_VERSION], message: 'stub: retired' }),
   readModelMetrics: () => ({ takenAt: new Date(0).toISOString(), versions: {} }),
@@ -217,6 +218,8 @@ export const healthy: { readonly [K in ActivityName]: StubHandler<K> } = {
     steps: [],
   }),
   recordDecision: () => ({ seq: 0 }),
+  // Nothing quarantined, no promotion asked: the release gate's own tests script it.
+  checkRelease: () => ({}),
   // A monitor whose version is gone ends at its first look; monitor tests script real counters.
   readMonitorInputs: () => ({ served: false }),
   sendMonitorAction: () => ({ status: 200 }),
@@ -305,6 +308,8 @@ export class StubRun {
           return [`promote ${role(call.input.version)}`];
         case 'rollbackCandidate':
           return [`rollbackCandidate to ${role(call.input.toVersion)}`];
+        case 'restoreVersion':
+          return [`restore ${role(call.input.version)}`];
         case 'unloadFromDataPlane':
           return [`unload ${role(call.input.version)}`];
         case 'retireFromDataPlane':

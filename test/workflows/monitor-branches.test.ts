@@ -17,7 +17,14 @@ import { defaultMonitoring, type MonitoringSpec } from '../../specs/monitoring-s
 import { monitorStatusQuery } from '../../workflows/messages.ts';
 import type { MonitorModel, MonitorModelInput } from '../../workflows/monitor-model.ts';
 import type { MonitorStatus } from '../../workflows/monitor-status.ts';
-import { failWith, type StubHandler, type StubRun, type StubScript } from '../support/stub-activities.ts';
+import {
+  CANDIDATE_VERSION,
+  failWith,
+  STABLE_VERSION,
+  type StubHandler,
+  type StubRun,
+  type StubScript,
+} from '../support/stub-activities.ts';
 import {
   deployInput,
   STUB_AUTHOR,
@@ -83,6 +90,22 @@ function statisticsAt(version: string, looks: number, driftFrom = Number.POSITIV
   };
 }
 
+/** Traffic with labels fed back: 100 labelled rows a look, all correct until look `wrongFrom`, then all wrong. */
+function labelledTraffic(wrongFrom: number): StubHandler<'readMonitorInputs'> {
+  let looks = 0;
+  return (input): MonitorReading => {
+    looks += 1;
+    const labelled = looks * 100;
+    const correct = Math.min(looks, wrongFrom - 1) * 100;
+    return {
+      served: true,
+      statistics: statisticsAt(input.version, looks),
+      labels: { labelled, correct },
+      ...(input.withProfile ? { profile: PROFILE } : {}),
+    };
+  };
+}
+
 /** A readMonitorInputs stub: one more look of traffic per call; `goneAfter` looks, the version is gone. */
 function traffic(options: { driftFrom?: number; goneAfter?: number } = {}): StubHandler<'readMonitorInputs'> {
   let looks = 0;
@@ -106,6 +129,7 @@ const monitoring = (overrides: Partial<MonitoringSpec> = {}): MonitoringSpec => 
 
 const WITH_ACTIONS = monitoring({
   actions: {
+    rollback: false,
     alert: { url: 'https://hooks.example.com/alert' },
     retraining: {
       url: 'https://api.github.com/repos/acme/models/dispatches',
@@ -228,7 +252,11 @@ describe.concurrent('MonitorModel (stubbed activities)', () => {
           'the alert webhook at hooks.example.com refused the request with HTTP 403',
         ),
       },
-      { monitoring: monitoring({ actions: { alert: { url: 'https://hooks.example.com/alert' } } }) },
+      {
+        monitoring: monitoring({
+          actions: { rollback: false, alert: { url: 'https://hooks.example.com/alert' } },
+        }),
+      },
     );
     const status = await waitFor(handle, (s) => s.actions.length > 0);
     expect(status.actions[0]).toMatchObject({ kind: 'alert', outcome: 'refused' });
@@ -256,6 +284,64 @@ describe.concurrent('MonitorModel (stubbed activities)', () => {
     const status = await waitFor(handle, (s) => s.noReference !== undefined);
     expect(status.noReference).toContain('carries no reference profile');
     await handle.cancel();
+  });
+
+  it('rolls back to the version before when live accuracy falls below its floor, then ends', async ({
+    expect,
+  }) => {
+    const { handle, run } = await startMonitorRun(
+      'mon-rollback',
+      { readMonitorInputs: labelledTraffic(4) },
+      {
+        monitoring: monitoring({ actions: { rollback: true } }),
+        accuracyFloor: 0.9,
+        previous: { version: 'v0000000000aa', bundleDigest: 'a'.repeat(64) },
+      },
+    );
+    const result = await handle.result();
+    expect(result.outcome).toBe('rolled-back');
+    expect(result.dataPlane).toEqual({ version: 'v000000000001', stable: 'v0000000000aa' });
+    expect(result.findings.map((f) => f.key)).toContain('performance:accuracy');
+    // The earlier version first, by its bundle; only then the bad one leaves.
+    expect(run.dataPlane()).toEqual(['restore v0000000000aa', 'unload v000000000001']);
+    expect(run.inputsOf('restoreVersion')[0]).toMatchObject({ bundleDigest: 'a'.repeat(64) });
+    expect(run.inputsOf('restoreVersion')[0]?.reason).toContain('below the floor');
+    expect(run.decision('monitor.rolled-back')).toMatchObject({
+      version: 'v000000000001',
+      restored: 'v0000000000aa',
+    });
+    expect(run.decisions().slice(-3)).toEqual(['monitor.action', 'monitor.rolled-back', 'monitor.ended']);
+  });
+
+  it('records a rollback it cannot do, and keeps watching', async ({ expect }) => {
+    const cases = [
+      { model: 'mon-rollback-first', previous: undefined, why: 'nothing to roll back to' },
+      { model: 'mon-rollback-refused', previous: { version: 'v0000000000aa' }, why: 'no longer loaded' },
+    ];
+    for (const { model, previous, why } of cases) {
+      const { handle, run } = await startMonitorRun(
+        model,
+        {
+          readMonitorInputs: labelledTraffic(3),
+          restoreVersion: failWith(
+            'DataPlaneRejected',
+            'cannot restore x v0000000000aa: it is no longer loaded and its bundle digest is unknown',
+          ),
+        },
+        {
+          monitoring: monitoring({ actions: { rollback: true } }),
+          accuracyFloor: 0.9,
+          ...(previous ? { previous } : {}),
+        },
+      );
+      const status = await waitFor(handle, (s) => s.actions.some((a) => a.kind === 'rollback'));
+      expect(status.actions.find((a) => a.kind === 'rollback')).toMatchObject({ outcome: 'refused' });
+      expect(status.actions.find((a) => a.kind === 'rollback')?.detail).toContain(why);
+      const later = await waitFor(handle, (s) => (s.summary?.looks ?? 0) >= (status.summary?.looks ?? 0) + 2);
+      expect(later.state).toBe('watching');
+      expect(run.dataPlane().filter((line) => line.startsWith('unload'))).toEqual([]);
+      await handle.cancel();
+    }
   });
 
   it('carries its tests and findings across continue-as-new', async ({ expect }) => {
@@ -303,6 +389,12 @@ describe('DeployModel starts the monitor', () => {
     expect(replaced).toMatchObject({ outcome: 'stopped' });
     expect((await monitor.describe()).runId).not.toBe(first);
     expect(monitorRun.decisions().filter((d) => d === 'monitor.started')).toHaveLength(2);
+    // The second monitor knows the version it replaced, for a rollback.
+    const payload = (await monitor.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes?.input
+      ?.payloads?.[0]?.data;
+    const started = JSON.parse(Buffer.from(payload ?? []).toString()) as MonitorModelInput;
+    expect(started.previous).toEqual({ version: STABLE_VERSION });
+    expect(started.version).toBe(CANDIDATE_VERSION);
     await monitor.cancel();
   });
 });

@@ -36,10 +36,13 @@ afterAll(async () => {
 
 /**
  * The gates in the order a change meets them: who started it first (nothing is read for an
- * unproven production origin); scanning never executes the model, so it comes before validation.
+ * unproven production origin); then what the audit log says of the artifact (quarantine, the
+ * promotion evidence) before any of it is fetched; scanning never executes the model, so it
+ * comes before validation.
  */
 const PIPELINE: ActivityName[] = [
   'authenticateOrigin',
+  'checkRelease',
   'resolveArtifact',
   'checkShipGates',
   'validateModel',
@@ -105,6 +108,8 @@ describe.concurrent('DeployModel before the rollout (stubbed activities)', () =>
 
   const gates: [ActivityName, PipelineStage, FailureType][] = [
     ['authenticateOrigin', 'resolving', 'OriginUnverified'],
+    ['checkRelease', 'resolving', 'Quarantined'],
+    ['checkRelease', 'resolving', 'PromotionRefused'],
     ['resolveArtifact', 'resolving', 'DigestMismatch'],
     // One activity judges every ship-or-not gate (supply-chain/gates/); each refuses with its type.
     ['checkShipGates', 'scanning', 'ScanFailed'],

@@ -1,0 +1,214 @@
+/**
+ * `modelship promote <model> --from staging --to production`: Git stays the source of truth, so a
+ * promotion is a commit. It finds both environments' specs of the model in the working tree,
+ * takes the artifact the `from` spec names (or one named by its sha256), checks on the audit log
+ * that it is not quarantined and that it passed `from` as the target spec's `spec.promotion`
+ * asks, rewrites the target spec's `spec.model` to exactly that artifact (comments and layout
+ * kept), validates the result like any spec, and commits it with the evidence in the message, on
+ * the current branch or a new one, optionally pushed. The workflow judges again after merge, on
+ * the same audit log with the same functions.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { simpleGit } from 'simple-git';
+import { isMap, parseDocument } from 'yaml';
+import type { LifeRecord } from '../release/artifact-life.ts';
+import { evidenceLines, judgePromotion, type PromotionEvidence } from '../release/promotion.ts';
+import { quarantineMessage, quarantineOf } from '../release/quarantine.ts';
+import { formatSpecError, parseSpec } from '../specs/parse.ts';
+import type { PromotionSpec } from '../specs/promotion-schema.ts';
+import { isSpecFile } from './changes.ts';
+import { specIdentity } from './spec-fields.ts';
+
+/** Why a promotion cannot be written: a sentence for the person who asked. */
+export class PromoteError extends Error {
+  override readonly name = 'PromoteError';
+}
+
+export interface PromoteInput {
+  /** The repository's working tree. */
+  root: string;
+  specsDir: string;
+  model: string;
+  from: string;
+  to: string;
+  /** The artifact to promote; default the one the `from` spec names. */
+  artifactSha256?: string;
+  /** Where that artifact is (`spec.model.source`), when it is not the one the `from` spec names. */
+  artifactSource?: string;
+  /** The model's audit records, from a log that verified (`release/verified-records.ts`). */
+  records: readonly LifeRecord[];
+  now: Date;
+  /** Commit on a new branch of this name instead of the current one. */
+  branch?: string;
+  /** Push the branch to this remote after committing. */
+  push?: string;
+  /** Judge and show, change nothing. */
+  dryRun?: boolean;
+  out?: (line: string) => void;
+}
+
+export interface PromoteResult {
+  specPath: string;
+  artifact: { source: string; sha256: string };
+  evidence: PromotionEvidence;
+  /** Absent on a dry run, and when the target already names the artifact. */
+  commit?: string;
+  branch?: string;
+  unchanged?: boolean;
+}
+
+/** When the target spec has no `spec.promotion`: the artifact must have served there, that is all. */
+const BARE_PROMOTION = (from: string): PromotionSpec => ({ from, minSoak: '0s', minSoakMs: 0, require: [] });
+
+export async function promote(input: PromoteInput): Promise<PromoteResult> {
+  const out = input.out ?? (() => {});
+  const { model, from, to } = input;
+  if (from === to) throw new PromoteError(`--from and --to are both ${from}: name two environments`);
+  const specs = await specsOf(input.root, input.specsDir, model);
+  const source = specs.get(from);
+  const target = specs.get(to);
+  if (!target) {
+    throw new PromoteError(
+      `no spec in ${input.specsDir}/ declares ${model} for ${to} (metadata.name ${model}, spec.rollout.environment ${to}); found ${describe(specs)}`,
+    );
+  }
+  const named = source ? modelOf(source.text, source.path) : undefined;
+  const sha256 = input.artifactSha256 ?? named?.sha256;
+  if (!sha256) {
+    throw new PromoteError(
+      `no spec in ${input.specsDir}/ declares ${model} for ${from}: name the artifact with --sha256 and --source`,
+    );
+  }
+  // Where the bytes are: as the `from` spec names them, or as the caller says for another artifact.
+  const sourcePath = input.artifactSource ?? (named?.sha256 === sha256 ? named.source : undefined);
+  if (!sourcePath) {
+    throw new PromoteError(
+      `the ${from} spec names another artifact than sha256:${sha256.slice(0, 12)}: say where it is with --source`,
+    );
+  }
+  const artifact = { sha256, source: sourcePath };
+
+  const quarantine = quarantineOf(input.records, model, artifact.sha256);
+  if (quarantine) throw new PromoteError(quarantineMessage(quarantine));
+
+  const targetSpec = parseSpec(target.text, { file: target.path });
+  const promotion =
+    targetSpec.ok && targetSpec.spec.spec.promotion ? targetSpec.spec.spec.promotion : undefined;
+  if (promotion && promotion.from !== from) {
+    throw new PromoteError(
+      `${target.path} takes its versions from ${promotion.from} (spec.promotion.from), not from ${from}`,
+    );
+  }
+  const evidence = judgePromotion(input.records, {
+    model,
+    artifactSha256: artifact.sha256,
+    promotion: promotion ?? BARE_PROMOTION(from),
+    now: input.now,
+  });
+  const lines = evidenceLines(evidence);
+  for (const line of lines) out(`promote: ${line}`);
+  if (!promotion) out(`promote: ${target.path} has no spec.promotion: only "served in ${from}" is required`);
+  if (!evidence.passed) {
+    throw new PromoteError(
+      `${model} sha256:${artifact.sha256.slice(0, 12)} did not pass ${from}: ${evidence.problems.join('; ')}`,
+    );
+  }
+
+  const current = modelOf(target.text, target.path);
+  const result: PromoteResult = {
+    specPath: target.path,
+    artifact: { source: sourcePath, sha256: artifact.sha256 },
+    evidence,
+  };
+  if (current.sha256 === artifact.sha256 && current.source === sourcePath) {
+    out(`promote: ${target.path} already names sha256:${artifact.sha256.slice(0, 12)}: nothing to commit`);
+    return { ...result, unchanged: true };
+  }
+  const text = withModel(target.text, { source: sourcePath, sha256: artifact.sha256 });
+  const checked = parseSpec(text, { file: target.path });
+  if (!checked.ok) {
+    throw new PromoteError(
+      `${target.path} would not be a valid spec with that artifact:\n${checked.errors.map(formatSpecError).join('\n')}`,
+    );
+  }
+  if (input.dryRun) {
+    out(`promote: would set spec.model of ${target.path} to ${sourcePath} sha256:${artifact.sha256}`);
+    return result;
+  }
+
+  const git = simpleGit(input.root);
+  if (input.branch) await git.checkoutLocalBranch(input.branch);
+  await writeFile(join(input.root, target.path), text);
+  await git.add(target.path);
+  const message = [
+    `promote ${model} sha256:${artifact.sha256.slice(0, 12)} from ${from} to ${to}`,
+    '',
+    ...lines,
+    '',
+    `Modelship-Promotion: ${from} -> ${to}`,
+    `Modelship-Artifact: sha256:${artifact.sha256}`,
+  ].join('\n');
+  const committed = await git.commit(message, [target.path]);
+  const branch = (await git.revparse(['--abbrev-ref', 'HEAD'])).trim();
+  out(`promote: committed ${committed.commit} on ${branch}: ${target.path} now names ${sourcePath}`);
+  if (input.push) {
+    await git.push(input.push, branch, ['--set-upstream']);
+    out(`promote: pushed ${branch} to ${input.push}; open a pull request from it`);
+  }
+  return { ...result, commit: (await git.revparse(['HEAD'])).trim(), branch };
+}
+
+interface SpecFile {
+  path: string;
+  text: string;
+}
+
+/** The model's specs in the working tree, by environment. Two for one environment is an error. */
+async function specsOf(root: string, specsDir: string, model: string): Promise<Map<string, SpecFile>> {
+  const files = await simpleGit(root).raw([
+    'ls-files',
+    '--cached',
+    '--others',
+    '--exclude-standard',
+    specsDir,
+  ]);
+  const found = new Map<string, SpecFile>();
+  for (const path of files.split('\n').filter((p) => isSpecFile(p, specsDir))) {
+    const text = await readFile(join(root, path), 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    const key = specIdentity(text);
+    if (key?.model !== model) continue;
+    const other = found.get(key.environment);
+    if (other) {
+      throw new PromoteError(`${other.path} and ${path} both declare ${model} for ${key.environment}`);
+    }
+    found.set(key.environment, { path: relative(root, join(root, path)), text });
+  }
+  return found;
+}
+
+function describe(specs: Map<string, SpecFile>): string {
+  if (specs.size === 0) return 'no spec of it at all';
+  return [...specs].map(([environment, spec]) => `${environment} in ${spec.path}`).join(', ');
+}
+
+/** `spec.model.source` and `.sha256` as written (the spec may be invalid in other ways). */
+function modelOf(text: string, path: string): { source: string; sha256: string } {
+  const data = parseDocument(text).toJS() as { spec?: { model?: { source?: unknown; sha256?: unknown } } };
+  const { source, sha256 } = data?.spec?.model ?? {};
+  if (typeof source !== 'string' || typeof sha256 !== 'string') {
+    throw new PromoteError(`${path} has no spec.model.source and spec.model.sha256`);
+  }
+  return { source, sha256 };
+}
+
+/** The spec text with `spec.model.source` and `.sha256` replaced, everything else as it was. */
+function withModel(text: string, model: { source: string; sha256: string }): string {
+  const document = parseDocument(text);
+  const node = document.getIn(['spec', 'model'], true);
+  if (!isMap(node)) throw new PromoteError('spec.model is not a mapping');
+  node.set('source', model.source);
+  node.set('sha256', model.sha256);
+  return document.toString();
+}

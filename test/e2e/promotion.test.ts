@@ -1,0 +1,218 @@
+/**
+ * From one environment to the next on evidence, with real parts: a real Temporal dev server and worker,
+ * iris deployed from a real Git repository, the real data plane and audit log. Staging's spec
+ * takes only what passed dev: an artifact never served in dev is refused, `promote`
+ * writes the commit that moves the passed one, and the deployment of that commit carries the
+ * evidence. An artifact its monitor rolled back is quarantined: deploying it again is refused,
+ * until `modelship quarantine lift` says why it may come back.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDeploymentInput } from '../../cli/start-deployment.ts';
+import { PromoteError, promote } from '../../gitops/promote.ts';
+import { startDeployment } from '../../gitops/start-deployment.ts';
+import { verifiedRecordsOf } from '../../release/verified-records.ts';
+import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
+import { feedMostlyWrongLabels, predictIris } from '../support/iris-feedback.ts';
+import { committedDigest, exampleSpecYaml } from '../support/model-catalog.ts';
+import { runModelship } from '../support/modelship-cli.ts';
+import { startTestStack, type TestStack } from '../support/test-stack.ts';
+
+let stack: TestStack;
+const repos: TempRepo[] = [];
+
+beforeAll(async () => {
+  stack = await startTestStack('promotion');
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await Promise.all(repos.map((repo) => repo.remove()));
+});
+
+const V1 = committedDigest('models/iris/v1/model.onnx');
+const V2 = committedDigest('models/iris/v2/model.onnx');
+
+async function repoWithModels(): Promise<TempRepo> {
+  const repo = await createTempRepo();
+  repos.push(repo);
+  await repo.copyFromProject('models/iris/v1/model.onnx');
+  await repo.copyFromProject('models/iris/v2/model.onnx');
+  await repo.copyFromProject('models/iris/holdout.csv');
+  return repo;
+}
+
+/** Writes the spec of `model` for `environment` at `path`; `extra` is YAML under `spec:`. */
+async function writeSpec(
+  repo: TempRepo,
+  options: { model: string; environment: string; version: 'v1' | 'v2'; extra?: string },
+): Promise<string> {
+  const path = `specs/${options.model}-${options.environment}.yaml`;
+  await repo.write(
+    path,
+    exampleSpecYaml({
+      name: options.model,
+      dataset: 'iris',
+      version: options.version,
+      environment: options.environment,
+      steps: ['setWeight: 100'],
+      postPromotionWindow: '1s',
+      analysis: options.extra ?? '',
+    }),
+  );
+  return path;
+}
+
+async function deploy(repo: TempRepo, specPath: string) {
+  const handle = await startDeployment(
+    stack.client,
+    stack.taskQueue,
+    await loadDeploymentInput(join(repo.root, specPath)),
+  );
+  return handle.result();
+}
+
+const PROMOTION = (minSoak: string) => `  promotion:\n    from: dev\n    minSoak: ${minSoak}\n`;
+
+// dev to staging: production's default policy also asks for a verified origin (an OIDC token
+// from CI), which is beside the point here.
+describe('promotion between environments', () => {
+  it('refuses what never passed dev, and deploys what promote commits, with the evidence', async () => {
+    const model = 'iris-promo';
+    const repo = await repoWithModels();
+    const dev = await writeSpec(repo, { model, environment: 'dev', version: 'v1' });
+    const staging = await writeSpec(repo, {
+      model,
+      environment: 'staging',
+      version: 'v2',
+      extra: PROMOTION('0s'),
+    });
+    await repo.commit('iris in dev and staging');
+
+    expect((await deploy(repo, dev)).outcome).toBe('serving');
+    // Staging names v2, which dev never served: refused before any work is done.
+    const refused = await deploy(repo, staging);
+    expect(refused.outcome).toBe('rejected');
+    expect(refused.rejection).toMatchObject({ type: 'PromotionRefused', step: 'resolving' });
+    expect(refused.rejection?.message).toContain(
+      `artifact sha256:${V2.slice(0, 12)} never served all traffic in dev`,
+    );
+
+    // promote takes what dev names (v1), judges it, and commits the staging spec on a branch.
+    const records = async () => verifiedRecordsOf(stack.audit, model);
+    const lines: string[] = [];
+    const promoted = await promote({
+      root: repo.root,
+      specsDir: 'specs',
+      model,
+      from: 'dev',
+      to: 'staging',
+      records: await records(),
+      now: new Date(),
+      branch: 'promote-iris-v1',
+      out: (line) => lines.push(line),
+    });
+    expect(promoted).toMatchObject({
+      specPath: staging,
+      artifact: { sha256: V1 },
+      branch: 'promote-iris-v1',
+    });
+    expect(lines.join('\n')).toContain('passed dev: version');
+    const message = await repo.git.raw(['log', '-1', '--format=%B']);
+    expect(message).toContain(`promote ${model} sha256:${V1.slice(0, 12)} from dev to staging`);
+    expect(message).toContain(`Modelship-Artifact: sha256:${V1}`);
+    const spec = await readFile(join(repo.root, staging), 'utf8');
+    expect(spec).toContain(`sha256: ${V1}`);
+    expect(spec).toContain('source: models/iris/v1/model.onnx');
+    // The rest of the spec is as it was, the promotion block included.
+    expect(spec).toContain('from: dev');
+
+    // One data plane serves both environments here, so staging's v1 replaces dev's in a rollout.
+    const served = await deploy(repo, staging);
+    expect(served.outcome).toBe('promoted');
+    const evidence = (await stack.audit.list({ model, environment: 'staging' })).find(
+      (record) => record.step === 'promotion.evidence',
+    );
+    expect(evidence?.details).toMatchObject({ from: 'dev', artifactSha256: V1 });
+
+    // A soak dev has not had yet: promote refuses, and says how long v2 served there.
+    await writeSpec(repo, { model, environment: 'dev', version: 'v2' });
+    await writeSpec(repo, { model, environment: 'staging', version: 'v1', extra: PROMOTION('1h') });
+    await repo.commit('v2 to dev; staging asks for an hour');
+    expect((await deploy(repo, dev)).outcome).toBe('promoted');
+    const young = await promote({
+      root: repo.root,
+      specsDir: 'specs',
+      model,
+      from: 'dev',
+      to: 'staging',
+      records: await records(),
+      now: new Date(),
+    }).catch((error: unknown) => error);
+    expect(young).toBeInstanceOf(PromoteError);
+    expect((young as Error).message).toMatch(/served in dev for \d+s so far, less than the 1h/);
+  });
+});
+
+describe('quarantine', () => {
+  it('refuses an artifact its monitor rolled back until someone lifts the quarantine with a reason', async () => {
+    const model = 'iris-quarantine';
+    const repo = await repoWithModels();
+    const staging = await writeSpec(repo, { model, environment: 'staging', version: 'v1' });
+    await repo.commit('v1');
+    expect((await deploy(repo, staging)).outcome).toBe('serving');
+    const monitoring = `  monitoring:
+    interval: 500ms
+    checks:
+      inputDrift: false
+      predictionDrift: false
+      performance: { accuracy: { min: 0.9 } }
+    actions: { rollback: true }
+`;
+    await writeSpec(repo, { model, environment: 'staging', version: 'v2', extra: monitoring });
+    await repo.commit('v2, watched');
+    expect((await deploy(repo, staging)).outcome).toBe('promoted');
+    await feedMostlyWrongLabels(stack.dataPlane, model, await predictIris(stack.dataPlane.url, model, 300));
+    const monitor = stack.client.workflow.getHandle(`monitor/staging/${model}`);
+    expect(await monitor.result()).toMatchObject({ outcome: 'rolled-back' });
+
+    // The same artifact again, from a new commit: refused, naming the rollback and the way out.
+    await repo.write(
+      staging,
+      (await readFile(join(repo.root, staging), 'utf8')).replace(
+        'owners: [ml-platform]',
+        'owners: [ml-platform, ops]',
+      ),
+    );
+    await repo.commit('v2 again');
+    const again = await deploy(repo, staging);
+    expect(again.outcome).toBe('rejected');
+    expect(again.rejection?.type).toBe('Quarantined');
+    expect(again.rejection?.message).toContain(`artifact sha256:${V2.slice(0, 12)} is quarantined`);
+    expect(again.rejection?.message).toContain(`modelship quarantine lift ${model} ${V2}`);
+
+    const env = { MODELSHIP_HOME: stack.home, MODELSHIP_AUDIT_URL: '' };
+    const listed = await runModelship(['quarantine', 'list', model], { cwd: repo.root, env });
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toContain(`QUARANTINED sha256:${V2}`);
+    const tooShort = await runModelship(['quarantine', 'lift', model, V2, '--reason', 'ok'], {
+      cwd: repo.root,
+      env,
+    });
+    expect(tooShort.status).toBe(2);
+    expect(tooShort.stderr).toContain('--reason must say why');
+    const lifted = await runModelship(
+      ['quarantine', 'lift', model, V2, '--reason', 'the labels came from a broken join', '--by', 'alice'],
+      { cwd: repo.root, env },
+    );
+    expect(lifted.stderr).toBe('');
+    expect(lifted.status).toBe(0);
+    const record = (await stack.audit.list({ model })).find((r) => r.step === 'quarantine.lifted');
+    expect(record).toMatchObject({ actor: 'alice', details: { artifactSha256: V2 } });
+
+    await repo.write(staging, `${await readFile(join(repo.root, staging), 'utf8')}# lifted\n`);
+    await repo.commit('v2 once more');
+    expect((await deploy(repo, staging)).outcome).toBe('promoted');
+  });
+});
