@@ -36,7 +36,7 @@ import {
 } from '../supply-chain/gates/evaluate.ts';
 import { evaluatePolicy, type PolicyRuleResult, policyPassed } from '../supply-chain/policy/evaluate.ts';
 import { type LoadedPolicy, loadPolicy } from '../supply-chain/policy/load.ts';
-import type { ScanPolicy } from '../supply-chain/policy/schema.ts';
+import type { HoldoutPrivacy, ScanPolicy } from '../supply-chain/policy/schema.ts';
 import { type SecretFinding, secretScannerVersions } from '../supply-chain/secrets/index.ts';
 import type { ArtifactStore, ResolvedArtifact } from './artifact.ts';
 import { domainFailure, FailureType } from './failures.ts';
@@ -66,6 +66,11 @@ export interface SupplyChainReport {
   scanners: Record<string, string>;
   /** The policy's scan limits, passed on to whoever needs them. */
   scanLimits: ScanPolicy;
+  /**
+   * The policy's `privacy.holdout`, passed on to validation, which scans the holdout; absent in
+   * reports of runs from before the privacy gate (validation then refuses, the default).
+   */
+  holdoutPrivacy?: HoldoutPrivacy;
 }
 
 export interface CheckPolicyInput {
@@ -209,6 +214,7 @@ function supplyChainReport(report: GateReport, modelDir: string | null, signatur
     secrets: { findings: report.secrets },
     scanners: { ...secretScannerVersions() },
     scanLimits: report.scanPolicy,
+    holdoutPrivacy: report.privacyPolicy.holdout,
   } satisfies SupplyChainReport;
 }
 

@@ -13,6 +13,10 @@
  * The child reports the signature, predictions and latencies; the verdict is computed here, and
  * a passing report carries the holdout's reference profile (`model/profile.ts`) for packaging.
  *
+ * The holdout's text is scanned for personal data before it is parsed (`supply-chain/privacy/`):
+ * a finding fails as PersonalDataFound unless the policy's `privacy.holdout` allows it, and is
+ * shown masked either way.
+ *
  * Read-only and deterministic apart from latency, so a retry simply runs again.
  */
 import { createReadStream } from 'node:fs';
@@ -22,7 +26,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { DeploymentRef } from '../domain/deployment.ts';
 import type { LatencyOptions } from '../model/feeding.ts';
 import { hasErrorCode, isWithin, sha256Hex } from '../model/files.ts';
-import { parseHoldoutCsv } from '../model/holdout.ts';
+import { type HoldoutData, parseHoldoutCsv } from '../model/holdout.ts';
 import { DEFAULT_ISOLATION_LIMITS, type IsolationLimits, runModelIsolated } from '../model/isolation.ts';
 import { accuracy, describeMetric, f1Macro, judgeMetrics } from '../model/metrics.ts';
 import { profileHoldout } from '../model/profile.ts';
@@ -31,9 +35,16 @@ import { planPermutation } from '../model/report/importance.ts';
 import { sliceFailures } from '../model/report/slices.ts';
 import { type ScanLimits, scanModelFile } from '../model/scan.ts';
 import type { InterfaceSpec } from '../model/session.ts';
-import type { ValidationReport } from '../model/validation-report.ts';
+import type { HoldoutPrivacyRecord, ValidationReport } from '../model/validation-report.ts';
 import type { ValidationSpec } from '../specs/schema.ts';
 import { importanceOptions } from '../specs/validation-schema.ts';
+import type { HoldoutPrivacy } from '../supply-chain/policy/schema.ts';
+import {
+  classifyCell,
+  formatPersonalDataFinding,
+  maskQuotedPersonalData,
+  scanCsvForPersonalData,
+} from '../supply-chain/privacy/holdout-pii.ts';
 import type { ArtifactStore, ResolvedArtifact } from './artifact.ts';
 import { asDomainFailure, domainFailure, FailureType } from './failures.ts';
 import { cancellationSignal, heartbeat, writeStreamHeartbeating } from './heartbeat.ts';
@@ -51,6 +62,11 @@ export interface ValidateModelInput {
   validation: ValidationSpec;
   /** The environment policy's scan limits, for the scan of the copy that gets loaded. */
   scanLimits?: Partial<ScanLimits>;
+  /**
+   * The environment policy's `privacy.holdout`: whether personal data in the holdout fails
+   * validation (`refuse`, the default when absent) or is recorded masked (`allow`).
+   */
+  holdoutPrivacy?: HoldoutPrivacy;
 }
 
 export interface ValidateDeps {
@@ -73,8 +89,51 @@ export interface ValidateDeps {
   stableManifests?: StableManifests;
 }
 
+/**
+ * The personal-data gate on the holdout's text, before anything parses it into a report: the
+ * reader quotes cells it cannot read, slices list their values, so this is the last point where
+ * nothing of the file has been repeated anywhere. Refused unless the policy allows it; allowed
+ * findings come back masked for the report.
+ */
+function checkHoldoutPrivacy(
+  text: string,
+  path: string,
+  privacy: HoldoutPrivacy,
+): HoldoutPrivacyRecord | undefined {
+  const scan = scanCsvForPersonalData(text);
+  if (scan.total === 0) return undefined;
+  const record: HoldoutPrivacyRecord = {
+    policy: 'allow',
+    findings: scan.findings,
+    total: scan.total,
+    byKind: scan.byKind,
+    complete: scan.complete,
+  };
+  if (privacy === 'allow') return record;
+  const unlisted = scan.total - scan.findings.length;
+  throw domainFailure(
+    FailureType.PersonalDataFound,
+    `holdout "${path}" holds personal data (${scan.total} value(s)): ${scan.findings.map(formatPersonalDataFinding).join('; ')}${unlisted > 0 ? `; and ${unlisted} more` : ''}. ` +
+      'Remove or anonymise those columns (hash or drop identifiers; the model should not need them), ' +
+      'or, if this environment may evaluate on such data, set `privacy: { holdout: allow }` in its policy (policies/<environment>.yaml).',
+    { path, findings: scan.findings, total: scan.total, byKind: scan.byKind, complete: scan.complete },
+  );
+}
+
+/** A slice value that is personal data shows in the report as its mask (allowed holdouts only). */
+function maskSliceValues(data: HoldoutData): HoldoutData {
+  if (!data.slices) return data;
+  return {
+    ...data,
+    slices: data.slices.map((slice) => ({
+      ...slice,
+      values: slice.values.map((value) => classifyCell(value)?.masked ?? value),
+    })),
+  };
+}
+
 /** Reads and parses the holdout CSV the spec names in the commit's tree; every problem is a domain failure. */
-async function readHoldout(tree: string, validation: ValidationSpec) {
+async function readHoldout(tree: string, validation: ValidationSpec, privacyPolicy: HoldoutPrivacy) {
   const { path, labelColumn } = validation.holdout;
   const root = resolve(tree);
   const file = resolve(root, path);
@@ -94,16 +153,23 @@ async function readHoldout(tree: string, validation: ValidationSpec) {
       },
     );
   });
-  const parsed = parseHoldoutCsv(text.toString('utf8'), labelColumn, path, {
+  const csv = text.toString('utf8');
+  const privacy = checkHoldoutPrivacy(csv, path, privacyPolicy);
+  const parsed = parseHoldoutCsv(csv, labelColumn, path, {
     sliceColumns: (validation.slices ?? []).map((slice) => slice.column),
   });
   if (!parsed.ok) {
-    throw domainFailure(FailureType.InvalidHoldout, `holdout data is unusable: ${parsed.errors.join('; ')}`, {
+    const errors = privacy ? parsed.errors.map(maskQuotedPersonalData) : parsed.errors;
+    throw domainFailure(FailureType.InvalidHoldout, `holdout data is unusable: ${errors.join('; ')}`, {
       path,
-      errors: parsed.errors,
+      errors,
     });
   }
-  return { data: parsed.data, sha256: sha256Hex(text) };
+  return {
+    data: privacy ? maskSliceValues(parsed.data) : parsed.data,
+    sha256: sha256Hex(text),
+    ...(privacy ? { privacy } : {}),
+  };
 }
 
 /**
@@ -139,7 +205,8 @@ export function createValidateActivities(deps: ValidateDeps) {
      * DigestMismatch (store or holdout file), ScanFailed (the gate before loading), InvalidSpec
      * and InvalidHoldout (holdout unusable for this interface), ModelUnloadable (including a
      * child killed by its time or memory limit), InterfaceMismatch, ValidationFailed (details:
-     * the full report).
+     * the full report), PersonalDataFound (the holdout holds personal data the policy refuses;
+     * details: the masked findings).
      */
     async validateModel(input: ValidateModelInput): Promise<ValidationReport> {
       const { artifact, deployment, validation } = input;
@@ -158,7 +225,11 @@ export function createValidateActivities(deps: ValidateDeps) {
           expectedSha256: artifact.sha256,
         });
         if (!scan.passed) throw scanFailure(artifact, scan);
-        const holdout = await readHoldout(await deps.trees.treeOf(deployment), validation);
+        const holdout = await readHoldout(
+          await deps.trees.treeOf(deployment),
+          validation,
+          input.holdoutPrivacy ?? 'refuse',
+        );
         const importance = importanceOptions(validation.importance);
         // Half the child's time limit at most, so a generous budget cannot get the child killed.
         const budgetMs = Math.min(importance.budgetMs, isolation.timeoutMs / 2);
@@ -213,6 +284,7 @@ export function createValidateActivities(deps: ValidateDeps) {
           interface: { ok: true },
           onnxruntimeVersion: run.onnxruntimeVersion,
           analysis,
+          ...(holdout.privacy ? { privacy: { holdout: holdout.privacy } } : {}),
           ...(explained ? { explanations: { importance: explained } } : {}),
         };
         if (!report.passed) {

@@ -31,6 +31,11 @@ export const FailureType = {
   InvalidHoldout: 'InvalidHoldout',
   /** The model's inputs or outputs differ from `spec.interface`. */
   InterfaceMismatch: 'InterfaceMismatch',
+  /**
+   * The holdout holds personal data (an email, a phone, card or national identifier) and the
+   * environment's policy does not allow it (`privacy.holdout`): retrying reads the same file.
+   */
+  PersonalDataFound: 'PersonalDataFound',
   /** The model runs but misses a metric threshold of `spec.validation`. */
   ValidationFailed: 'ValidationFailed',
   /** The model cannot be loaded or run at all. */

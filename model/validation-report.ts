@@ -32,6 +32,23 @@ export interface ValidationReport {
    * reports of runs from before it existed.
    */
   analysis?: HoldoutAnalysis;
+  /**
+   * Personal data found in the holdout and let through by the policy (`privacy.holdout: allow`),
+   * masked (`supply-chain/privacy/`); absent when none was found, and in older reports.
+   */
+  privacy?: { holdout: HoldoutPrivacyRecord };
   /** Permutation importance and its shift against the stable version; absent in older reports. */
   explanations?: Explanations;
+}
+
+/** What the holdout's personal-data scan found, as a report keeps it: values masked, never in clear. */
+export interface HoldoutPrivacyRecord {
+  /** What the policy said: only `allow` lets a report with findings exist. */
+  policy: 'allow';
+  /** The first findings in file order; `total` counts them all. */
+  findings: { kind: string; scheme?: string; row: number; line: number; column: string; masked: string }[];
+  total: number;
+  byKind: Record<string, number>;
+  /** False when the file was longer than the scan reads; the tail was not scanned. */
+  complete: boolean;
 }

@@ -244,6 +244,7 @@ async function deploy(run: DeploymentRun, input: DeployModelInput): Promise<Depl
       interface: spec.spec.interface,
       validation: spec.spec.validation,
       ...(supplyChain ? { scanLimits: scanLimitsOf(supplyChain.scanLimits) } : {}),
+      ...(supplyChain?.holdoutPrivacy ? { holdoutPrivacy: supplyChain.holdoutPrivacy } : {}),
     });
     metrics = validation.metrics.map(({ name, value, passed }) => ({ name, value, passed }));
     run.record({ validation: metrics });

@@ -153,6 +153,8 @@ export async function evaluateShipGates(input: ShipGateInput): Promise<GateRepor
     policy: { file: policy.file, origin: policy.ok ? policy.origin : 'file', results },
     fourEyes: policy.ok ? policy.policy.rollout.fourEyes : false,
     scanPolicy,
+    // A policy that cannot be read allows nothing: the gate refuses personal data.
+    privacyPolicy: policy.ok ? policy.policy.privacy : { holdout: 'refuse' },
     scanLimits: limits,
     scan,
     signature,

@@ -7,7 +7,7 @@
 import { FailureType } from '../../domain/failure-types.ts';
 import type { ScanLimits, ScanReport } from '../../model/scan.ts';
 import type { PolicyRuleResult } from '../policy/evaluate.ts';
-import type { ScanPolicy } from '../policy/schema.ts';
+import type { PrivacyPolicy, ScanPolicy } from '../policy/schema.ts';
 import type { SecretFinding } from '../secrets/index.ts';
 
 /** The gates, in the order they are judged and listed. */
@@ -67,6 +67,8 @@ export interface GateReport {
   fourEyes: boolean;
   /** The policy's scan block as written (absent fields keep the defaults). */
   scanPolicy: ScanPolicy;
+  /** The policy's privacy block: whether validation refuses a holdout holding personal data. */
+  privacyPolicy: PrivacyPolicy;
   /** The limits the scan used: defaults, the worker's, then the policy's. */
   scanLimits: ScanLimits;
   /** Null when the scan gate did not run. */

@@ -288,6 +288,22 @@ const Reconcile = z
   })
   .describe('How reconcile treats drift between Git and what is deployed in this environment.');
 
+const Privacy = z
+  .strictObject({
+    holdout: z
+      .enum(['refuse', 'allow'])
+      .default('refuse')
+      .describe(
+        'What validation does when the holdout holds personal data (emails, phone numbers, card numbers, national or bank identifiers; `supply-chain/privacy/`): `refuse` fails validation with PersonalDataFound, `allow` records the findings, masked, in the validation report and goes on. Allow only for a holdout that must carry such columns and may.',
+      ),
+  })
+  .describe('Personal data in the files validation reads.');
+
+/** The policy's privacy block, defaults applied. */
+export type PrivacyPolicy = z.output<typeof Privacy>;
+/** `refuse` or `allow`: what validation does with personal data in the holdout. */
+export type HoldoutPrivacy = PrivacyPolicy['holdout'];
+
 export const EnvironmentPolicySchema = z
   .strictObject({
     apiVersion: z.literal(API_VERSION).describe(`Policy language version; always ${API_VERSION}.`),
@@ -305,6 +321,7 @@ export const EnvironmentPolicySchema = z
     scan: Scan.prefault({}),
     identity: Identity.prefault({}),
     reconcile: Reconcile.prefault({}),
+    privacy: Privacy.prefault({}),
   })
   // Production has always refused self-approval (domain/approval.ts); a production policy
   // that says nothing about four eyes keeps that, so plan judges what the workflow enforces.

@@ -43,6 +43,7 @@ describe('parsePolicy', () => {
       scan: {},
       identity: { issuers: {}, approvers: {}, unsignedApprovals: 'refuse', origin: { required: true } },
       reconcile: { gitDrift: 'report' },
+      privacy: { holdout: 'refuse' },
     });
     expect(defaultPolicy('staging').rollout.fourEyes).toBe(false);
     expect(defaultPolicy('staging').identity).toMatchObject({
@@ -98,7 +99,7 @@ scan:
       'policies/production.yaml:1:13  apiVersion: must be "modelship.dev/v1"; got "v2"',
       'policies/production.yaml:2:7  kind: must be "EnvironmentPolicy"; got "ModelDeployment"',
       'policies/production.yaml:3:11  metadata.environment: missing required field',
-      'policies/production.yaml:4:1  rules: unknown field "rules"; expected one of: apiVersion, kind, metadata, signatures, artifacts, validation, rollout, scan, identity, reconcile',
+      'policies/production.yaml:4:1  rules: unknown field "rules"; expected one of: apiVersion, kind, metadata, signatures, artifacts, validation, rollout, scan, identity, reconcile, privacy',
     ]);
   });
 
