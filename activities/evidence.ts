@@ -58,6 +58,7 @@ export async function writeEvidence(
     ...facts,
     ...(spec.metadata.description ? { description: spec.metadata.description } : {}),
     owners: spec.metadata.owners,
+    ...(spec.metadata.modelCard ? { card: spec.metadata.modelCard } : {}),
     interface: spec.spec.interface,
     validation: input.validation,
     scan: input.scan,

@@ -2,7 +2,8 @@
  * `packageModel`: an immutable, content-addressed bundle `<home>/bundles/<digest>/` holding
  * `model.onnx`, `spec.yaml` (the spec as committed) and `manifest.json`, which carries the
  * validation's reports and the holdout's reference profile (`referenceProfile`) that the data
- * plane bins live traffic against.
+ * plane bins live traffic against, and `MODEL_CARD.md` for people (listed in the manifest with
+ * its sha256, outside the digest like the manifest, for the same reason).
  *
  * The bundle digest covers the content files (sorted `path\tsha256\n` lines) and the spec's
  * commit, never the manifest: the manifest carries measurements (latency) and a creation time
@@ -21,6 +22,7 @@ import {
   type BundleFile,
   type BundleManifest,
   MANIFEST_FILE,
+  MODEL_CARD_FILE,
   MODEL_FILE,
   parseBundleManifest,
   parseLooseBundleManifest,
@@ -33,6 +35,7 @@ import type { ScanReport } from '../model/scan.ts';
 import type { ValidationReport } from '../model/validation-report.ts';
 import { type BundleStores, bundleStores } from '../oci/environment-stores.ts';
 import { parseSpec } from '../specs/parse.ts';
+import { modelCardMarkdown } from '../supply-chain/evidence/model-card.ts';
 import type { ArtifactStore, ResolvedArtifact } from './artifact.ts';
 import { writeEvidence } from './evidence.ts';
 import { type EvidenceKey, loadEvidenceKey } from './evidence-key.ts';
@@ -124,11 +127,22 @@ async function bundleProblems(
     }
   }
   // Loose: a bundle packaged by an earlier version is reused as long as it names this digest.
-  const manifest = await readFile(join(dir, MANIFEST_FILE), 'utf8')
-    .then((text) => parseLooseBundleManifest(JSON.parse(text)))
+  const json = await readFile(join(dir, MANIFEST_FILE), 'utf8')
+    .then((text) => JSON.parse(text) as unknown)
     .catch(() => undefined);
+  const manifest = json === undefined ? undefined : parseLooseBundleManifest(json);
   if (!manifest?.ok || manifest.manifest.digest !== digest)
     problems.push(`${MANIFEST_FILE} is missing, unreadable or names another digest`);
+  // The card is outside the digest, so the manifest's sha256 of it is what keeps it honest.
+  const card = (json as { modelCard?: { sha256?: unknown } } | undefined)?.modelCard;
+  if (card && typeof card.sha256 === 'string') {
+    const actual = await sha256FileHeartbeating(join(dir, MODEL_CARD_FILE)).catch(() => undefined);
+    if (actual?.sha256 !== card.sha256) {
+      problems.push(
+        `${MODEL_CARD_FILE} has sha256 ${actual?.sha256 ?? '(unreadable)'}, but ${MANIFEST_FILE} says ${card.sha256}`,
+      );
+    }
+  }
   return problems;
 }
 
@@ -264,6 +278,27 @@ export function createPackageActivities(deps: {
         },
         await evidenceKey(),
       );
+      const card = modelCardMarkdown({
+        model: deployment.model,
+        environment: deployment.environment,
+        ...(spec.metadata.description ? { description: spec.metadata.description } : {}),
+        owners: spec.metadata.owners,
+        ...(spec.metadata.modelCard ? { card: spec.metadata.modelCard } : {}),
+        interface: spec.spec.interface,
+        validation: input.validation,
+        holdoutPath: spec.spec.validation.holdout.path,
+        ...(spec.spec.provenance ? { provenance: spec.spec.provenance } : {}),
+        spec: { path: deployment.specPath, commit: deployment.commit },
+        bundleDigest: digest,
+        artifact: { source: artifact.source, sha256: artifact.sha256 },
+        createdAt,
+      });
+      await writeFileAtomic(join(temp, MODEL_CARD_FILE), card);
+      const modelCard = {
+        path: MODEL_CARD_FILE,
+        sha256: sha256Hex(card),
+        sizeBytes: Buffer.byteLength(card),
+      };
       const manifest: BundleManifest = {
         schemaVersion: BUNDLE_MANIFEST_SCHEMA_VERSION,
         digest,
@@ -279,6 +314,7 @@ export function createPackageActivities(deps: {
         onnxruntimeVersion: input.validation.onnxruntimeVersion,
         scanners,
         evidence,
+        modelCard,
         ...(profile ? { referenceProfile: profile } : {}),
         createdAt,
       };

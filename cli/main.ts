@@ -56,6 +56,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     summary: 'What served when: every version of a model in an environment, from the audit log',
     load: () => import('./commands/history.ts'),
   },
+  card: {
+    summary: 'Print the model card of the version serving in an environment, or of a bundle',
+    load: () => import('./commands/card.ts'),
+  },
   promote: {
     summary: "Commit the artifact that passed one environment to the next one's spec, on evidence",
     load: () => import('./commands/promote.ts'),

@@ -24,6 +24,13 @@ export const BOM_SIGNATURE_FILE = 'bom.sigstore.json';
 export const PROVENANCE_FILE = 'provenance.json';
 export const PROVENANCE_SIGNATURE_FILE = 'provenance.sigstore.json';
 
+/**
+ * The model card for people (`supply-chain/evidence/model-card.ts`). Like the manifest it states
+ * measurements (latency) that differ between attempts, so it is outside the bundle digest, and the
+ * manifest lists its sha256 (`modelCard`); bundles packaged before it existed have none.
+ */
+export const MODEL_CARD_FILE = 'MODEL_CARD.md';
+
 /** The content files: hashed into the bundle digest and listed in the manifest with their digests. */
 const CONTENT_FILES = [MODEL_FILE, SPEC_FILE] as const;
 /** The evidence files, written beside the manifest; provenance is absent for an uncommitted spec. */
@@ -36,7 +43,11 @@ export const EVIDENCE_FILES = [
 /** What every bundle directory holds. */
 export const REQUIRED_BUNDLE_FILES: readonly string[] = [MANIFEST_FILE, ...CONTENT_FILES];
 /** Everything a bundle directory may hold, sorted; anything else means it was tampered with. */
-export const BUNDLE_FILES: readonly string[] = [...REQUIRED_BUNDLE_FILES, ...EVIDENCE_FILES].sort();
+export const BUNDLE_FILES: readonly string[] = [
+  ...REQUIRED_BUNDLE_FILES,
+  ...EVIDENCE_FILES,
+  MODEL_CARD_FILE,
+].sort();
 
 /**
  * Version 2 still: `referenceProfile`, added since, is optional and only added, so every reader
@@ -132,6 +143,9 @@ const BundleManifestSchema = z
       .record(z.string(), z.string())
       .describe('Rule-set versions of the scanners that judged the model.'),
     evidence: EvidenceRecordSchema,
+    modelCard: BundleFileSchema.optional().describe(
+      `${MODEL_CARD_FILE}, written before the manifest; absent in bundles of runs from before model cards.`,
+    ),
     referenceProfile: ReferenceProfileSchema.optional().describe(
       'The holdout profiled for drift monitoring (`domain/reference-profile.ts`); absent in bundles of runs from before profiles, whose validation report has none.',
     ),

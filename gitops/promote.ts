@@ -9,7 +9,7 @@
  * the same audit log with the same functions.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { isMap, parseDocument } from 'yaml';
 import type { LifeRecord } from '../release/artifact-life.ts';
@@ -70,7 +70,7 @@ export async function promote(input: PromoteInput): Promise<PromoteResult> {
   const target = specs.get(to);
   if (!target) {
     throw new PromoteError(
-      `no spec in ${input.specsDir}/ declares ${model} for ${to} (metadata.name ${model}, spec.rollout.environment ${to}); found ${describe(specs)}`,
+      `no spec in ${input.specsDir}/ declares ${model} for ${to} (metadata.name ${model}, spec.rollout.environment ${to}); found ${describeSpecs(specs)}`,
     );
   }
   const named = source ? modelOf(source.text, source.path) : undefined;
@@ -183,12 +183,12 @@ async function specsOf(root: string, specsDir: string, model: string): Promise<M
     if (other) {
       throw new PromoteError(`${other.path} and ${path} both declare ${model} for ${key.environment}`);
     }
-    found.set(key.environment, { path: relative(root, join(root, path)), text });
+    found.set(key.environment, { path, text });
   }
   return found;
 }
 
-function describe(specs: Map<string, SpecFile>): string {
+function describeSpecs(specs: Map<string, SpecFile>): string {
   if (specs.size === 0) return 'no spec of it at all';
   return [...specs].map(([environment, spec]) => `${environment} in ${spec.path}`).join(', ');
 }

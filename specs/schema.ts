@@ -416,6 +416,32 @@ const Provenance = z
   })
   .describe('How the model was made, for the SLSA provenance statement the package step writes.');
 
+const cardText = z.string().trim().min(1, 'must not be empty');
+
+const ModelCardSpec = z
+  .strictObject({
+    intendedUse: cardText.describe(
+      'What the model is for and who may rely on it: the use the validation numbers stand for.',
+    ),
+    outOfScope: z
+      .array(cardText)
+      .default([])
+      .describe('Uses it is not meant for, so readers of the card do not stretch it there.'),
+    limitations: z
+      .array(cardText)
+      .min(1, 'name at least one known limitation')
+      .describe('Known technical limitations (data it never saw, ranges it was not tested on, …).'),
+    ethicalConsiderations: z
+      .array(cardText)
+      .default([])
+      .describe('Risks to people and how they are mitigated, one per entry.'),
+  })
+  .describe(
+    "What people approving or using the model must know beyond its numbers: stated in the bundle's model card (MODEL_CARD.md and the BOM's modelCard).",
+  );
+/** `metadata.modelCard`, defaults applied. */
+export type ModelCardSpec = z.output<typeof ModelCardSpec>;
+
 /** A whole `ModelDeployment` spec; parses plain data into a `ModelDeployment` with defaults applied. */
 export const ModelDeploymentSchema = z
   .strictObject({
@@ -429,6 +455,7 @@ export const ModelDeploymentSchema = z
           .min(1, 'name at least one owner')
           .describe('People or teams accountable for this deployment.'),
         description: z.string().optional().describe('What the model does, for people reading the spec.'),
+        modelCard: ModelCardSpec.optional(),
       })
       .describe('Identity and ownership.'),
     spec: z

@@ -49,6 +49,7 @@ import { statusQuery } from './messages.ts';
 import { startMonitor } from './monitor-start.ts';
 import { type RolloutContext, rollBack, runRollout } from './rollout.ts';
 import { signatureLine } from './status.ts';
+import { summariseValidation } from './validation-summary.ts';
 
 export { statusQuery };
 
@@ -247,7 +248,8 @@ async function deploy(run: DeploymentRun, input: DeployModelInput): Promise<Depl
       ...(supplyChain?.holdoutPrivacy ? { holdoutPrivacy: supplyChain.holdoutPrivacy } : {}),
     });
     metrics = validation.metrics.map(({ name, value, passed }) => ({ name, value, passed }));
-    run.record({ validation: metrics });
+    const validationSummary = summariseValidation(validation);
+    run.record({ validation: metrics, ...(validationSummary ? { validationSummary } : {}) });
 
     // The policy judges what is now known: verified signers, measured metrics, the commit's author.
     const policy = supplyChain ? await checkPolicy({ deployment, spec, supplyChain, validation }) : undefined;

@@ -66,6 +66,7 @@ type DeploymentFacts = Partial<
     | 'promotion'
     | 'scanFindings'
     | 'validation'
+    | 'validationSummary'
     | 'signature'
     | 'policy'
     | 'fourEyes'

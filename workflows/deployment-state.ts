@@ -10,6 +10,7 @@ import type { PipelineStage } from '../domain/stages.ts';
 import type { Step } from '../specs/schema.ts';
 import type { PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
 import { initialProgress, type RolloutProgress } from './rollout-plan.ts';
+import type { ValidationSummary } from './validation-summary.ts';
 
 export type { PipelineStage } from '../domain/stages.ts';
 
@@ -55,6 +56,8 @@ export interface DeploymentState {
   artifact?: { sha256: string; sizeBytes: number };
   scanFindings?: number;
   validation?: { name: string; value: number; passed: boolean }[];
+  /** The approval-relevant part of the validation report (`validation-summary.ts`); absent in older runs. */
+  validationSummary?: ValidationSummary;
   /** One line: who verifiably signed the model directory, or that it is unsigned. */
   signature?: string;
   /** The evidence that the artifact passed `spec.promotion.from`, as lines for people. */

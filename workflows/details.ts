@@ -11,6 +11,7 @@ import { verdictMarkdown } from '../analysis/report.ts';
 import { describeStep } from '../specs/steps.ts';
 import type { ApprovalRecord, DeploymentState, WaitingApproval } from './deployment-state.ts';
 import { estimateLines } from './status.ts';
+import { validationSummaryLines } from './validation-summary.ts';
 
 const OUTCOME: Partial<Record<DeploymentState['stage'], string>> = {
   serving: '✅ **Serving**: this version answers all traffic',
@@ -141,7 +142,8 @@ function supplyChainLines(state: DeploymentState): string[] {
       (metric) =>
         `• ${metric.name} ${formatMetric(metric.name, metric.value)}: ${metric.passed ? 'pass' : '**FAIL**'}`,
     );
-    lines.push('', `**Offline validation:**<br>${metrics.join('<br>')}`);
+    const summary = state.validationSummary ? validationSummaryLines(state.validationSummary) : [];
+    lines.push('', `**Offline validation:**<br>${[...metrics, ...summary].join('<br>')}`);
   }
   if (state.signature) lines.push('', `**Signature:** ${state.signature}`);
   if (state.promotion) lines.push('', `**Promotion:** ${state.promotion.join('<br>')}`);

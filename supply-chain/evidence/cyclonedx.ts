@@ -31,6 +31,13 @@ export interface CdxPerformanceMetric {
   slice?: string;
 }
 
+/** `modelCard.considerations`: what the spec's `metadata.modelCard` states (`model-card.ts`). */
+export interface CdxModelCardConsiderations {
+  useCases?: string[];
+  technicalLimitations?: string[];
+  ethicalConsiderations?: { name: string; mitigationStrategy?: string }[];
+}
+
 export interface CdxModelCard {
   'bom-ref'?: string;
   modelParameters: {
@@ -40,6 +47,7 @@ export interface CdxModelCard {
     outputs: CdxModelIo[];
   };
   quantitativeAnalysis: { performanceMetrics: CdxPerformanceMetric[] };
+  considerations?: CdxModelCardConsiderations;
   properties?: CdxProperty[];
 }
 

@@ -13,7 +13,7 @@ import type { ReferenceProfile } from '../../domain/reference-profile.ts';
 import type { MetricResult } from '../../model/metrics.ts';
 import type { ScanReport } from '../../model/scan.ts';
 import type { ValidationReport } from '../../model/validation-report.ts';
-import type { TensorSpec } from '../../specs/schema.ts';
+import type { ModelCardSpec, TensorSpec } from '../../specs/schema.ts';
 import {
   type CdxBom,
   type CdxComponent,
@@ -24,6 +24,7 @@ import {
 } from './cyclonedx.ts';
 import { type BundleFacts, hasScheme, sortedScanners } from './facts.ts';
 import { HOLDOUT_BOM_REF, holdoutDataset } from './holdout-dataset.ts';
+import { modelCardConsiderations, modelCardOwnerProperties } from './model-card.ts';
 import { uuidV5 } from './name-uuid.ts';
 import { analysisMetrics, analysisProperties, holdoutSliceProperties } from './validation-analysis.ts';
 
@@ -40,6 +41,8 @@ export interface ModelBomInput extends BundleFacts {
   description?: string;
   /** `metadata.owners` of the spec. */
   owners?: readonly string[];
+  /** `metadata.modelCard` of the spec: the card's considerations (`model-card.ts`). */
+  card?: ModelCardSpec;
   /** `spec.interface`. */
   interface: { inputs: readonly TensorSpec[]; outputs: readonly TensorSpec[] };
   /** What the model does (default `classification`, the task modelship's metrics measure). */
@@ -138,6 +141,7 @@ export function tensorFormat(tensor: TensorSpec): string {
 }
 
 function modelCard(input: ModelBomInput, dataRefs: readonly string[]): CdxModelCard {
+  const considerations = modelCardConsiderations(input.card);
   return {
     'bom-ref': `${MODEL_BOM_REF}-card`,
     modelParameters: {
@@ -156,6 +160,7 @@ function modelCard(input: ModelBomInput, dataRefs: readonly string[]): CdxModelC
         ...analysisMetrics(input.validation),
       ],
     },
+    ...(considerations ? { considerations } : {}),
     // The model card has no field for a threshold or a verdict; properties keep them next to the
     // metrics they judge.
     properties: [
@@ -171,6 +176,7 @@ function modelCard(input: ModelBomInput, dataRefs: readonly string[]): CdxModelC
           : [],
       ),
       ...analysisProperties(input.validation),
+      ...modelCardOwnerProperties(input.owners ?? []),
     ],
   };
 }

@@ -112,7 +112,7 @@ describe('packageModel', () => {
       { path: 'spec.yaml', sha256: sha256(SPEC_TEXT), sizeBytes: Buffer.byteLength(SPEC_TEXT) },
     ]);
     expect((await readdir(bundle.path)).sort()).toEqual(
-      [...EVIDENCE, 'manifest.json', 'model.onnx', 'spec.yaml'].sort(),
+      [...EVIDENCE, 'MODEL_CARD.md', 'manifest.json', 'model.onnx', 'spec.yaml'].sort(),
     );
     expect(await readFile(join(bundle.path, 'model.onnx'))).toEqual(await readFile(artifact.path));
     expect(await readFile(join(bundle.path, 'spec.yaml'), 'utf8')).toBe(SPEC_TEXT);
@@ -149,6 +149,11 @@ describe('packageModel', () => {
         signedBy: expect.stringMatching(/^[0-9a-f]{64}$/),
         cyclonedx: '1.6',
         slsa: 'https://slsa.dev/provenance/v1',
+      },
+      modelCard: {
+        path: 'MODEL_CARD.md',
+        sha256: sha256(await readFile(join(bundle.path, 'MODEL_CARD.md'))),
+        sizeBytes: (await stat(join(bundle.path, 'MODEL_CARD.md'))).size,
       },
       referenceProfile: profile,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
@@ -276,7 +281,15 @@ describe('packageModel', () => {
     const bundle = await packageModel(input);
     await writeFile(join(bundle.path, 'backdoor.py'), 'print("hi")\n');
     const failure = await expectDomainFailure(packageModel(input), FailureType.BundleConflict);
-    expect(failure.message).toContain('holds [backdoor.py, bom.cdx.json,');
+    expect(failure.message).toContain('holds [MODEL_CARD.md, backdoor.py, bom.cdx.json,');
+  });
+
+  it('refuses to reuse a bundle whose model card was edited after packaging', async () => {
+    const { packageModel } = createPackageActivities({ home: home.path, ...testSources(home.path) });
+    const bundle = await packageModel(input);
+    await writeFile(join(bundle.path, 'MODEL_CARD.md'), '# Model card\n\nEdited.\n');
+    const failure = await expectDomainFailure(packageModel(input), FailureType.BundleConflict);
+    expect(failure.message).toContain('MODEL_CARD.md has sha256');
   });
 
   it('refuses a damaged store copy instead of bundling it', async () => {

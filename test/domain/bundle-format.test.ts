@@ -42,8 +42,9 @@ describe('the loose manifest a reader relies on', () => {
 });
 
 describe('the bundle files', () => {
-  it('are the manifest, the content files and the evidence, sorted', () => {
+  it('are the manifest, the content files, the evidence and the model card, sorted', () => {
     expect(BUNDLE_FILES).toEqual([
+      'MODEL_CARD.md',
       'bom.cdx.json',
       'bom.sigstore.json',
       'manifest.json',

@@ -1,4 +1,5 @@
 /** A bundle made by the real pipeline activities (resolve, validate, scan, package) serves as is. */
+import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArtifactActivities } from '../../activities/artifact.ts';
 import { createPackageActivities, type ModelBundle } from '../../activities/package.ts';
@@ -49,6 +50,8 @@ describe('a bundle from packageModel', () => {
   });
 
   it('loads with the manifest digest, verifies its files, and answers', async () => {
+    // The model card sits beside the files the data plane reads; it must not stop the load.
+    expect(await readdir(bundle.path)).toContain('MODEL_CARD.md');
     const state = await t.admin.loadVersion({ model: 'iris', version: 'v2', bundlePath: bundle.path });
     expect(state.stable).toEqual({ version: 'v2', bundleDigest: bundle.digest });
     const reply = await infer(t.url, 'iris', irisRequest([[6.3, 2.8, 5.1, 1.5]]));
