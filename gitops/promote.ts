@@ -5,7 +5,7 @@
  * that it is not quarantined and that it passed `from` as the target spec's `spec.promotion`
  * asks, rewrites the target spec's `spec.model` to exactly that artifact (comments and layout
  * kept), validates the result like any spec, and commits it with the evidence in the message, on
- * the current branch or a new one, optionally pushed. The workflow judges again after merge, on
+ * the current branch or a new one, optionally pushed and proposed as a pull request. The workflow judges again after merge, on
  * the same audit log with the same functions.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -18,6 +18,12 @@ import { quarantineMessage, quarantineOf } from '../release/quarantine.ts';
 import { formatSpecError, parseSpec } from '../specs/parse.ts';
 import type { PromotionSpec } from '../specs/promotion-schema.ts';
 import { isSpecFile } from './changes.ts';
+import {
+  openPullRequest,
+  PullRequestError,
+  type PullRequestTarget,
+  repositoryOfRemote,
+} from './pull-request.ts';
 import { specIdentity } from './spec-fields.ts';
 
 /** Why a promotion cannot be written: a sentence for the person who asked. */
@@ -43,6 +49,8 @@ export interface PromoteInput {
   branch?: string;
   /** Push the branch to this remote after committing. */
   push?: string;
+  /** Then open a pull request from it into `base` (the branch promote started from). */
+  pullRequest?: Omit<PullRequestTarget, 'repository'> & { repository?: string };
   /** Judge and show, change nothing. */
   dryRun?: boolean;
   out?: (line: string) => void;
@@ -55,6 +63,8 @@ export interface PromoteResult {
   /** Absent on a dry run, and when the target already names the artifact. */
   commit?: string;
   branch?: string;
+  /** The pull request's web address, when one was opened. */
+  pullRequest?: string;
   unchanged?: boolean;
 }
 
@@ -138,6 +148,10 @@ export async function promote(input: PromoteInput): Promise<PromoteResult> {
   }
 
   const git = simpleGit(input.root);
+  if (input.pullRequest && !(input.push && input.branch)) {
+    throw new PromoteError('a pull request needs a new branch (--branch) pushed to a remote (--push)');
+  }
+  const startedOn = (await git.revparse(['--abbrev-ref', 'HEAD'])).trim();
   if (input.branch) await git.checkoutLocalBranch(input.branch);
   await writeFile(join(input.root, target.path), text);
   await git.add(target.path);
@@ -152,11 +166,60 @@ export async function promote(input: PromoteInput): Promise<PromoteResult> {
   const committed = await git.commit(message, [target.path]);
   const branch = (await git.revparse(['--abbrev-ref', 'HEAD'])).trim();
   out(`promote: committed ${committed.commit} on ${branch}: ${target.path} now names ${sourcePath}`);
+  let pullRequest: string | undefined;
   if (input.push) {
     await git.push(input.push, branch, ['--set-upstream']);
-    out(`promote: pushed ${branch} to ${input.push}; open a pull request from it`);
+    out(
+      `promote: pushed ${branch} to ${input.push}${input.pullRequest ? '' : '; open a pull request from it'}`,
+    );
   }
-  return { ...result, commit: (await git.revparse(['HEAD'])).trim(), branch };
+  if (input.push && input.pullRequest) {
+    const remoteUrl = (await git.remote(['get-url', input.push])) || '';
+    const repository = input.pullRequest.repository ?? repositoryOfRemote(remoteUrl);
+    if (!repository) {
+      throw new PromoteError(
+        `cannot tell owner/name from the URL of remote ${input.push}: name it with --pr-repository`,
+      );
+    }
+    try {
+      pullRequest = await openPullRequest(
+        { ...input.pullRequest, repository },
+        {
+          title: message.split('\n')[0] ?? '',
+          body: promotionBody(lines, artifact.sha256, from, to),
+          head: branch,
+          base: startedOn,
+        },
+      );
+    } catch (error) {
+      if (error instanceof PullRequestError) {
+        throw new PromoteError(
+          `committed and pushed ${branch}, but the pull request was not opened: ${error.message}`,
+        );
+      }
+      throw error;
+    }
+    out(`promote: opened ${pullRequest}`);
+  }
+  return {
+    ...result,
+    commit: (await git.revparse(['HEAD'])).trim(),
+    branch,
+    ...(pullRequest ? { pullRequest } : {}),
+  };
+}
+
+/** The pull request's description: the evidence, for the reviewer who merges it. */
+function promotionBody(lines: string[], sha256: string, from: string, to: string): string {
+  return [
+    `Promotes model artifact \`sha256:${sha256}\` from **${from}** to **${to}**; written by \`modelship promote\`.`,
+    '',
+    '```',
+    ...lines,
+    '```',
+    '',
+    'DeployModel judges the same evidence again when this is applied.',
+  ].join('\n');
 }
 
 interface SpecFile {

@@ -24,6 +24,11 @@ Options:
   --specs-dir DIR   where specs are, relative to the repository (default specs)
   --branch NAME     commit on a new branch NAME instead of the current branch
   --push REMOTE     push the branch to REMOTE afterwards, to open a pull request from it
+  --open-pr         then open that pull request (into the branch promote started from) through
+                    the host's API: a GitHub-style POST /repos/{owner}/{name}/pulls, token from
+                    $GITHUB_TOKEN or $MODELSHIP_GIT_TOKEN; needs --branch and --push
+  --pr-api URL      the API (default $MODELSHIP_GIT_API, else https://api.github.com)
+  --pr-repository OWNER/NAME   default: read from the remote's URL
   --dry-run         judge and say what would change; change nothing
   --json            print the result as JSON
   --home DIR, --url URL   the audit log (as for \`modelship audit\`)`;
@@ -42,6 +47,9 @@ export const command: Command = {
         'specs-dir': { type: 'string' },
         branch: { type: 'string' },
         push: { type: 'string' },
+        'open-pr': { type: 'boolean' },
+        'pr-api': { type: 'string' },
+        'pr-repository': { type: 'string' },
         'dry-run': { type: 'boolean' },
         json: { type: 'boolean' },
       },
@@ -61,6 +69,20 @@ export const command: Command = {
       throw new CliError('promote: --sha256 must be 64 lowercase hex characters');
     }
     const json = values.json === true;
+    let pullRequest: { api: string; token: string; repository?: string } | undefined;
+    if (values['open-pr'] === true) {
+      const token = process.env.GITHUB_TOKEN?.trim() || process.env.MODELSHIP_GIT_TOKEN?.trim();
+      if (!token)
+        throw new CliError('promote: --open-pr needs a token in $GITHUB_TOKEN or $MODELSHIP_GIT_TOKEN');
+      const api =
+        (typeof values['pr-api'] === 'string' ? values['pr-api'] : undefined) ??
+        (process.env.MODELSHIP_GIT_API?.trim() || 'https://api.github.com');
+      pullRequest = {
+        api,
+        token,
+        ...(typeof values['pr-repository'] === 'string' ? { repository: values['pr-repository'] } : {}),
+      };
+    }
     const out = (line: string) => (json ? console.error(line) : console.log(line));
     try {
       const result = await withAuditReader(values, 'promote', async (store) =>
@@ -76,6 +98,7 @@ export const command: Command = {
           now: new Date(),
           ...(typeof values.branch === 'string' ? { branch: values.branch } : {}),
           ...(typeof values.push === 'string' ? { push: values.push } : {}),
+          ...(pullRequest ? { pullRequest } : {}),
           dryRun: values['dry-run'] === true,
           out,
         }),
