@@ -64,6 +64,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     summary: "Commit the artifact that passed one environment to the next one's spec, on evidence",
     load: () => import('./commands/promote.ts'),
   },
+  revert: {
+    summary: 'Commit the spec back to the artifact the environment serves, after an automatic rollback',
+    load: () => import('./commands/revert.ts'),
+  },
   quarantine: {
     summary: 'List or lift the quarantine of artifacts rolled back automatically',
     load: () => import('./commands/quarantine.ts'),

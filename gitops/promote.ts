@@ -5,10 +5,11 @@
  * that it is not quarantined and that it passed `from` as the target spec's `spec.promotion`
  * asks, rewrites the target spec's `spec.model` to exactly that artifact (comments and layout
  * kept), validates the result like any spec, and commits it with the evidence in the message, on
- * the current branch or a new one, optionally pushed and proposed as a pull request. The workflow judges again after merge, on
- * the same audit log with the same functions.
+ * the current branch or a new one, optionally pushed and proposed as a pull request
+ * (`spec-commit.ts`). The workflow judges again after merge, on the same audit log with the same
+ * functions.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { isMap, parseDocument } from 'yaml';
@@ -18,12 +19,7 @@ import { quarantineMessage, quarantineOf } from '../release/quarantine.ts';
 import { formatSpecError, parseSpec } from '../specs/parse.ts';
 import type { PromotionSpec } from '../specs/promotion-schema.ts';
 import { isSpecFile } from './changes.ts';
-import {
-  openPullRequest,
-  PullRequestError,
-  type PullRequestTarget,
-  repositoryOfRemote,
-} from './pull-request.ts';
+import { commitSpec, type PullRequestOptions, SpecCommitError } from './spec-commit.ts';
 import { specIdentity } from './spec-fields.ts';
 
 /** Why a promotion cannot be written: a sentence for the person who asked. */
@@ -50,7 +46,7 @@ export interface PromoteInput {
   /** Push the branch to this remote after committing. */
   push?: string;
   /** Then open a pull request from it into `base` (the branch promote started from). */
-  pullRequest?: Omit<PullRequestTarget, 'repository'> & { repository?: string };
+  pullRequest?: PullRequestOptions;
   /** Judge and show, change nothing. */
   dryRun?: boolean;
   out?: (line: string) => void;
@@ -147,14 +143,6 @@ export async function promote(input: PromoteInput): Promise<PromoteResult> {
     return result;
   }
 
-  const git = simpleGit(input.root);
-  if (input.pullRequest && !(input.push && input.branch)) {
-    throw new PromoteError('a pull request needs a new branch (--branch) pushed to a remote (--push)');
-  }
-  const startedOn = (await git.revparse(['--abbrev-ref', 'HEAD'])).trim();
-  if (input.branch) await git.checkoutLocalBranch(input.branch);
-  await writeFile(join(input.root, target.path), text);
-  await git.add(target.path);
   const message = [
     `promote ${model} sha256:${artifact.sha256.slice(0, 12)} from ${from} to ${to}`,
     '',
@@ -163,50 +151,24 @@ export async function promote(input: PromoteInput): Promise<PromoteResult> {
     `Modelship-Promotion: ${from} -> ${to}`,
     `Modelship-Artifact: sha256:${artifact.sha256}`,
   ].join('\n');
-  const committed = await git.commit(message, [target.path]);
-  const branch = (await git.revparse(['--abbrev-ref', 'HEAD'])).trim();
-  out(`promote: committed ${committed.commit} on ${branch}: ${target.path} now names ${sourcePath}`);
-  let pullRequest: string | undefined;
-  if (input.push) {
-    await git.push(input.push, branch, ['--set-upstream']);
-    out(
-      `promote: pushed ${branch} to ${input.push}${input.pullRequest ? '' : '; open a pull request from it'}`,
-    );
+  try {
+    const committed = await commitSpec({
+      root: input.root,
+      path: target.path,
+      text,
+      message,
+      description: promotionBody(lines, artifact.sha256, from, to),
+      ...(input.branch ? { branch: input.branch } : {}),
+      ...(input.push ? { push: input.push } : {}),
+      ...(input.pullRequest ? { pullRequest: input.pullRequest } : {}),
+      command: 'promote',
+      out,
+    });
+    return { ...result, ...committed };
+  } catch (error) {
+    if (error instanceof SpecCommitError) throw new PromoteError(error.message);
+    throw error;
   }
-  if (input.push && input.pullRequest) {
-    const remoteUrl = (await git.remote(['get-url', input.push])) || '';
-    const repository = input.pullRequest.repository ?? repositoryOfRemote(remoteUrl);
-    if (!repository) {
-      throw new PromoteError(
-        `cannot tell owner/name from the URL of remote ${input.push}: name it with --pr-repository`,
-      );
-    }
-    try {
-      pullRequest = await openPullRequest(
-        { ...input.pullRequest, repository },
-        {
-          title: message.split('\n')[0] ?? '',
-          body: promotionBody(lines, artifact.sha256, from, to),
-          head: branch,
-          base: startedOn,
-        },
-      );
-    } catch (error) {
-      if (error instanceof PullRequestError) {
-        throw new PromoteError(
-          `committed and pushed ${branch}, but the pull request was not opened: ${error.message}`,
-        );
-      }
-      throw error;
-    }
-    out(`promote: opened ${pullRequest}`);
-  }
-  return {
-    ...result,
-    commit: (await git.revparse(['HEAD'])).trim(),
-    branch,
-    ...(pullRequest ? { pullRequest } : {}),
-  };
 }
 
 /** The pull request's description: the evidence, for the reviewer who merges it. */
@@ -228,7 +190,7 @@ interface SpecFile {
 }
 
 /** The model's specs in the working tree, by environment. Two for one environment is an error. */
-async function specsOf(root: string, specsDir: string, model: string): Promise<Map<string, SpecFile>> {
+export async function specsOf(root: string, specsDir: string, model: string): Promise<Map<string, SpecFile>> {
   const files = await simpleGit(root).raw([
     'ls-files',
     '--cached',
@@ -257,7 +219,7 @@ function describeSpecs(specs: Map<string, SpecFile>): string {
 }
 
 /** `spec.model.source` and `.sha256` as written (the spec may be invalid in other ways). */
-function modelOf(text: string, path: string): { source: string; sha256: string } {
+export function modelOf(text: string, path: string): { source: string; sha256: string } {
   const data = parseDocument(text).toJS() as { spec?: { model?: { source?: unknown; sha256?: unknown } } };
   const { source, sha256 } = data?.spec?.model ?? {};
   if (typeof source !== 'string' || typeof sha256 !== 'string') {
@@ -267,7 +229,7 @@ function modelOf(text: string, path: string): { source: string; sha256: string }
 }
 
 /** The spec text with `spec.model.source` and `.sha256` replaced, everything else as it was. */
-function withModel(text: string, model: { source: string; sha256: string }): string {
+export function withModel(text: string, model: { source: string; sha256: string }): string {
   const document = parseDocument(text);
   const node = document.getIn(['spec', 'model'], true);
   if (!isMap(node)) throw new PromoteError('spec.model is not a mapping');

@@ -4,8 +4,8 @@
  * could be forged, so nothing is judged on it. The walk reads the whole log once per judgement
  * (about a second per hundred thousand records on SQLite); judgements are rare (one per run).
  */
+import type { AuditRecord } from '../audit/record.ts';
 import type { AuditStore } from '../audit/store.ts';
-import type { LifeRecord } from './artifact-life.ts';
 
 /** The audit log does not verify: no judgement can rest on it. */
 export class UntrustedAuditLogError extends Error {
@@ -13,7 +13,7 @@ export class UntrustedAuditLogError extends Error {
 }
 
 /** Every record of `model`, in seq order, after the whole log verified. */
-export async function verifiedRecordsOf(store: AuditStore, model: string): Promise<LifeRecord[]> {
+export async function verifiedRecordsOf(store: AuditStore, model: string): Promise<AuditRecord[]> {
   const verified = await store.verify();
   if (!verified.ok) {
     const where = verified.chain.ok

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDeploymentInput } from '../../cli/start-deployment.ts';
 import { PromoteError, promote } from '../../gitops/promote.ts';
+import { revertToServing } from '../../gitops/revert.ts';
 import { startDeployment } from '../../gitops/start-deployment.ts';
 import { verifiedRecordsOf } from '../../release/verified-records.ts';
 import { createTempRepo, type TempRepo } from '../support/git-repo.ts';
@@ -192,6 +193,18 @@ describe('quarantine', () => {
     expect(again.rejection?.message).toContain(`artifact sha256:${V2.slice(0, 12)} is quarantined`);
     expect(again.rejection?.message).toContain(`modelship quarantine lift ${model} ${V2}`);
 
+    // Git still names v2; revert would set it back to v1, which the data plane serves.
+    const reverting = await revertToServing({
+      root: repo.root,
+      specsDir: 'specs',
+      model,
+      environment: 'staging',
+      records: await verifiedRecordsOf(stack.audit, model),
+      dryRun: true,
+    });
+    expect(reverting).toMatchObject({ specPath: staging, artifact: { sha256: V1 }, was: { sha256: V2 } });
+    expect(reverting.artifact.source).toBe('models/iris/v1/model.onnx');
+
     const env = { MODELSHIP_HOME: stack.home, MODELSHIP_AUDIT_URL: '' };
     const listed = await runModelship(['quarantine', 'list', model], { cwd: repo.root, env });
     expect(listed.status).toBe(0);
@@ -214,5 +227,12 @@ describe('quarantine', () => {
     await repo.write(staging, `${await readFile(join(repo.root, staging), 'utf8')}# lifted\n`);
     await repo.commit('v2 once more');
     expect((await deploy(repo, staging)).outcome).toBe('promoted');
+    // Git and the data plane agree again: nothing to revert.
+    const agreed = await runModelship(['revert', model, '--env', 'staging', '--json'], {
+      cwd: repo.root,
+      env,
+    });
+    expect(agreed.status).toBe(0);
+    expect(JSON.parse(agreed.stdout)).toMatchObject({ unchanged: true, artifact: { sha256: V2 } });
   });
 });
