@@ -19,7 +19,7 @@ import { quarantineMessage, quarantineOf } from '../release/quarantine.ts';
 import { formatSpecError, parseSpec } from '../specs/parse.ts';
 import type { PromotionSpec } from '../specs/promotion-schema.ts';
 import { isSpecFile } from './changes.ts';
-import { commitSpec, type PullRequestOptions, SpecCommitError } from './spec-commit.ts';
+import { type CommitPlacement, commitSpec, SpecCommitError } from './spec-commit.ts';
 import { specIdentity } from './spec-fields.ts';
 
 /** Why a promotion cannot be written: a sentence for the person who asked. */
@@ -27,7 +27,7 @@ export class PromoteError extends Error {
   override readonly name = 'PromoteError';
 }
 
-export interface PromoteInput {
+export interface PromoteInput extends CommitPlacement {
   /** The repository's working tree. */
   root: string;
   specsDir: string;
@@ -41,12 +41,6 @@ export interface PromoteInput {
   /** The model's audit records, from a log that verified (`release/verified-records.ts`). */
   records: readonly LifeRecord[];
   now: Date;
-  /** Commit on a new branch of this name instead of the current one. */
-  branch?: string;
-  /** Push the branch to this remote after committing. */
-  push?: string;
-  /** Then open a pull request from it into `base` (the branch promote started from). */
-  pullRequest?: PullRequestOptions;
   /** Judge and show, change nothing. */
   dryRun?: boolean;
   out?: (line: string) => void;
@@ -131,13 +125,9 @@ export async function promote(input: PromoteInput): Promise<PromoteResult> {
     out(`promote: ${target.path} already names sha256:${artifact.sha256.slice(0, 12)}: nothing to commit`);
     return { ...result, unchanged: true };
   }
-  const text = withModel(target.text, { source: sourcePath, sha256: artifact.sha256 });
-  const checked = parseSpec(text, { file: target.path });
-  if (!checked.ok) {
-    throw new PromoteError(
-      `${target.path} would not be a valid spec with that artifact:\n${checked.errors.map(formatSpecError).join('\n')}`,
-    );
-  }
+  const rewritten = specNaming(target, { source: sourcePath, sha256: artifact.sha256 });
+  if ('problems' in rewritten) throw new PromoteError(rewritten.problems);
+  const { text } = rewritten;
   if (input.dryRun) {
     out(`promote: would set spec.model of ${target.path} to ${sourcePath} sha256:${artifact.sha256}`);
     return result;
@@ -158,9 +148,7 @@ export async function promote(input: PromoteInput): Promise<PromoteResult> {
       text,
       message,
       description: promotionBody(lines, artifact.sha256, from, to),
-      ...(input.branch ? { branch: input.branch } : {}),
-      ...(input.push ? { push: input.push } : {}),
-      ...(input.pullRequest ? { pullRequest: input.pullRequest } : {}),
+      placement: input,
       command: 'promote',
       out,
     });
@@ -228,12 +216,23 @@ export function modelOf(text: string, path: string): { source: string; sha256: s
   return { source, sha256 };
 }
 
-/** The spec text with `spec.model.source` and `.sha256` replaced, everything else as it was. */
-export function withModel(text: string, model: { source: string; sha256: string }): string {
-  const document = parseDocument(text);
+/**
+ * The spec text with `spec.model.source` and `.sha256` replaced, everything else as it was, or
+ * why that text would not be a valid spec.
+ */
+export function specNaming(
+  spec: { path: string; text: string },
+  model: { source: string; sha256: string },
+): { text: string } | { problems: string } {
+  const document = parseDocument(spec.text);
   const node = document.getIn(['spec', 'model'], true);
-  if (!isMap(node)) throw new PromoteError('spec.model is not a mapping');
+  if (!isMap(node)) return { problems: `${spec.path}: spec.model is not a mapping` };
   node.set('source', model.source);
   node.set('sha256', model.sha256);
-  return document.toString();
+  const text = document.toString();
+  const checked = parseSpec(text, { file: spec.path });
+  if (checked.ok) return { text };
+  return {
+    problems: `${spec.path} would not be a valid spec with that artifact:\n${checked.errors.map(formatSpecError).join('\n')}`,
+  };
 }

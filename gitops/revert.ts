@@ -13,10 +13,9 @@
 import { simpleGit } from 'simple-git';
 import type { AuditRecord } from '../audit/record.ts';
 import { foldServingHistory } from '../audit/serving-history.ts';
-import { formatSpecError, parseSpec } from '../specs/parse.ts';
 import { isSpecFile } from './changes.ts';
-import { modelOf, specsOf, withModel } from './promote.ts';
-import { commitSpec, type PullRequestOptions, SpecCommitError } from './spec-commit.ts';
+import { modelOf, specNaming, specsOf } from './promote.ts';
+import { type CommitPlacement, commitSpec, SpecCommitError } from './spec-commit.ts';
 import { specIdentity } from './spec-fields.ts';
 
 /** Why the revert cannot be written: a sentence for the person who asked. */
@@ -24,16 +23,14 @@ export class RevertError extends Error {
   override readonly name = 'RevertError';
 }
 
-export interface RevertInput {
+/** Where the commit goes (`branch`, `push`, `pullRequest`), as for `promote`. */
+export interface RevertInput extends CommitPlacement {
   root: string;
   specsDir: string;
   model: string;
   environment: string;
   /** The model's audit records, from a log that verified. */
   records: readonly AuditRecord[];
-  branch?: string;
-  push?: string;
-  pullRequest?: PullRequestOptions;
   dryRun?: boolean;
   out?: (line: string) => void;
 }
@@ -80,13 +77,9 @@ export async function revertToServing(input: RevertInput): Promise<RevertResult>
     out(`revert: ${target.path} already names it: nothing to commit`);
     return { ...result, unchanged: true };
   }
-  const text = withModel(target.text, artifact);
-  const checked = parseSpec(text, { file: target.path });
-  if (!checked.ok) {
-    throw new RevertError(
-      `${target.path} would not be a valid spec with that artifact:\n${checked.errors.map(formatSpecError).join('\n')}`,
-    );
-  }
+  const rewritten = specNaming(target, artifact);
+  if ('problems' in rewritten) throw new RevertError(rewritten.problems);
+  const { text } = rewritten;
   if (input.dryRun) {
     out(`revert: would set spec.model of ${target.path} to ${artifact.source} sha256:${artifact.sha256}`);
     return result;
@@ -107,9 +100,7 @@ export async function revertToServing(input: RevertInput): Promise<RevertResult>
       text,
       message,
       description: `${message.split('\n').slice(2, 4).join(' ')}\n\nWritten by \`modelship revert\`, so that Git names what serves.`,
-      ...(input.branch ? { branch: input.branch } : {}),
-      ...(input.push ? { push: input.push } : {}),
-      ...(input.pullRequest ? { pullRequest: input.pullRequest } : {}),
+      placement: input,
       command: 'revert',
       out,
     });

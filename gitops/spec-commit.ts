@@ -21,6 +21,15 @@ export class SpecCommitError extends Error {
 /** Where the pull request is opened; the repository is read from the remote's URL when absent. */
 export type PullRequestOptions = Omit<PullRequestTarget, 'repository'> & { repository?: string };
 
+/** Where a spec change goes: the current branch or a new one, pushed, proposed as a pull request. */
+export interface CommitPlacement {
+  /** Commit on a new branch of this name instead of the current one. */
+  branch?: string;
+  /** Push the branch to this remote afterwards. */
+  push?: string;
+  pullRequest?: PullRequestOptions;
+}
+
 export interface SpecCommitInput {
   root: string;
   /** The spec's path in the repository, and its new text. */
@@ -30,11 +39,7 @@ export interface SpecCommitInput {
   message: string;
   /** The pull request's description. */
   description: string;
-  /** Commit on a new branch of this name instead of the current one. */
-  branch?: string;
-  /** Push the branch to this remote afterwards. */
-  push?: string;
-  pullRequest?: PullRequestOptions;
+  placement: CommitPlacement;
   /** The command's name, for progress lines. */
   command: string;
   out: (line: string) => void;
@@ -49,39 +54,38 @@ export interface SpecCommitResult {
 
 export async function commitSpec(input: SpecCommitInput): Promise<SpecCommitResult> {
   const { command, out } = input;
-  if (input.pullRequest && !(input.push && input.branch)) {
+  const { branch: newBranch, push, pullRequest } = input.placement;
+  if (pullRequest && !(push && newBranch)) {
     throw new SpecCommitError('a pull request needs a new branch (--branch) pushed to a remote (--push)');
   }
   const git = simpleGit(input.root);
   const startedOn = (await git.revparse(['--abbrev-ref', 'HEAD'])).trim();
-  if (input.branch) await git.checkoutLocalBranch(input.branch);
+  if (newBranch) await git.checkoutLocalBranch(newBranch);
   await writeFile(join(input.root, input.path), input.text);
   await git.add(input.path);
   const committed = await git.commit(input.message, [input.path]);
   const branch = (await git.revparse(['--abbrev-ref', 'HEAD'])).trim();
   out(`${command}: committed ${committed.commit} on ${branch}: ${input.path}`);
-  if (input.push) {
-    await git.push(input.push, branch, ['--set-upstream']);
-    out(
-      `${command}: pushed ${branch} to ${input.push}${input.pullRequest ? '' : '; open a pull request from it'}`,
-    );
+  if (push) {
+    await git.push(push, branch, ['--set-upstream']);
+    out(`${command}: pushed ${branch} to ${push}${pullRequest ? '' : '; open a pull request from it'}`);
   }
   const commit = (await git.revparse(['HEAD'])).trim();
-  if (!input.push || !input.pullRequest) return { commit, branch };
-  const remoteUrl = (await git.remote(['get-url', input.push])) || '';
-  const repository = input.pullRequest.repository ?? repositoryOfRemote(remoteUrl);
+  if (!push || !pullRequest) return { commit, branch };
+  const remoteUrl = (await git.remote(['get-url', push])) || '';
+  const repository = pullRequest.repository ?? repositoryOfRemote(remoteUrl);
   if (!repository) {
     throw new SpecCommitError(
-      `cannot tell owner/name from the URL of remote ${input.push}: name it with --pr-repository`,
+      `cannot tell owner/name from the URL of remote ${push}: name it with --pr-repository`,
     );
   }
   try {
-    const pullRequest = await openPullRequest(
-      { ...input.pullRequest, repository },
+    const opened = await openPullRequest(
+      { ...pullRequest, repository },
       { title: input.message.split('\n')[0] ?? '', body: input.description, head: branch, base: startedOn },
     );
-    out(`${command}: opened ${pullRequest}`);
-    return { commit, branch, pullRequest };
+    out(`${command}: opened ${opened}`);
+    return { commit, branch, pullRequest: opened };
   } catch (error) {
     if (error instanceof PullRequestError) {
       throw new SpecCommitError(
