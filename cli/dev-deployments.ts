@@ -18,7 +18,7 @@ import { CommitReader, NULL_SHA } from '../gitops/git.ts';
 import { specReferences } from '../gitops/spec-fields.ts';
 import { runLoad } from '../serving/loadgen/index.ts';
 import { formatSpecError, parseSpec } from '../specs/parse.ts';
-import { repoFileExists } from '../specs/parse-file.ts';
+import { repoFileExists, repoFileReader } from '../specs/parse-file.ts';
 import { PROJECT_ROOT } from '../worker/temporal-cli.ts';
 import type { DeployModel } from '../workflows/deploy-model.ts';
 import { CliError } from './command.ts';
@@ -48,12 +48,16 @@ export async function loadDevSpec(file: string): Promise<DevSpec> {
     .revparse(['--show-toplevel'])
     .then((root) => root.trim())
     .catch(() => PROJECT_ROOT);
-  const parsed = parseSpec(specText, { file, fileExists: repoFileExists(sourceRoot) });
+  const parsed = parseSpec(specText, {
+    file,
+    fileExists: repoFileExists(sourceRoot),
+    readFile: repoFileReader(sourceRoot),
+  });
   if (!parsed.ok) throw new CliError(parsed.errors.map(formatSpecError).join('\n'), 1);
-  const references = specReferences(specText);
+  const references = specReferences(parsed.text);
   return {
     file,
-    specText,
+    specText: parsed.text,
     model: parsed.spec.metadata.name,
     environment: parsed.spec.spec.rollout.environment,
     references: [references.model, references.holdout].filter((path): path is string => path !== undefined),

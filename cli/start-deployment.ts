@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { formatSpecError, parseSpec } from '../specs/parse.ts';
-import { repoFileExists } from '../specs/parse-file.ts';
+import { repoFileExists, repoFileReader } from '../specs/parse-file.ts';
 import type { DeployModelInput } from '../workflows/deploy-model.ts';
 import { CliError } from './command.ts';
 import { locateSpec } from './git-context.ts';
@@ -29,13 +29,18 @@ export async function loadDeploymentInput(file: string, repository?: string): Pr
   } catch (error) {
     throw new CliError(`cannot read ${file}: ${(error as Error).message}`);
   }
-  const parsed = parseSpec(specText, { file, fileExists: repoFileExists(location.repoRoot) });
+  const parsed = parseSpec(specText, {
+    file,
+    fileExists: repoFileExists(location.repoRoot),
+    readFile: repoFileReader(location.repoRoot),
+  });
   if (!parsed.ok) {
     throw new CliError(parsed.errors.map(formatSpecError).join('\n'), 1);
   }
   return {
     spec: parsed.spec,
-    specText,
+    // The effective spec: for a spec over a base, the two merged; what the worker deploys.
+    specText: parsed.text,
     deployment: {
       model: parsed.spec.metadata.name,
       environment: parsed.spec.spec.rollout.environment,

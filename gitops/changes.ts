@@ -1,16 +1,17 @@
 /**
  * Which ModelDeployment specs a change between two commits touches. A file counts as a spec by
  * what its text declares (`kind: ModelDeployment`) at that commit, not by its name, so schemas,
- * policies and other YAML next to the specs are never planned or applied. A rename is a removal
- * plus an addition (the plan notes the pair); a spec whose text did not change still counts when
- * the model file or holdout it points at changed, since those are part of what it deploys.
+ * policies, bases (`ModelDeploymentBase`) and other YAML next to the specs are never planned or
+ * applied on their own. A rename is a removal plus an addition (the plan notes the pair); a spec
+ * whose text did not change still counts when the model file, holdout or base it points at
+ * changed, since those are part of what it deploys.
  */
 import { normalizeRepoPath } from '../specs/locations.ts';
 import { type Commit, type CommitReader, type FileChange, GitError, NULL_SHA } from './git.ts';
 import { specReferences, specText } from './spec-fields.ts';
 
-/** Why a spec counts as changed: its own text, or a file it points at. */
-export type ChangeReason = 'spec' | 'model' | 'holdout';
+/** Why a spec counts as changed: its own text, or a file it points at (its base among them). */
+export type ChangeReason = 'spec' | 'model' | 'holdout' | 'base';
 
 /** One spec the change adds, modifies or removes, with its text on each side that has it. */
 export type SpecChange =
@@ -142,6 +143,7 @@ async function addReferenceChanges(
       changed.push({ reason: 'model', file: refs.model });
     if (refs.holdout !== undefined && touched.has(refs.holdout))
       changed.push({ reason: 'holdout', file: refs.holdout });
+    if (refs.base !== undefined && touched.has(refs.base)) changed.push({ reason: 'base', file: refs.base });
     return changed;
   };
 

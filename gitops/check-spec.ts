@@ -4,9 +4,9 @@
  * the ship gates (`offline-checks.ts`).
  */
 import { isAbsolute } from 'node:path';
+import { type LayeredSource, readBaseAhead } from '../specs/overlay.ts';
 import { parseSpec, type SpecError } from '../specs/parse.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
-import type { SpecSource } from '../specs/yaml-source.ts';
 import type { GateReport } from '../supply-chain/gates/evaluate.ts';
 import type { LoadedPolicy } from '../supply-chain/policy/load.ts';
 import type { CommitReader } from './git.ts';
@@ -17,7 +17,9 @@ export type CheckedSpec =
   | {
       ok: true;
       spec: ModelDeployment;
-      source: SpecSource;
+      source: LayeredSource;
+      /** The effective spec's text (merged over its base, when it has one): what is deployed. */
+      text: string;
       checks: OfflineCheck[];
       gates: GateReport;
       policy: LoadedPolicy;
@@ -29,7 +31,8 @@ export type CheckedSpec =
       checks: OfflineCheck[];
       /** Present when the spec parsed (so the plan can still say what it is about). */
       spec?: ModelDeployment;
-      source?: SpecSource;
+      source?: LayeredSource;
+      text?: string;
       /** The ship gates' report and the policy they judged by, when the spec parsed. */
       gates?: GateReport;
       policy?: LoadedPolicy;
@@ -50,10 +53,24 @@ export async function checkSpecAtCommit(
   const tree = await reader.files(commit);
   // An absolute path (a file:// model) lives on the worker's machine: no commit can answer
   // for it, so it is taken as present here and the worker checks it.
-  const parsed = parseSpec(text, { file: path, fileExists: (file) => isAbsolute(file) || tree.has(file) });
+  const readFile = await readBaseAhead(text, async (file) =>
+    tree.has(file) ? reader.readText(commit, file) : undefined,
+  );
+  const parsed = parseSpec(text, {
+    file: path,
+    fileExists: (file) => isAbsolute(file) || tree.has(file),
+    readFile,
+  });
   if (!parsed.ok) return { ok: false, errors: parsed.errors, checks: [] };
-  const { checks, report, policy } = await gates.judge({ spec: parsed.spec, text, path });
-  const judged = { spec: parsed.spec, source: parsed.source, checks, gates: report, policy };
+  const { checks, report, policy } = await gates.judge({ spec: parsed.spec, text: parsed.text, path });
+  const judged = {
+    spec: parsed.spec,
+    source: parsed.source,
+    text: parsed.text,
+    checks,
+    gates: report,
+    policy,
+  };
   if (checks.some((check) => check.status === 'failed')) return { ok: false, errors: [], ...judged };
   return { ok: true, ...judged };
 }

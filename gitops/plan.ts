@@ -14,10 +14,10 @@ import type { LifeRecord } from '../release/artifact-life.ts';
 import { evidenceLines, judgePromotion } from '../release/promotion.ts';
 import { quarantineMessage, quarantineOf } from '../release/quarantine.ts';
 import { formatPath, type SpecError } from '../specs/errors.ts';
+import { type LayeredSource, placeOf } from '../specs/overlay.ts';
 import { parseSpec } from '../specs/parse.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
 import { describeStep } from '../specs/steps.ts';
-import { positionOf, type SpecSource } from '../specs/yaml-source.ts';
 import type { GateReport } from '../supply-chain/gates/evaluate.ts';
 import type { PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
 import type { LoadedPolicy } from '../supply-chain/policy/load.ts';
@@ -26,7 +26,7 @@ import { checkSpecAtCommit } from './check-spec.ts';
 import type { Commit, CommitReader } from './git.ts';
 import { type OfflineCheck, shipGatesAt } from './offline-checks.ts';
 import { specDigest } from './spec-digest.ts';
-import { declaresModelDeployment, specIdentity } from './spec-fields.ts';
+import { declaresModelDeployment, effectiveTextAt, specIdentity } from './spec-fields.ts';
 
 /**
  * `ok`: `apply` would roll it out; `invalid`: schema, rule or offline-check errors (apply starts
@@ -140,21 +140,29 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
   const deployable: DeployableSpec[] = [];
   for (const change of changes) {
     if (change.change === 'removed') {
-      specs.push(planRemoval(change, declaredAtHead));
+      if (base === null) continue; // a removal always has a base
+      specs.push(
+        planRemoval(
+          change,
+          specIdentity(await effectiveTextAt(reader, base, change.baseText)),
+          declaredAtHead,
+        ),
+      );
       continue;
     }
     const checked = await checkSpecAtCommit(reader, head, change.path, change.headText, gates);
     const errors = checked.ok ? [] : [...checked.errors];
     const spec = checked.spec;
-    const deployment = spec ? keyOf(spec) : specIdentity(change.headText);
+    const deployment = spec
+      ? keyOf(spec)
+      : specIdentity(await effectiveTextAt(reader, head, change.headText));
     if (spec && checked.source && deployment) {
       // Two specs for one deployment would start the same workflow id, the second superseding
       // the first: a copied spec whose name was not changed, most likely.
       const others = (declaredAtHead.get(keyString(deployment)) ?? []).filter((path) => path !== change.path);
       if (others.length > 0) {
         errors.push({
-          file: change.path,
-          ...positionOf(checked.source, ['metadata', 'name']),
+          ...placeOf(checked.source, ['metadata', 'name']),
           path: 'metadata.name',
           message: `${others.join(', ')} also deploys ${deployment.model} to ${deployment.environment}: one spec per model and environment`,
           rule: 'one-spec-per-deployment',
@@ -163,12 +171,12 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
     }
     const policy =
       spec && checked.source && checked.policy && checked.gates
-        ? policyVerdicts(spec, checked.source, change.path, checked.policy, checked.gates)
+        ? policyVerdicts(spec, checked.source, checked.policy, checked.gates)
         : undefined;
     if (policy) errors.push(...policy.errors);
     const release =
       spec && checked.source && checked.ok && errors.length === 0
-        ? await releaseVerdict(spec, checked.source, change.path, input)
+        ? await releaseVerdict(spec, checked.source, input)
         : undefined;
     if (release) errors.push(...release.errors);
     const valid = checked.ok && errors.length === 0;
@@ -176,7 +184,13 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
     // it, or a new deployment when no spec declared it.
     const basePath = deployment ? declaredAtBase.get(keyString(deployment))?.[0] : undefined;
     const baseText =
-      base === null || basePath === undefined ? undefined : await reader.readText(base, basePath);
+      base === null || basePath === undefined
+        ? undefined
+        : await effectiveTextAt(reader, base, await reader.readText(base, basePath));
+    const before =
+      change.change === 'modified'
+        ? specIdentity(await effectiveTextAt(reader, base ?? head, change.baseText))
+        : undefined;
     const entry: SpecPlan = {
       path: change.path,
       change: change.change,
@@ -185,16 +199,20 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
       errors,
       checks: checked.checks,
       ...(policy ? { policy: policy.verdicts } : {}),
-      notes: [...changeNotes(change, deployment, basePath), ...(release?.notes ?? [])],
+      notes: [
+        ...changeNotes(change, { deployment, before, basePath, sameEffective: baseText === checked.text }),
+        ...(release?.notes ?? []),
+      ],
       ...(release?.promotion ? { promotion: release.promotion } : {}),
     };
-    if (valid && spec) {
+    if (valid && spec && checked.text !== undefined) {
       entry.rollout = rolloutPlan(spec, baseText);
+      // The effective spec (merged over its base, when it has one) is what deploys.
       deployable.push({
         path: change.path,
         spec,
-        specText: change.headText,
-        specDigest: specDigest(change.headText),
+        specText: checked.text,
+        specDigest: specDigest(checked.text),
       });
     }
     specs.push(entry);
@@ -225,8 +243,7 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
  */
 async function releaseVerdict(
   spec: ModelDeployment,
-  source: SpecSource,
-  path: string,
+  source: LayeredSource,
   input: BuildPlanInput,
 ): Promise<{ errors: SpecError[]; notes: string[]; promotion?: SpecPlan['promotion'] }> {
   const { promotion } = spec.spec;
@@ -244,7 +261,7 @@ async function releaseVerdict(
   const sha256 = spec.spec.model.sha256;
   const errors: SpecError[] = [];
   const error = (at: (string | number)[], message: string, rule: string) =>
-    errors.push({ file: path, ...positionOf(source, at), path: formatPath(at), message, rule });
+    errors.push({ ...placeOf(source, at), path: formatPath(at), message, rule });
   let records: readonly LifeRecord[];
   try {
     records = await input.release(model);
@@ -282,9 +299,9 @@ async function releaseVerdict(
 
 function planRemoval(
   change: Extract<SpecChange, { change: 'removed' }>,
+  deployment: DeploymentKey | undefined,
   declared: Map<string, string[]>,
 ): SpecPlan {
-  const deployment = specIdentity(change.baseText);
   const notes: string[] = [];
   const stillAt = deployment ? declared.get(keyString(deployment)) : undefined;
   if (deployment && stillAt && stillAt.length > 0) {
@@ -321,9 +338,17 @@ function planRemoval(
 
 function changeNotes(
   change: Exclude<SpecChange, { change: 'removed' }>,
-  deployment: DeploymentKey | undefined,
-  basePath: string | undefined,
+  context: {
+    deployment: DeploymentKey | undefined;
+    /** Which deployment the spec declared at base. */
+    before: DeploymentKey | undefined;
+    /** The deployment's spec path at base. */
+    basePath: string | undefined;
+    /** Whether the effective spec is the same at base and head (a base change it overrides). */
+    sameEffective: boolean;
+  },
 ): string[] {
+  const { deployment, before, basePath } = context;
   const notes: string[] = [];
   // Git pairs similar files as renames; only one that keeps the deployment is worth saying.
   if (change.change === 'added' && change.renamedFrom && basePath === change.renamedFrom) {
@@ -331,14 +356,19 @@ function changeNotes(
   }
   if (change.change === 'modified') {
     const files = change.changedFiles.join(', ');
-    if (!change.reasons.includes('spec')) {
+    if (change.reasons.includes('base') && !change.reasons.includes('spec')) {
+      notes.push(
+        context.sameEffective
+          ? `its base changed (${files}), but not in anything this spec deploys (it overrides what changed): \`apply\` leaves it as it is`
+          : `its base changed (${files}): the effective spec is new, so \`apply\` rolls it out`,
+      );
+    } else if (!change.reasons.includes('spec')) {
       notes.push(
         `the spec's text is unchanged, but ${files} changed: \`apply\` keys deployments on the spec's text, so change the spec (the pinned sha256) to roll the new file out`,
       );
     } else if (files !== '') {
       notes.push(`also changed: ${files}`);
     }
-    const before = specIdentity(change.baseText);
     if (before && deployment && keyString(before) !== keyString(deployment)) {
       notes.push(
         `at base this spec deployed ${before.model} to ${before.environment}; that deployment is left as it is (only removing its spec retires it)`,
@@ -372,8 +402,7 @@ function rolloutPlan(spec: ModelDeployment, baseText: string | undefined): Rollo
  */
 function policyVerdicts(
   spec: ModelDeployment,
-  source: SpecSource,
-  specPath: string,
+  source: LayeredSource,
   loaded: LoadedPolicy,
   report: GateReport,
 ): { verdicts: PolicyVerdicts; errors: SpecError[] } {
@@ -385,8 +414,7 @@ function policyVerdicts(
     .map((rule): SpecError => {
       const path = rule.path ?? [];
       return {
-        file: specPath,
-        ...positionOf(source, path),
+        ...placeOf(source, path),
         path: formatPath(path),
         message: `${rule.reason} (${loaded.file}: ${rule.rule})`,
         rule: `${POLICY_RULE_PREFIX}${rule.rule}`,
@@ -409,7 +437,7 @@ async function deploymentsAt(
   for (const path of paths) {
     const text = await reader.readText(commit, path);
     if (!declaresModelDeployment(text)) continue;
-    const key = specIdentity(text);
+    const key = specIdentity(await effectiveTextAt(reader, commit, text));
     if (key === undefined) continue;
     declared.set(keyString(key), [...(declared.get(keyString(key)) ?? []), path]);
   }

@@ -16,11 +16,13 @@ import { isMap, parseDocument } from 'yaml';
 import type { LifeRecord } from '../release/artifact-life.ts';
 import { evidenceLines, judgePromotion, type PromotionEvidence } from '../release/promotion.ts';
 import { quarantineMessage, quarantineOf } from '../release/quarantine.ts';
+import { EXTENDS_KEY, effectiveText } from '../specs/overlay.ts';
 import { formatSpecError, parseSpec } from '../specs/parse.ts';
+import { repoFileReader } from '../specs/parse-file.ts';
 import type { PromotionSpec } from '../specs/promotion-schema.ts';
 import { isSpecFile } from './changes.ts';
 import { type CommitPlacement, commitSpec, SpecCommitError } from './spec-commit.ts';
-import { specIdentity } from './spec-fields.ts';
+import { declaresModelDeployment, specIdentity } from './spec-fields.ts';
 
 /** Why a promotion cannot be written: a sentence for the person who asked. */
 export class PromoteError extends Error {
@@ -73,7 +75,7 @@ export async function promote(input: PromoteInput): Promise<PromoteResult> {
       `no spec in ${input.specsDir}/ declares ${model} for ${to} (metadata.name ${model}, spec.rollout.environment ${to}); found ${describeSpecs(specs)}`,
     );
   }
-  const named = source ? modelOf(source.text, source.path) : undefined;
+  const named = source ? modelOf(source.effective, source.path) : undefined;
   const sha256 = input.artifactSha256 ?? named?.sha256;
   if (!sha256) {
     throw new PromoteError(
@@ -92,7 +94,7 @@ export async function promote(input: PromoteInput): Promise<PromoteResult> {
   const quarantine = quarantineOf(input.records, model, artifact.sha256);
   if (quarantine) throw new PromoteError(quarantineMessage(quarantine));
 
-  const targetSpec = parseSpec(target.text, { file: target.path });
+  const targetSpec = parseSpec(target.text, { file: target.path, readFile: repoFileReader(input.root) });
   const promotion =
     targetSpec.ok && targetSpec.spec.spec.promotion ? targetSpec.spec.spec.promotion : undefined;
   if (promotion && promotion.from !== from) {
@@ -115,7 +117,7 @@ export async function promote(input: PromoteInput): Promise<PromoteResult> {
     );
   }
 
-  const current = modelOf(target.text, target.path);
+  const current = modelOf(target.effective, target.path);
   const result: PromoteResult = {
     specPath: target.path,
     artifact: { source: sourcePath, sha256: artifact.sha256 },
@@ -125,7 +127,7 @@ export async function promote(input: PromoteInput): Promise<PromoteResult> {
     out(`promote: ${target.path} already names sha256:${artifact.sha256.slice(0, 12)}: nothing to commit`);
     return { ...result, unchanged: true };
   }
-  const rewritten = specNaming(target, { source: sourcePath, sha256: artifact.sha256 });
+  const rewritten = specNaming(target, { source: sourcePath, sha256: artifact.sha256 }, input.root);
   if ('problems' in rewritten) throw new PromoteError(rewritten.problems);
   const { text } = rewritten;
   if (input.dryRun) {
@@ -174,7 +176,10 @@ function promotionBody(lines: string[], sha256: string, from: string, to: string
 
 interface SpecFile {
   path: string;
+  /** The file as written: what a promotion rewrites. */
   text: string;
+  /** The effective spec (merged over its base, when it has one): what the environment deploys. */
+  effective: string;
 }
 
 /** The model's specs in the working tree, by environment. Two for one environment is an error. */
@@ -189,14 +194,15 @@ export async function specsOf(root: string, specsDir: string, model: string): Pr
   const found = new Map<string, SpecFile>();
   for (const path of files.split('\n').filter((p) => isSpecFile(p, specsDir))) {
     const text = await readFile(join(root, path), 'utf8').catch(() => undefined);
-    if (text === undefined) continue;
-    const key = specIdentity(text);
+    if (text === undefined || !declaresModelDeployment(text)) continue;
+    const effective = effectiveText(text, repoFileReader(root));
+    const key = specIdentity(effective);
     if (key?.model !== model) continue;
     const other = found.get(key.environment);
     if (other) {
       throw new PromoteError(`${other.path} and ${path} both declare ${model} for ${key.environment}`);
     }
-    found.set(key.environment, { path, text });
+    found.set(key.environment, { path, text, effective });
   }
   return found;
 }
@@ -218,19 +224,30 @@ export function modelOf(text: string, path: string): { source: string; sha256: s
 
 /**
  * The spec text with `spec.model.source` and `.sha256` replaced, everything else as it was, or
- * why that text would not be a valid spec.
+ * why that text would not be a valid spec. A spec over a base that names the model only in its
+ * base gets its own `spec.model` with the two fields: the override belongs to its environment,
+ * and the base (shared by the others) is left alone.
  */
 export function specNaming(
   spec: { path: string; text: string },
   model: { source: string; sha256: string },
+  root?: string,
 ): { text: string } | { problems: string } {
   const document = parseDocument(spec.text);
   const node = document.getIn(['spec', 'model'], true);
-  if (!isMap(node)) return { problems: `${spec.path}: spec.model is not a mapping` };
-  node.set('source', model.source);
-  node.set('sha256', model.sha256);
+  if (node === undefined && document.has(EXTENDS_KEY)) {
+    document.setIn(['spec', 'model'], document.createNode({ source: model.source, sha256: model.sha256 }));
+  } else if (!isMap(node)) {
+    return { problems: `${spec.path}: spec.model is not a mapping` };
+  } else {
+    node.set('source', model.source);
+    node.set('sha256', model.sha256);
+  }
   const text = document.toString();
-  const checked = parseSpec(text, { file: spec.path });
+  const checked = parseSpec(text, {
+    file: spec.path,
+    ...(root !== undefined ? { readFile: repoFileReader(root) } : {}),
+  });
   if (checked.ok) return { text };
   return {
     problems: `${spec.path} would not be a valid spec with that artifact:\n${checked.errors.map(formatSpecError).join('\n')}`,

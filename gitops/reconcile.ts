@@ -44,7 +44,7 @@ import { applyChanges, retireDeployments } from './apply.ts';
 import { compare, isSpecFile } from './changes.ts';
 import { type CommitReader, NULL_SHA } from './git.ts';
 import { specDigest } from './spec-digest.ts';
-import { declaresModelDeployment, specIdentity } from './spec-fields.ts';
+import { declaresModelDeployment, effectiveTextAt, specIdentity } from './spec-fields.ts';
 
 /** The specs reconcile compares with: a commit of a repository, read through `reader`. */
 export interface ReconcileGit {
@@ -169,8 +169,10 @@ async function observeGit(git: ReconcileGit, environment: string): Promise<GitVi
   const specs: DeclaredSpec[] = [];
   const invalid: GitView['invalid'] = [];
   for (const path of paths) {
-    const text = await reader.readText(commit, path);
-    if (!declaresModelDeployment(text)) continue;
+    const written = await reader.readText(commit, path);
+    if (!declaresModelDeployment(written)) continue;
+    // The effective spec: its digest is the one `apply` started the rollout with.
+    const text = await effectiveTextAt(reader, commit, written);
     const key = specIdentity(text);
     if (key === undefined) {
       invalid.push({ path, message: 'metadata.name and spec.rollout.environment must both be strings' });

@@ -13,10 +13,11 @@
 import { simpleGit } from 'simple-git';
 import type { AuditRecord } from '../audit/record.ts';
 import { foldServingHistory } from '../audit/serving-history.ts';
+import { effectiveText, readBaseAhead } from '../specs/overlay.ts';
 import { isSpecFile } from './changes.ts';
 import { modelOf, specNaming, specsOf } from './promote.ts';
 import { type CommitPlacement, commitSpec, SpecCommitError } from './spec-commit.ts';
-import { specIdentity } from './spec-fields.ts';
+import { declaresModelDeployment, specIdentity } from './spec-fields.ts';
 
 /** Why the revert cannot be written: a sentence for the person who asked. */
 export class RevertError extends Error {
@@ -63,7 +64,7 @@ export async function revertToServing(input: RevertInput): Promise<RevertResult>
   if (!target) throw new RevertError(`no spec in ${input.specsDir}/ declares ${where}`);
   const then = await specAt(input.root, input.specsDir, serving.commit, model, environment);
   const artifact = modelOf(then.text, `${then.path} at ${serving.commit.slice(0, 12)}`);
-  const was = modelOf(target.text, target.path);
+  const was = modelOf(target.effective, target.path);
   const result: RevertResult = {
     specPath: target.path,
     serving: { version: serving.version, commit: serving.commit },
@@ -77,7 +78,7 @@ export async function revertToServing(input: RevertInput): Promise<RevertResult>
     out(`revert: ${target.path} already names it: nothing to commit`);
     return { ...result, unchanged: true };
   }
-  const rewritten = specNaming(target, artifact);
+  const rewritten = specNaming(target, artifact, input.root);
   if ('problems' in rewritten) throw new RevertError(rewritten.problems);
   const { text } = rewritten;
   if (input.dryRun) {
@@ -126,8 +127,12 @@ async function specAt(
   } catch {
     throw new RevertError(`commit ${commit} is not in this repository: fetch it first (git fetch)`);
   }
+  const show = (path: string) => git.show([`${commit}:${path}`]).catch(() => undefined);
   for (const path of listing.split('\n').filter((p) => isSpecFile(p, specsDir))) {
-    const text = await git.show([`${commit}:${path}`]);
+    const written = await git.show([`${commit}:${path}`]);
+    if (!declaresModelDeployment(written)) continue;
+    // The effective spec then: a spec over a base may have named its model only in the base.
+    const text = effectiveText(written, await readBaseAhead(written, show));
     const key = specIdentity(text);
     if (key?.model === model && key.environment === environment) return { path, text };
   }

@@ -6,6 +6,8 @@
 import { isMap, isScalar, parseDocument } from 'yaml';
 import type { DeploymentKey } from '../domain/deployment.ts';
 import { normalizeRepoPath } from '../specs/locations.ts';
+import { basePathOf, effectiveText, readBaseAhead } from '../specs/overlay.ts';
+import type { CommitReader } from './git.ts';
 
 /** The text when it declares `kind: ModelDeployment`, else undefined. */
 export function specText(text: string | undefined): string | undefined {
@@ -37,11 +39,29 @@ export function declaresModelDeployment(text: string): boolean {
  * the spec may be invalid, and an invalid spec whose model changed is still worth reporting.
  * URIs point outside the repository and are left out.
  */
-export function specReferences(text: string): { model?: string; holdout?: string } {
+export function specReferences(text: string): { model?: string; holdout?: string; base?: string } {
   const data = loose(text);
   const model = repoPathOf(at(data, ['spec', 'model', 'source']));
   const holdout = repoPathOf(at(data, ['spec', 'validation', 'holdout', 'path']));
-  return { ...(model !== undefined ? { model } : {}), ...(holdout !== undefined ? { holdout } : {}) };
+  const base = basePathOf(data);
+  return {
+    ...(model !== undefined ? { model } : {}),
+    ...(holdout !== undefined ? { holdout } : {}),
+    ...(base !== undefined ? { base } : {}),
+  };
+}
+
+/**
+ * The effective text of a spec at `commit`: merged over the base it `extends` (read from the
+ * same commit), or the text itself. Which deployment a spec is, and its digest, are asked of this
+ * text: a spec over a base may name its model only in the base.
+ */
+export async function effectiveTextAt(reader: CommitReader, commit: string, text: string): Promise<string> {
+  const files = await reader.files(commit);
+  const read = await readBaseAhead(text, async (path) =>
+    files.has(path) ? reader.readText(commit, path) : undefined,
+  );
+  return effectiveText(text, read);
 }
 
 /** `metadata.name` and `spec.rollout.environment`, when the YAML has both as strings. */

@@ -3,7 +3,7 @@
  * Kept apart from `parse.ts` so that the pure pipeline never imports `node:fs`: workflows may
  * use it, and the workflow bundle rejects Node built-ins.
  */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { type ParseSpecResult, parseSpec } from './parse.ts';
@@ -11,8 +11,9 @@ import { type ParseSpecResult, parseSpec } from './parse.ts';
 /** Options of `parseSpecFile`. */
 interface ParseSpecFileOptions {
   /**
-   * The repository root that spec paths (`spec.model.source`, `validation.holdout.path`) are
-   * relative to. Without it, those files are not checked for existence.
+   * The repository root that spec paths (`spec.model.source`, `validation.holdout.path`,
+   * `extends`) are relative to. Without it, those files are not checked for existence and a spec
+   * that extends a base cannot be read.
    */
   repoRoot?: string;
 }
@@ -28,7 +29,22 @@ export async function parseSpecFile(
   const text = await readFile(path, 'utf8');
   const { repoRoot } = options;
   if (repoRoot === undefined) return parseSpec(text, { file: path });
-  return parseSpec(text, { file: path, fileExists: repoFileExists(repoRoot) });
+  return parseSpec(text, {
+    file: path,
+    fileExists: repoFileExists(repoRoot),
+    readFile: repoFileReader(repoRoot),
+  });
+}
+
+/** The `readFile` of `parseSpec` for a repository on disk: the file's text, or `undefined`. */
+export function repoFileReader(repoRoot: string): (path: string) => string | undefined {
+  return (path) => {
+    try {
+      return readFileSync(join(repoRoot, path), 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 /**

@@ -4,8 +4,10 @@
  * 2 for usage errors (no file given, a file that cannot be read).
  */
 import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { formatSpecError, type SpecError } from '../../specs/errors.ts';
+import { declaresBase } from '../../specs/overlay.ts';
 import { parseSpecFile } from '../../specs/parse-file.ts';
 import { summarizeSpec } from '../../specs/summary.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
@@ -26,6 +28,7 @@ Exit status: 0 all valid, 1 some spec invalid, 2 usage error (no file, unreadabl
 /** What happened to one file, as `--format json` prints it. */
 type FileReport =
   | { file: string; ok: true; summary: string }
+  | { file: string; ok: true; base: true }
   | { file: string; ok: false; errors: SpecError[] }
   | { file: string; ok: false; unreadable: string };
 
@@ -58,6 +61,9 @@ export const command: Command = {
 
 async function validateFile(file: string, repoRoot: string): Promise<FileReport> {
   try {
+    // A base holds part of a spec: it is checked in full through each spec that extends it, so
+    // a glob over a specs folder (base files included) still validates every deployable spec.
+    if (declaresBase(await readFile(file, 'utf8'))) return { file, ok: true, base: true };
     const result = await parseSpecFile(file, { repoRoot });
     return result.ok
       ? { file, ok: true, summary: summarizeSpec(result.spec) }
@@ -68,7 +74,8 @@ async function validateFile(file: string, repoRoot: string): Promise<FileReport>
 }
 
 function printText(report: FileReport): void {
-  if (report.ok) console.log(`ok  ${report.file}  ${report.summary}`);
+  if ('base' in report) console.log(`base  ${report.file}  checked through each spec that extends it`);
+  else if (report.ok) console.log(`ok  ${report.file}  ${report.summary}`);
   else if ('unreadable' in report)
     console.error(`modelship: cannot read ${report.file}: ${report.unreadable}`);
   else for (const error of report.errors) console.error(formatSpecError(error));
