@@ -1,79 +1,13 @@
 /**
- * The validate activity's share of the deeper report (`model/report/` computes it): checking the
- * isolated child's answer against what was asked, the importance report from its shuffled
- * passes, and the comparison with the stable version's importances through the
- * `StableManifests` port, which is reported, never judged.
+ * The validate activity's share of the deeper report (`model/holdout-evaluation.ts` computes the
+ * rest): the comparison with the stable version's importances through the `StableManifests`
+ * port, which is reported, never judged.
  */
 import type { DeploymentRef } from '../domain/deployment.ts';
-import type { HoldoutData } from '../model/holdout.ts';
-import type { ModelRunResult } from '../model/model-run.ts';
 import type { Explanations } from '../model/report/analysis.ts';
-import {
-  type ImportanceReport,
-  importanceShift,
-  type PermutationPlan,
-  permutationImportance,
-} from '../model/report/importance.ts';
+import { type ImportanceReport, importanceShift } from '../model/report/importance.ts';
 import { importanceInManifest } from '../model/report/importance-schema.ts';
-import { domainFailure, FailureType } from './failures.ts';
 import type { StableManifests } from './stable-importance.ts';
-
-/**
- * The child ran a possibly hostile model: its answer's sizes are checked against what was asked
- * before any number is computed from it, and a mismatch is the model's run failing.
- */
-export function checkRunShape(
-  run: ModelRunResult,
-  rows: number,
-  plan: PermutationPlan | undefined,
-  label: string,
-) {
-  const problems: string[] = [];
-  if (run.predictions.length !== rows)
-    problems.push(`${run.predictions.length} predictions for ${rows} rows`);
-  const probabilities = run.probabilities;
-  if (probabilities && probabilities.values.length !== rows * probabilities.columns) {
-    problems.push(
-      `${probabilities.values.length} probabilities for ${rows} rows × ${probabilities.columns} classes`,
-    );
-  }
-  const shuffled = run.permutation;
-  if (shuffled && plan) {
-    const expected = shuffled.features * plan.repeats * shuffled.rows;
-    if (
-      shuffled.rows > plan.rows.length ||
-      shuffled.features > plan.features ||
-      shuffled.predictions.length !== expected
-    ) {
-      problems.push(
-        `${shuffled.predictions.length} shuffled predictions for ${shuffled.features} of ${plan.features} features × ${plan.repeats} repeats × ${shuffled.rows} of ${plan.rows.length} rows`,
-      );
-    }
-  }
-  if (problems.length > 0) {
-    throw domainFailure(
-      FailureType.ModelUnloadable,
-      `the validation process for model ${label} answered out of shape: ${problems.join('; ')}`,
-      { problems },
-    );
-  }
-}
-
-/** The importance report from the child's shuffled passes, when a plan was run. */
-export function importanceOf(
-  holdout: HoldoutData,
-  run: ModelRunResult,
-  plan: PermutationPlan | undefined,
-): ImportanceReport | undefined {
-  if (!plan || !run.permutation) return undefined;
-  return permutationImportance({
-    featureNames: holdout.featureNames,
-    labels: holdout.labels,
-    predictions: run.predictions,
-    plan,
-    run: run.permutation,
-  });
-}
 
 /** How long validation waits for the stable version's manifest before reporting it unavailable. */
 const STABLE_LOOKUP_MS = 10_000;

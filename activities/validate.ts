@@ -26,32 +26,26 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { DeploymentRef } from '../domain/deployment.ts';
 import type { LatencyOptions } from '../model/feeding.ts';
 import { hasErrorCode, isWithin, sha256Hex } from '../model/files.ts';
-import { type HoldoutData, parseHoldoutCsv } from '../model/holdout.ts';
-import { DEFAULT_ISOLATION_LIMITS, type IsolationLimits, runModelIsolated } from '../model/isolation.ts';
-import { accuracy, describeMetric, f1Macro, judgeMetrics } from '../model/metrics.ts';
+import { parseHoldoutCsv } from '../model/holdout.ts';
+import { evaluateOnHoldout } from '../model/holdout-evaluation.ts';
+import { DEFAULT_ISOLATION_LIMITS, type IsolationLimits } from '../model/isolation.ts';
+import { describeMetric } from '../model/metrics.ts';
 import { profileHoldout } from '../model/profile.ts';
-import { analyseHoldout } from '../model/report/analysis.ts';
-import { planPermutation } from '../model/report/importance.ts';
-import { sliceFailures } from '../model/report/slices.ts';
 import { type ScanLimits, scanModelFile } from '../model/scan.ts';
 import type { InterfaceSpec } from '../model/session.ts';
-import type { HoldoutPrivacyRecord, ValidationReport } from '../model/validation-report.ts';
+import type { ValidationReport } from '../model/validation-report.ts';
 import type { ValidationSpec } from '../specs/schema.ts';
 import { importanceOptions } from '../specs/validation-schema.ts';
 import type { HoldoutPrivacy } from '../supply-chain/policy/schema.ts';
-import {
-  classifyCell,
-  formatPersonalDataFinding,
-  maskQuotedPersonalData,
-  scanCsvForPersonalData,
-} from '../supply-chain/privacy/holdout-pii.ts';
+import { maskQuotedPersonalData } from '../supply-chain/privacy/holdout-pii.ts';
+import { judgeHoldoutPrivacy, maskHoldoutSlices } from '../supply-chain/privacy/holdout-verdict.ts';
 import type { ArtifactStore, ResolvedArtifact } from './artifact.ts';
 import { asDomainFailure, domainFailure, FailureType } from './failures.ts';
 import { cancellationSignal, heartbeat, writeStreamHeartbeating } from './heartbeat.ts';
 import { scanFailure } from './scan.ts';
 import type { SourceTrees } from './source-tree.ts';
 import type { StableManifests } from './stable-importance.ts';
-import { checkRunShape, compareWithStable, importanceOf } from './validate-report.ts';
+import { compareWithStable } from './validate-report.ts';
 
 export type { ValidationReport } from '../model/validation-report.ts';
 
@@ -89,50 +83,6 @@ export interface ValidateDeps {
   stableManifests?: StableManifests;
 }
 
-/**
- * The personal-data gate on the holdout's text, before anything parses it into a report: the
- * reader quotes cells it cannot read, slices list their values, so this is the last point where
- * nothing of the file has been repeated anywhere. Refused unless the policy allows it; allowed
- * findings come back masked for the report.
- */
-function checkHoldoutPrivacy(
-  text: string,
-  path: string,
-  privacy: HoldoutPrivacy,
-): HoldoutPrivacyRecord | undefined {
-  const scan = scanCsvForPersonalData(text);
-  if (scan.total === 0) return undefined;
-  const record: HoldoutPrivacyRecord = {
-    policy: 'allow',
-    findings: scan.findings,
-    total: scan.total,
-    byKind: scan.byKind,
-    complete: scan.complete,
-  };
-  if (privacy === 'allow') return record;
-  const unlisted = scan.total - scan.findings.length;
-  throw domainFailure(
-    FailureType.PersonalDataFound,
-    `holdout "${path}" holds personal data (${scan.total} value(s)): ${scan.findings.map(formatPersonalDataFinding).join('; ')}${unlisted > 0 ? `; and ${unlisted} more` : ''}. ` +
-      'Remove or anonymise those columns (hash or drop identifiers; the model should not need them), ' +
-      'or, if this environment may evaluate on such data, set `privacy: { holdout: allow }` in its policy (policies/<environment>.yaml).',
-    { path, findings: scan.findings, total: scan.total, byKind: scan.byKind, complete: scan.complete },
-  );
-}
-
-/** A slice value that is personal data shows in the report as its mask (allowed holdouts only). */
-function maskSliceValues(data: HoldoutData): HoldoutData {
-  if (!data.slices) return data;
-  return {
-    ...data,
-    slices: data.slices.map((slice) => ({
-      ...slice,
-      values: slice.values.map((value) => classifyCell(value)?.masked ?? value),
-    })),
-  };
-}
-
-/** Reads and parses the holdout CSV the spec names in the commit's tree; every problem is a domain failure. */
 async function readHoldout(tree: string, validation: ValidationSpec, privacyPolicy: HoldoutPrivacy) {
   const { path, labelColumn } = validation.holdout;
   const root = resolve(tree);
@@ -154,7 +104,18 @@ async function readHoldout(tree: string, validation: ValidationSpec, privacyPoli
     );
   });
   const csv = text.toString('utf8');
-  const privacy = checkHoldoutPrivacy(csv, path, privacyPolicy);
+  const verdict = judgeHoldoutPrivacy(csv, path, privacyPolicy);
+  if (verdict.refused) {
+    const { findings, total, byKind, complete } = verdict.scan;
+    throw domainFailure(FailureType.PersonalDataFound, verdict.message, {
+      path,
+      findings,
+      total,
+      byKind,
+      complete,
+    });
+  }
+  const privacy = verdict.record;
   const parsed = parseHoldoutCsv(csv, labelColumn, path, {
     sliceColumns: (validation.slices ?? []).map((slice) => slice.column),
   });
@@ -166,7 +127,7 @@ async function readHoldout(tree: string, validation: ValidationSpec, privacyPoli
     });
   }
   return {
-    data: privacy ? maskSliceValues(parsed.data) : parsed.data,
+    data: privacy ? maskHoldoutSlices(parsed.data) : parsed.data,
     sha256: sha256Hex(text),
     ...(privacy ? { privacy } : {}),
   };
@@ -231,52 +192,25 @@ export function createValidateActivities(deps: ValidateDeps) {
           input.holdoutPrivacy ?? 'refuse',
         );
         const importance = importanceOptions(validation.importance);
-        // Half the child's time limit at most, so a generous budget cannot get the child killed.
-        const budgetMs = Math.min(importance.budgetMs, isolation.timeoutMs / 2);
-        const plan = importance.enabled
-          ? planPermutation(holdout.data.rows, holdout.data.featureNames.length, { ...importance, budgetMs })
-          : undefined;
-
         const signal = cancellationSignal();
-        const run = await runModelIsolated(
-          {
-            modelPath,
-            label,
-            interface: input.interface,
-            validation,
-            holdout: holdout.data,
-            batchSize: deps.batchSize ?? 256,
-            latency: deps.latency ?? {},
-            ...(plan ? { permutation: plan } : {}),
-          },
-          { limits: isolation, onProgress: heartbeat, ...(signal ? { signal } : {}) },
-        ).catch((error: unknown) => {
+        const evaluation = await evaluateOnHoldout({
+          modelPath,
+          label,
+          interface: input.interface,
+          validation,
+          holdout: holdout.data,
+          batchSize: deps.batchSize ?? 256,
+          latency: deps.latency ?? {},
+          isolation,
+          onProgress: heartbeat,
+          ...(signal ? { signal } : {}),
+        }).catch((error: unknown) => {
           throw asDomainFailure(error);
         });
-        checkRunShape(run, holdout.data.rows, plan, label);
-        const metrics = judgeMetrics(
-          {
-            accuracy: accuracy(holdout.data.labels, run.predictions),
-            f1Macro: f1Macro(holdout.data.labels, run.predictions),
-            latencyP50: run.latency.p50Ms,
-            latencyP99: run.latency.p99Ms,
-          },
-          validation.metrics,
-        );
-        const { probabilityOutput } = validation.holdout;
-        const analysis = analyseHoldout({
-          holdout: holdout.data,
-          predictions: run.predictions,
-          ...(run.probabilities && probabilityOutput
-            ? { probabilities: { output: probabilityOutput, ...run.probabilities } }
-            : {}),
-          ...(validation.slices ? { slices: validation.slices } : {}),
-          overallAccuracy: metrics.find((metric) => metric.name === 'accuracy')?.value ?? 0,
-        });
-        const slicesFailed = sliceFailures(analysis.slices ?? []);
-        const explained = importanceOf(holdout.data, run, plan);
+        const { metrics, analysis, slicesFailed, run } = evaluation;
+        const explained = evaluation.importance;
         const report: ValidationReport = {
-          passed: metrics.every((metric) => metric.passed) && slicesFailed.length === 0,
+          passed: evaluation.passed,
           metrics,
           latency: run.latency,
           holdoutRows: holdout.data.rows,

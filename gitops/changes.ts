@@ -8,7 +8,7 @@
  */
 import { normalizeRepoPath } from '../specs/locations.ts';
 import { type Commit, type CommitReader, type FileChange, GitError, NULL_SHA } from './git.ts';
-import { specReferences, specText } from './spec-fields.ts';
+import { effectiveTextAt, specReferences, specText } from './spec-fields.ts';
 
 /** Why a spec counts as changed: its own text, or a file it points at (its base among them). */
 export type ChangeReason = 'spec' | 'model' | 'holdout' | 'base';
@@ -136,8 +136,10 @@ async function addReferenceChanges(
     diff.flatMap((file) => (file.status === 'renamed' ? [file.from, file.path] : [file.path])),
   );
   const listed = new Set(changes.map((change) => change.path));
-  const referenced = (text: string) => {
-    const refs = specReferences(text);
+  const referenced = async (text: string) => {
+    // The model and holdout of a spec over a base may be named in the base: read them from the
+    // effective spec, and the base itself from the spec's own text.
+    const refs = { ...specReferences(await effectiveTextAt(reader, head, text)), base: specReferences(text).base };
     const changed: { reason: ChangeReason; file: string }[] = [];
     if (refs.model !== undefined && touched.has(refs.model))
       changed.push({ reason: 'model', file: refs.model });
@@ -149,7 +151,7 @@ async function addReferenceChanges(
 
   for (const change of changes) {
     if (change.change !== 'modified') continue;
-    const changed = referenced(change.headText);
+    const changed = await referenced(change.headText);
     change.reasons = [...change.reasons, ...changed.map(({ reason }) => reason)].sort();
     change.changedFiles = changed.map(({ file }) => file).sort();
   }
@@ -160,7 +162,7 @@ async function addReferenceChanges(
   for (const path of atHead.sort()) {
     const headText = specText(await reader.readText(head, path));
     if (headText === undefined) continue;
-    const changed = referenced(headText);
+    const changed = await referenced(headText);
     if (changed.length === 0) continue;
     changes.push({
       change: 'modified',

@@ -5,6 +5,7 @@
  */
 import { shortId } from '../domain/short-id.ts';
 import type { SpecError } from '../specs/errors.ts';
+import { validationMarkdown } from '../supply-chain/evidence/model-card.ts';
 import type { PolicyRuleResult } from '../supply-chain/policy/evaluate.ts';
 import type { OfflineCheck } from './offline-checks.ts';
 import { type Plan, POLICY_RULE_PREFIX, type SpecPlan, type SpecVerdict } from './plan.ts';
@@ -60,12 +61,14 @@ function section(spec: SpecPlan, head: string): string[] {
       ),
       ...policyLines(spec, head),
       ...promotionLines(spec),
+      ...validationSummary(spec),
       '',
       rollout.kind === 'update'
         ? `Rollout in **${escapeText(deployment.environment)}** at ${code(shortId(head))}:`
         : `Rollout in **${escapeText(deployment.environment)}** at ${code(shortId(head))} (for versions after the first; a first deployment serves at once):`,
       '',
       ...rollout.steps.map((step, index) => `${index + 1}. ${escapeText(step)}`),
+      ...validationDetails(spec),
     );
     return lines;
   }
@@ -91,8 +94,61 @@ function section(spec: SpecPlan, head: string): string[] {
     lines.push(...problems);
   }
   // Never folded: a failed policy rule is often the one thing the author has to change.
-  lines.push(...policyLines(spec, head), ...promotionLines(spec));
+  lines.push(...policyLines(spec, head), ...promotionLines(spec), ...validationSummary(spec));
+  lines.push(...validationDetails(spec));
   return lines;
+}
+
+/**
+ * One line a reviewer reads at a glance: the holdout's verdict, the ratio metrics, the weakest
+ * class and what drives the predictions; or why the model was not evaluated.
+ */
+function validationSummary(spec: SpecPlan): string[] {
+  if (spec.validationSkipped)
+    return [`- ${CHECK_ICON.skipped} validation: ${escapeText(spec.validationSkipped)}`];
+  const report = spec.validation;
+  if (!report) return [];
+  const ratios = report.metrics
+    .filter((metric) => metric.unit === 'ratio')
+    .map((metric) => `${metric.name} ${round(metric.value)}${metric.passed ? '' : ' (below its floor)'}`);
+  const classes = report.analysis?.classes.perClass ?? [];
+  const weakest = [...classes].sort((a, b) => a.f1 - b.f1 || a.class - b.class)[0];
+  const top =
+    report.explanations?.importance?.features.slice(0, 3).map((feature) => code(feature.feature)) ?? [];
+  const shift = report.explanations?.shift;
+  const parts = [
+    `${report.holdoutRows} holdout rows, ${ratios.join(', ')}`,
+    ...(weakest && classes.length > 1 ? [`weakest class ${weakest.class} (F1 ${round(weakest.f1)})`] : []),
+    ...(top.length > 0 ? [`driven most by ${top.join(', ')}`] : []),
+    ...(shift ? [`${shift.overlap} of the top ${shift.k} shared with the model it replaces`] : []),
+    ...(report.privacy
+      ? [`personal data let through by the policy, masked (${report.privacy.holdout.total} value(s))`]
+      : []),
+  ];
+  return [
+    `- ${report.passed ? CHECK_ICON.passed : CHECK_ICON.failed} validation: ${escapeText(parts.join('; '))}`,
+  ];
+}
+
+/** The full report, folded: per class, confusion, calibration, slices, importance (a Mermaid chart) and its shift. */
+function validationDetails(spec: SpecPlan): string[] {
+  const report = spec.validation;
+  if (!report) return [];
+  return [
+    '',
+    '<details><summary>Validation report: per class, calibration, slices, what drives the predictions</summary>',
+    '',
+    ...validationMarkdown(
+      { validation: report, holdoutPath: report.holdoutPath },
+      { headingLevel: 4, against: 'the model it replaces' },
+    ),
+    '',
+    '</details>',
+  ];
+}
+
+function round(value: number): string {
+  return String(Number(value.toFixed(4)));
 }
 
 /** The evidence the artifact passed `spec.promotion.from`: when it served there, verdicts, approvers, monitor. */

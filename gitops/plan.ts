@@ -25,6 +25,11 @@ import { compare, findSpecChanges, isSpecFile, type SpecChange } from './changes
 import { checkSpecAtCommit } from './check-spec.ts';
 import type { Commit, CommitReader } from './git.ts';
 import { type OfflineCheck, shipGatesAt } from './offline-checks.ts';
+import {
+  type EvaluateSpecInput,
+  evaluateSpecAtCommit,
+  type PlanValidationReport,
+} from './plan-evaluation.ts';
 import { specDigest } from './spec-digest.ts';
 import { declaresModelDeployment, effectiveTextAt, specIdentity } from './spec-fields.ts';
 
@@ -65,6 +70,10 @@ export interface SpecPlan {
   notes: string[];
   /** With `spec.promotion`: the evidence that the artifact passed the other environment. */
   promotion?: { from: string; passed: boolean; lines: string[] };
+  /** The model on its holdout, as validation after merge will judge it (`plan --evaluate`). */
+  validation?: PlanValidationReport;
+  /** Why the model was not evaluated on the pull request. */
+  validationSkipped?: string;
 }
 
 /**
@@ -121,6 +130,12 @@ export interface BuildPlanInput {
   release?: ReleaseRecords;
   /** The time promotion soak is judged at (default now). */
   now?: Date;
+  /**
+   * Run each valid spec's model on its holdout (`plan-evaluation.ts`), so the plan shows the
+   * validation report and refuses what validation would. Off by default: `apply` does not need
+   * it (DeployModel validates), `modelship plan` turns it on.
+   */
+  evaluate?: { workDir?: string };
 }
 
 /** Reads one model's audit records for the release gates. */
@@ -179,7 +194,6 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
         ? await releaseVerdict(spec, checked.source, input)
         : undefined;
     if (release) errors.push(...release.errors);
-    const valid = checked.ok && errors.length === 0;
     // The deployment's spec at base (under this path or another, after a rename): an update of
     // it, or a new deployment when no spec declared it.
     const basePath = deployment ? declaredAtBase.get(keyString(deployment))?.[0] : undefined;
@@ -187,6 +201,20 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
       base === null || basePath === undefined
         ? undefined
         : await effectiveTextAt(reader, base, await reader.readText(base, basePath));
+    const evaluation =
+      input.evaluate && spec && checked.source && checked.policy && checked.ok && errors.length === 0
+        ? await evaluateSpecAtCommit({
+            reader,
+            head,
+            spec,
+            source: checked.source,
+            policy: checked.policy,
+            ...previousSpec(base, baseText),
+            ...(input.evaluate.workDir ? { workDir: input.evaluate.workDir } : {}),
+          })
+        : undefined;
+    if (evaluation) errors.push(...evaluation.errors);
+    const valid = checked.ok && errors.length === 0;
     const before =
       change.change === 'modified'
         ? specIdentity(await effectiveTextAt(reader, base ?? head, change.baseText))
@@ -202,8 +230,11 @@ export async function buildPlan(input: BuildPlanInput): Promise<PlanResult> {
       notes: [
         ...changeNotes(change, { deployment, before, basePath, sameEffective: baseText === checked.text }),
         ...(release?.notes ?? []),
+        ...(evaluation?.notes ?? []),
       ],
       ...(release?.promotion ? { promotion: release.promotion } : {}),
+      ...(evaluation?.report ? { validation: evaluation.report } : {}),
+      ...(evaluation?.skipped ? { validationSkipped: evaluation.skipped } : {}),
     };
     if (valid && spec && checked.text !== undefined) {
       entry.rollout = rolloutPlan(spec, baseText);
@@ -376,6 +407,13 @@ function changeNotes(
     }
   }
   return notes;
+}
+
+/** The deployment's spec at base, parsed, for the evaluation's comparison with the model it replaces. */
+function previousSpec(base: Commit, baseText: string | undefined): Pick<EvaluateSpecInput, 'previous'> {
+  if (base === null || baseText === undefined) return {};
+  const parsed = parseSpec(baseText);
+  return parsed.ok ? { previous: { commit: base, spec: parsed.spec } } : {};
 }
 
 function rolloutPlan(spec: ModelDeployment, baseText: string | undefined): RolloutPlan {

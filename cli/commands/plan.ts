@@ -1,6 +1,7 @@
 /**
  * `modelship plan --base <ref> --head <ref>`: what merging would do to the deployments, as a
- * markdown comment for the pull request (or JSON). Needs git only: no Temporal, no onnxruntime.
+ * markdown comment for the pull request (or JSON). Needs git and, to run each changed model on
+ * its holdout, onnxruntime (the project's own dependency); never Temporal or a worker.
  */
 import { CommitReader, GitError } from '../../gitops/git.ts';
 import { buildPlan } from '../../gitops/plan.ts';
@@ -14,7 +15,11 @@ Lists the ModelDeployment specs added, changed or removed between two commits (f
 --specs-dir whose text declares kind: ModelDeployment, read at the commits, never from the
 working tree). For each: schema and rule errors with positions, the ship gates the workflow
 applies, on the files at head (pinned sha256, the scan under the policy's limits, secrets,
-signatures, the policy's rules), and the rollout \`apply\` would start.
+signatures, the policy's rules), and the rollout \`apply\` would start. Each valid spec's
+model is then run on its holdout, as validation will after merge (personal data in the holdout
+judged by the policy first): the report (per class, calibration, slices, what drives the
+predictions and how that shifted from the model replaced) goes into the plan, and a model below
+a floor fails it. Latency is measured on this machine and only shown.
 
 Options:
   --base REF        the commit merged into, e.g. origin/main (the null sha means "nothing")
@@ -22,6 +27,7 @@ Options:
   --repo DIR        the repository (default: the current directory)
   --specs-dir DIR   folder of specs inside the repository (default: specs)
   --format FORMAT   markdown (default, for a PR comment) or json
+  --no-evaluate     do not run the models (schema, gates and policy only)
   -h, --help
 
 Exit status: 0 every spec is valid, 1 some spec is invalid or fails a gate,
@@ -37,6 +43,7 @@ export const command: Command = {
         repo: { type: 'string', default: '.' },
         'specs-dir': { type: 'string', default: 'specs' },
         format: { type: 'string', default: 'markdown' },
+        'no-evaluate': { type: 'boolean', default: false },
       },
       USAGE,
     );
@@ -54,6 +61,7 @@ export const command: Command = {
       head,
       specsDir: String(values['specs-dir']),
       ...(release ? { release: release.records } : {}),
+      ...(values['no-evaluate'] ? {} : { evaluate: {} }),
     })
       .catch(asUsageError)
       .finally(() => release?.close());

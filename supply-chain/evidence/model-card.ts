@@ -81,7 +81,7 @@ function metricText(value: number, unit: 'ratio' | 'ms'): string {
   return unit === 'ms' ? `${show(value)} ms` : show(value);
 }
 
-function headline(input: ModelCardInput): string[] {
+function headline(input: ValidationView): string[] {
   const { validation } = input;
   const rows = validation.metrics.map((metric) => {
     const floor = metric.threshold
@@ -105,7 +105,7 @@ function headline(input: ModelCardInput): string[] {
   ];
 }
 
-function classSections(input: ModelCardInput): string[] {
+function classSections(input: ValidationView): string[] {
   const analysis = input.validation.analysis;
   if (!analysis)
     return ['## Per class', '', 'Not measured: this bundle was validated before per-class reports.'];
@@ -146,7 +146,7 @@ function classSections(input: ModelCardInput): string[] {
   return lines;
 }
 
-function calibrationSection(input: ModelCardInput): string[] {
+function calibrationSection(input: ValidationView): string[] {
   const calibration = input.validation.analysis?.calibration;
   const lines = ['## Calibration', ''];
   if (!calibration) return [...lines, 'Not measured: the spec names no probability output.'];
@@ -168,7 +168,7 @@ function calibrationSection(input: ModelCardInput): string[] {
   ];
 }
 
-function sliceSection(input: ModelCardInput): string[] {
+function sliceSection(input: ValidationView): string[] {
   const slices = input.validation.analysis?.slices ?? [];
   const lines = ['## Slices', ''];
   if (slices.length === 0) return [...lines, 'None: the spec names no slice column of the holdout.'];
@@ -208,7 +208,7 @@ function sliceSection(input: ModelCardInput): string[] {
 /** Mermaid text in quotes: a double quote would end it. */
 const mermaidText = (text: string) => `"${text.replace(/"/g, "'")}"`;
 
-function importanceSection(input: ModelCardInput): string[] {
+function importanceSection(input: ValidationView): string[] {
   const { explanations } = input.validation;
   const importance = explanations?.importance;
   const lines = ['## What drives its predictions', ''];
@@ -246,10 +246,10 @@ function importanceSection(input: ModelCardInput): string[] {
   return lines;
 }
 
-function shiftSection(input: ModelCardInput): string[] {
+function shiftSection(input: ValidationView, against = 'the stable version'): string[] {
   const { explanations } = input.validation;
   const shift = explanations?.shift;
-  const lines = ['## Against the stable version', ''];
+  const lines = [`## Against ${against}`, ''];
   if (!shift) {
     return [
       ...lines,
@@ -258,9 +258,9 @@ function shiftSection(input: ModelCardInput): string[] {
   }
   return [
     ...lines,
-    `Stable version \`${shift.stable.version}\` (bundle \`${shift.stable.bundleDigest.slice(0, 12)}\`): ${shift.overlap} of the top ${shift.k} features shared; Kendall's tau ${shift.kendallTau === null ? 'undefined' : show(shift.kendallTau)} over ${shift.commonFeatures} common features (1 the same order, −1 reversed).`,
+    `${against === 'the stable version' ? 'Stable version' : 'Compared with'} \`${shift.stable.version}\` (${against === 'the stable version' ? 'bundle' : 'sha256'} \`${shift.stable.bundleDigest.slice(0, 12)}\`): ${shift.overlap} of the top ${shift.k} features shared; Kendall's tau ${shift.kendallTau === null ? 'undefined' : show(shift.kendallTau)} over ${shift.commonFeatures} common features (1 the same order, −1 reversed).`,
     '',
-    `- Top ${shift.k}, stable: ${shift.topStable.map((name) => `\`${name}\``).join(', ') || '(none)'}`,
+    `- Top ${shift.k}, ${against === 'the stable version' ? 'stable' : 'before'}: ${shift.topStable.map((name) => `\`${name}\``).join(', ') || '(none)'}`,
     `- Top ${shift.k}, this version: ${shift.topCandidate.map((name) => `\`${name}\``).join(', ') || '(none)'}`,
     ...(shift.entered.length > 0
       ? [`- Entered the top: ${shift.entered.map((name) => `\`${name}\``).join(', ')}`]
@@ -310,6 +310,35 @@ function considerationSection(card: ModelCardSpec | undefined): string[] {
   ];
 }
 
+/** What the validation sections of a card read: the report and where its holdout is. */
+type ValidationView = Pick<ModelCardInput, 'validation' | 'holdoutPath'>;
+
+/**
+ * The validation report as Markdown a reviewer reads at a glance: the headline metrics, per
+ * class, the confusion matrix, calibration, slices, importance (with a Mermaid chart GitHub
+ * draws) and its shift against the version it replaces (`against`). The card's own sections; the
+ * PR plan shows them too, with headings one level deeper (`headingLevel`).
+ */
+export function validationMarkdown(
+  view: ValidationView,
+  options: { headingLevel?: number; against?: string } = {},
+): string[] {
+  const level = options.headingLevel ?? 2;
+  const sections = [
+    headline(view),
+    classSections(view),
+    calibrationSection(view),
+    sliceSection(view),
+    importanceSection(view),
+    shiftSection(view, options.against),
+  ];
+  return sections
+    .flatMap((lines, index) => (index === 0 ? lines : ['', ...lines]))
+    .map((line) =>
+      line.replace(/^(#{2,3}) /, (_, hashes: string) => `${'#'.repeat(hashes.length - 2 + level)} `),
+    );
+}
+
 /** `MODEL_CARD.md`: see the module comment. */
 export function modelCardMarkdown(input: ModelCardInput): string {
   const tensor = (t: TensorSpec) => `\`${t.name}: ${t.dtype}[${t.shape.join(', ')}]\``;
@@ -325,12 +354,7 @@ export function modelCardMarkdown(input: ModelCardInput): string {
       ...(accuracy ? [`- Holdout accuracy: ${percent(accuracy.value)}`] : []),
     ],
     considerationSection(input.card),
-    headline(input),
-    classSections(input),
-    calibrationSection(input),
-    sliceSection(input),
-    importanceSection(input),
-    shiftSection(input),
+    validationMarkdown(input),
     provenanceSection(input),
     [
       '## Digests',
