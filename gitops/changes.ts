@@ -139,7 +139,10 @@ async function addReferenceChanges(
   const referenced = async (text: string) => {
     // The model and holdout of a spec over a base may be named in the base: read them from the
     // effective spec, and the base itself from the spec's own text.
-    const refs = { ...specReferences(await effectiveTextAt(reader, head, text)), base: specReferences(text).base };
+    const refs = {
+      ...specReferences(await effectiveTextAt(reader, head, text)),
+      base: specReferences(text).base,
+    };
     const changed: { reason: ChangeReason; file: string }[] = [];
     if (refs.model !== undefined && touched.has(refs.model))
       changed.push({ reason: 'model', file: refs.model });
