@@ -29,7 +29,12 @@ import {
 } from '../desired-state/routing.ts';
 import type { DesiredStateStore, ModelsChange } from '../desired-state/store.ts';
 import type { DesiredState, ModelRouting, Models, VersionRef } from '../desired-state/types.ts';
-import { BUNDLE_ARTIFACT_TYPE, bundleRepository } from '../domain/bundle-format.ts';
+import {
+  BUNDLE_ARTIFACT_TYPE,
+  bundleRepository,
+  versionForBundle,
+  versionTag,
+} from '../domain/bundle-format.ts';
 import type { DeploymentRef } from '../domain/deployment.ts';
 import { parseImageManifest } from '../oci/descriptor.ts';
 import type { BundleStores } from '../oci/environment-stores.ts';
@@ -38,10 +43,8 @@ import { createAdminClient } from '../serving/admin-client.ts';
 import type { MetricsSnapshot } from '../serving/api-types.ts';
 import { sumMetricSnapshots } from '../serving/metrics-sum.ts';
 import type { createDataPlaneActivities, RoutingSummary } from './data-plane.ts';
-import { versionForBundle } from './data-plane.ts';
 import { domainFailure, FailureType } from './failures.ts';
 import { cancellationSignal, heartbeat } from './heartbeat.ts';
-import { versionTag } from './publish-bundle.ts';
 
 export interface FleetDeps {
   desired: DesiredStateStore;

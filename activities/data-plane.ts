@@ -9,6 +9,7 @@
  * `DataPlaneRejected`; no answer, a 5xx or a 401 (a token being rotated) is retried.
  */
 import { join } from 'node:path';
+import { versionForBundle } from '../domain/bundle-format.ts';
 import type { DeploymentRef } from '../domain/deployment.ts';
 import { AdminApiError, type AdminClient, type RoutingState } from '../serving/admin-client.ts';
 import type { VersionMetricsSnapshot } from '../serving/api-types.ts';
@@ -78,14 +79,6 @@ interface RestoreVersionInput {
 
 interface ReadModelMetricsInput {
   deployment: DeploymentRef;
-}
-
-/**
- * The version name of a bundle on the data plane: its digest's first 12 hex characters. The
- * digest covers model bytes, spec text and commit, so one name always means the same bytes.
- */
-export function versionForBundle(bundleDigest: string): string {
-  return bundleDigest.slice(0, 12);
 }
 
 function summarize(state: RoutingState): RoutingSummary {

@@ -18,22 +18,15 @@ import {
   bundleRepository,
   EVIDENCE_ARTIFACT_TYPE,
   EVIDENCE_FILES,
+  MODEL_CARD_FILE,
+  versionForBundle,
+  versionTag,
 } from '../domain/bundle-format.ts';
 import { type DeploymentRef, repositoryOf, withoutCredentials } from '../domain/deployment.ts';
 import { attachReferrer, pushArtifact } from '../oci/artifact.ts';
 import type { BundleStores } from '../oci/environment-stores.ts';
 import { OciError } from '../oci/errors.ts';
-import { versionForBundle } from './data-plane.ts';
 import { domainFailure, FailureType } from './failures.ts';
-
-/**
- * The tag a bundle is pushed under as well as its digest: `<environment>-<version>`, so that the
- * data plane's version name of a bundle (`versionForBundle`) finds its artifact, and a person
- * browsing the registry sees which environment and version each is.
- */
-export function versionTag(environment: string, version: string): string {
-  return `${environment}-${version}`;
-}
 
 /** Where the bundle went: enough to pull it again and to show a person where it is. */
 export interface PublishedBundle {
@@ -70,14 +63,18 @@ export async function publishBundle(
     'vnd.modelship.environment': deployment.environment,
   };
   try {
+    const present = new Set(await readdir(bundleDir));
+    const bundleFiles = [
+      ...BUNDLE_ARTIFACT_FILES,
+      ...(present.has(MODEL_CARD_FILE) ? [MODEL_CARD_FILE] : []),
+    ];
     const bundle = await pushArtifact(store, {
       repository,
       artifactType: BUNDLE_ARTIFACT_TYPE,
-      files: BUNDLE_ARTIFACT_FILES.map((name) => ({ path: join(bundleDir, name), name })),
+      files: bundleFiles.map((name) => ({ path: join(bundleDir, name), name })),
       annotations,
       tag: versionTag(deployment.environment, versionForBundle(bundleDigest)),
     });
-    const present = new Set(await readdir(bundleDir));
     const evidenceFiles = EVIDENCE_FILES.filter((name) => present.has(name));
     const evidence =
       evidenceFiles.length === 0

@@ -63,8 +63,29 @@ export const BUNDLE_MANIFEST_SCHEMA_VERSION = 2;
  */
 export const BUNDLE_ARTIFACT_TYPE = 'application/vnd.modelship.bundle.v1';
 export const EVIDENCE_ARTIFACT_TYPE = 'application/vnd.modelship.evidence.v1';
-/** The files of the bundle artifact, in layer order; the evidence files go to the referrer. */
+/**
+ * The files of the bundle artifact, in layer order; the evidence files go to the referrer. The
+ * model card, when the bundle has one, is a last layer of its own: the manifest lists its sha256,
+ * so whoever pulls the bundle can check it (`modelship card --env` on another machine).
+ */
 export const BUNDLE_ARTIFACT_FILES: readonly string[] = [...REQUIRED_BUNDLE_FILES].sort();
+
+/**
+ * The version name of a bundle on the data plane: its digest's first 12 hex characters. The
+ * digest covers model bytes, spec text and commit, so one name always means the same bytes.
+ */
+export function versionForBundle(bundleDigest: string): string {
+  return bundleDigest.slice(0, 12);
+}
+
+/**
+ * The tag a bundle is pushed under as well as its digest: `<environment>-<version>`, so that the
+ * data plane's version name of a bundle (`versionForBundle`) finds its artifact, and a person
+ * browsing the registry sees which environment and version each is.
+ */
+export function versionTag(environment: string, version: string): string {
+  return `${environment}-${version}`;
+}
 
 /** The repository a model's bundles are pushed to in its environment's registry. */
 export function bundleRepository(model: string): string {

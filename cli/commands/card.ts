@@ -5,13 +5,27 @@
  * shown, not the newest promoted); the card is the bundle's own `MODEL_CARD.md`, or with `--json`
  * the `modelCard` of its signed `bom.cdx.json`, so what is printed is what was packaged.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { foldServingHistory, type HistoryKey } from '../../audit/serving-history.ts';
 import { AuditStoreError, AuditStoreNotFoundError, defaultAuditHome } from '../../audit/store.ts';
-import { BOM_FILE, MANIFEST_FILE, MODEL_CARD_FILE } from '../../domain/bundle-format.ts';
+import {
+  BOM_FILE,
+  BUNDLE_ARTIFACT_TYPE,
+  bundleRepository,
+  MANIFEST_FILE,
+  MODEL_CARD_FILE,
+  versionForBundle,
+  versionTag,
+} from '../../domain/bundle-format.ts';
 import { deploymentLabel } from '../../domain/deployment.ts';
 import { hasErrorCode, sha256Hex } from '../../model/files.ts';
+import { pullArtifact } from '../../oci/artifact.ts';
+import { parseImageManifest } from '../../oci/descriptor.ts';
+import { bundleStores } from '../../oci/environment-stores.ts';
+import { OciError } from '../../oci/errors.ts';
+import { loadConfig } from '../../worker/config.ts';
 import { AUDIT_READER_OPTIONS, withAuditReader } from '../audit-reader.ts';
 import { CliError, type Command, parseCommandArgs } from '../command.ts';
 
@@ -29,8 +43,11 @@ Options:
   --bundle DIR  print the card of this bundle directory instead
   --json        the CycloneDX modelCard of the bundle's bom.cdx.json instead of the Markdown
   --home DIR    state directory holding audit.db and bundles/ (default $MODELSHIP_HOME, else .modelship)
-  --url URL     PostgreSQL audit log instead (default $MODELSHIP_AUDIT_URL); bundles still
-                come from --home or $MODELSHIP_HOME`;
+  --url URL     PostgreSQL audit log instead (default $MODELSHIP_AUDIT_URL)
+
+The bundle is read from <home>/bundles when it was packaged on this machine, else pulled from
+the environment's OCI store (MODELSHIP_REGISTRY_URLS / MODELSHIP_REGISTRY_URL with
+MODELSHIP_REGISTRY_* credentials, as the workers and replicas use; with none, <home>/oci).`;
 
 export const command: Command = {
   async run(argv) {
@@ -99,12 +116,75 @@ export const command: Command = {
     const home = defaultAuditHome({
       MODELSHIP_HOME: typeof values.home === 'string' ? values.home : process.env.MODELSHIP_HOME,
     });
-    console.log(
-      await readCard(join(home, 'bundles', digest), json, `${label} serves bundle ${digest.slice(0, 12)}`),
-    );
+    const what = `${label} serves bundle ${digest.slice(0, 12)}`;
+    const local = join(home, 'bundles', digest);
+    if (await exists(join(local, MANIFEST_FILE))) {
+      console.log(await readCard(local, json, what));
+      return 0;
+    }
+    // Not packaged on this machine: pulled from the environment's store, as a replica would.
+    console.log(await readCardFromStore({ home, environment: key.environment, model, digest, json, what }));
     return 0;
   },
 };
+
+/**
+ * The card of the bundle `digest` pulled from the environment's OCI store (its registry,
+ * `MODELSHIP_REGISTRY_URLS` / `MODELSHIP_REGISTRY_URL`, or the layout under `<home>/oci`): found
+ * by its version tag, checked to be that bundle, pulled verified into a temporary directory and
+ * read there, its card checked against the pulled manifest.
+ */
+async function readCardFromStore(input: {
+  home: string;
+  environment: string;
+  model: string;
+  digest: string;
+  json: boolean;
+  what: string;
+}): Promise<string> {
+  const { store } = bundleStores({ home: input.home, registry: loadConfig().registry }).storeFor(
+    input.environment,
+  );
+  const repository = bundleRepository(input.model);
+  const tag = versionTag(input.environment, versionForBundle(input.digest));
+  const where = `${repository}:${tag} in ${store.describe()}`;
+  const scratch = await mkdtemp(join(tmpdir(), 'modelship-card-'));
+  try {
+    const fetched = await store.fetchManifest(repository, { tag });
+    const manifest = parseImageManifest(fetched.bytes, where);
+    if (
+      manifest.artifactType !== BUNDLE_ARTIFACT_TYPE ||
+      manifest.annotations?.['vnd.modelship.bundle.digest'] !== input.digest
+    ) {
+      throw new CliError(`card: ${input.what}, but ${where} is another artifact than that bundle`, 1);
+    }
+    const target = join(scratch, 'bundle');
+    await pullArtifact(store, {
+      repository,
+      digest: fetched.descriptor.digest,
+      targetDir: target,
+      expectArtifactType: BUNDLE_ARTIFACT_TYPE,
+    });
+    return await readCard(target, input.json, `${input.what} (pulled from ${where})`);
+  } catch (error) {
+    if (error instanceof OciError) {
+      throw new CliError(
+        `card: ${input.what}, which is not in ${input.home}/bundles, and it could not be pulled from ${where}: ${error.message}`,
+        1,
+      );
+    }
+    throw error;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
 
 /** The card of the bundle in `dir`; `what` names it in errors, with the path that was looked at. */
 async function readCard(dir: string, json: boolean, what: string): Promise<string> {

@@ -7,7 +7,8 @@ import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDataPlaneActivities, versionForBundle } from '../../activities/data-plane.ts';
+import { createDataPlaneActivities } from '../../activities/data-plane.ts';
+import { versionForBundle } from '../../domain/bundle-format.ts';
 import { createAdminClient } from '../../serving/admin-client.ts';
 import {
   infer,

@@ -4,17 +4,19 @@
  * audit log saying which bundle serves; then the answers for what is not there.
  */
 import { execFile } from 'node:child_process';
-import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArtifactActivities } from '../../activities/artifact.ts';
 import { createPackageActivities, type ModelBundle } from '../../activities/package.ts';
+import { publishBundle } from '../../activities/publish-bundle.ts';
 import { createScanActivities } from '../../activities/scan.ts';
 import { createValidateActivities } from '../../activities/validate.ts';
 import { openAuditStore } from '../../audit/open.ts';
 import { parseBundleManifest } from '../../domain/bundle-format.ts';
 import { sha256Hex } from '../../model/files.ts';
+import { bundleStores } from '../../oci/environment-stores.ts';
 import { deploymentRef, exampleInterface, tempDir, testSources, version } from '../activities/support.ts';
 import { bundleOf, story } from '../audit/fixtures/history-records.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';
@@ -166,6 +168,33 @@ describe('modelship card', () => {
     );
   });
 
+  it("pulls the card from the environment's OCI store when the bundle was packaged elsewhere", async () => {
+    // Another machine: the same audit log, no bundles/, the bundle only in the environment's store.
+    const other = await tempDir('card-elsewhere');
+    try {
+      const deployment = { ...deploymentRef(), model: 'iris', environment: 'fleet' };
+      const stores = bundleStores({ home: other.path });
+      await publishBundle(stores, { deployment, bundleDir: bundle.path, bundleDigest: bundle.digest });
+      const log = story('iris', 'fleet');
+      log
+        .run('f1', deployment.commit)
+        .decide(0, 'stage.entered', { stage: 'serving' })
+        .decide(0, 'deployment.serving', {
+          version: bundle.digest.slice(0, 12),
+          bundleDigest: bundle.digest,
+        });
+      const audit = await openAuditStore(other.path, undefined, { checkpoints: false });
+      for (const event of log.events) await audit.append(event);
+      await audit.close();
+      const run = await modelship(['card', 'iris', '--env', 'fleet', '--home', other.path]);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toBe(await readFile(join(bundle.path, 'MODEL_CARD.md'), 'utf8'));
+      await expect(stat(join(other.path, 'bundles'))).rejects.toThrow();
+    } finally {
+      await other.remove();
+    }
+  });
+
   it('says what is missing and where it looked', async () => {
     const unknownEnv = await modelship(['card', 'iris', '--env', 'qa', '--home', home.path]);
     expect(unknownEnv.code).toBe(1);
@@ -176,7 +205,7 @@ describe('modelship card', () => {
     const elsewhere = await modelship(['card', 'iris', '--env', 'production', '--home', home.path]);
     expect(elsewhere.code).toBe(1);
     expect(elsewhere.stderr).toContain(
-      `that bundle is not on this machine (looked in ${join(home.path, 'bundles', bundleOf('eeeeeeeeeeee'))}`,
+      `which is not in ${home.path}/bundles, and it could not be pulled from modelship/iris:production-eeeeeeeeeeee in OCI layout ${join(home.path, 'oci')}`,
     );
     const noLog = await modelship(['card', 'iris', '--env', 'staging', '--home', join(home.path, 'none')]);
     expect(noLog.code).toBe(1);
