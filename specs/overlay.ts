@@ -68,10 +68,11 @@ export function isBaseDocument(data: unknown): boolean {
  */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isRecord(patch)) return patch;
-  const merged: Record<string, unknown> = isRecord(target) ? { ...target } : {};
+  const merged: Record<string, unknown> = {};
+  if (isRecord(target)) for (const [key, value] of Object.entries(target)) define(merged, key, value);
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete merged[key];
-    else merged[key] = mergePatch(merged[key], value);
+    else define(merged, key, mergePatch(Object.hasOwn(merged, key) ? merged[key] : undefined, value));
   }
   return merged;
 }
@@ -154,6 +155,14 @@ function depthIn(source: SpecSource, path: FieldPath): number {
     depth += 1;
   }
   return depth;
+}
+
+/**
+ * An own, enumerable property even for a key like `__proto__`: plain assignment would set the
+ * object's prototype instead, and a field hidden there would reach the schema unseen.
+ */
+function define(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function looseData(text: string): unknown {

@@ -227,6 +227,23 @@ describe('errors of a spec over a base', () => {
     expect(errorsOf(result)[0]).toMatch(expected);
   });
 
+  it('report a __proto__ key as the unknown field it is, in either file', () => {
+    const overlay = STAGING.replace('spec:\n', 'spec:\n  __proto__: { promotion: { from: dev } }\n');
+    const base = BASE.replace('spec:\n', 'spec:\n  __proto__:\n    monitoring: { interval: 1m }\n');
+    const result = parseWith({ 'specs/iris/base.yaml': base, 'specs/x.yaml': overlay }, 'specs/x.yaml');
+    const errors = errorsOf(result);
+    expect(
+      errors.some(
+        (line) => line.startsWith('specs/x.yaml:5:3') && line.includes('unknown field "__proto__"'),
+      ),
+    ).toBe(true);
+    expect(result.ok).toBe(false);
+    const merged = mergePatch({}, JSON.parse('{"__proto__": {"polluted": true}}')) as object;
+    expect(Object.keys(merged)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('say that a base is not deployed on its own', () => {
     expect(errorsOf(parseSpec(BASE, { file: 'specs/iris/base.yaml' }))).toEqual([
       'specs/iris/base.yaml:2:7  kind: a ModelDeploymentBase is not deployed on its own: it is checked through each spec that names it in "extends:"',
