@@ -339,7 +339,13 @@ describe('packageModel publishes the bundle as an OCI artifact', () => {
       targetDir: join(home.path, 'pulled', 'bundle'),
       expectArtifactType: BUNDLE_ARTIFACT_TYPE,
     });
-    expect(pulled.files.map((file) => file.name)).toEqual(['manifest.json', 'model.onnx', 'spec.yaml']);
+    // The card travels with the bundle, after the content files and the manifest that lists it.
+    expect(pulled.files.map((file) => file.name)).toEqual([
+      'manifest.json',
+      'model.onnx',
+      'spec.yaml',
+      'MODEL_CARD.md',
+    ]);
     for (const { name } of pulled.files)
       expect(await readFile(join(home.path, 'pulled', 'bundle', name))).toEqual(
         await readFile(join(bundle.path, name)),

@@ -1,7 +1,7 @@
 /**
  * From one environment to the next on evidence, with real parts: a real Temporal dev server and worker,
- * iris deployed from a real Git repository, the real data plane and audit log. Staging's spec
- * takes only what passed dev: an artifact never served in dev is refused, `promote`
+ * iris deployed from a real Git repository, the real data plane and audit log. Dev and staging
+ * are two specs over one base (environment overlays), and staging's takes only what passed dev: an artifact never served in dev is refused, `promote`
  * writes the commit that moves the passed one, and the deployment of that commit carries the
  * evidence. An artifact its monitor rolled back is quarantined: deploying it again is refused,
  * until `modelship quarantine lift` says why it may come back.
@@ -76,20 +76,49 @@ async function deploy(repo: TempRepo, specPath: string) {
 
 const PROMOTION = (minSoak: string) => `  promotion:\n    from: dev\n    minSoak: ${minSoak}\n`;
 
+/**
+ * iris over one base: the base is the whole spec for dev (model `base`), and staging's spec
+ * overrides only its model, its environment and what it takes (promotion from dev).
+ */
+async function writeOverlays(
+  repo: TempRepo,
+  options: { model: string; base: 'v1' | 'v2'; staging: 'v1' | 'v2'; minSoak: string },
+): Promise<{ base: string; dev: string; staging: string }> {
+  const dir = `specs/${options.model}`;
+  const paths = { base: `${dir}/base.yaml`, dev: `${dir}/dev.yaml`, staging: `${dir}/staging.yaml` };
+  const base = exampleSpecYaml({
+    name: options.model,
+    dataset: 'iris',
+    version: options.base,
+    environment: 'dev',
+    steps: ['setWeight: 100'],
+    postPromotionWindow: '1s',
+  }).replace('kind: ModelDeployment', 'kind: ModelDeploymentBase');
+  const head = `apiVersion: modelship.dev/v1\nkind: ModelDeployment\nextends: ${paths.base}\n`;
+  const model = `models/iris/${options.staging}/model.onnx`;
+  await repo.write(paths.base, base);
+  await repo.write(paths.dev, head);
+  await repo.write(
+    paths.staging,
+    `${head}spec:\n  model:\n    source: ${model}\n    sha256: ${committedDigest(model)}\n${PROMOTION(options.minSoak)}  rollout:\n    environment: staging\n`,
+  );
+  return paths;
+}
+
 // dev to staging: production's default policy also asks for a verified origin (an OIDC token
 // from CI), which is beside the point here.
 describe('promotion between environments', () => {
   it('refuses what never passed dev, and deploys what promote commits, with the evidence', async () => {
     const model = 'iris-promo';
     const repo = await repoWithModels();
-    const dev = await writeSpec(repo, { model, environment: 'dev', version: 'v1' });
-    const staging = await writeSpec(repo, {
+    const { base, dev, staging } = await writeOverlays(repo, {
       model,
-      environment: 'staging',
-      version: 'v2',
-      extra: PROMOTION('0s'),
+      base: 'v1',
+      staging: 'v2',
+      minSoak: '0s',
     });
-    await repo.commit('iris in dev and staging');
+    await repo.commit('iris in dev and staging, over one base');
+    const baseText = await readFile(join(repo.root, base), 'utf8');
 
     expect((await deploy(repo, dev)).outcome).toBe('serving');
     // Staging names v2, which dev never served: refused before any work is done.
@@ -126,8 +155,10 @@ describe('promotion between environments', () => {
     const spec = await readFile(join(repo.root, staging), 'utf8');
     expect(spec).toContain(`sha256: ${V1}`);
     expect(spec).toContain('source: models/iris/v1/model.onnx');
-    // The rest of the spec is as it was, the promotion block included.
+    // The rest of the spec is as it was, the promotion block included; the shared base is untouched.
     expect(spec).toContain('from: dev');
+    expect(spec).toContain(`extends: ${base}`);
+    expect(await readFile(join(repo.root, base), 'utf8')).toBe(baseText);
 
     // One data plane serves both environments here, so staging's v1 replaces dev's in a rollout.
     const served = await deploy(repo, staging);
@@ -137,9 +168,9 @@ describe('promotion between environments', () => {
     );
     expect(evidence?.details).toMatchObject({ from: 'dev', artifactSha256: V1 });
 
-    // A soak dev has not had yet: promote refuses, and says how long v2 served there.
-    await writeSpec(repo, { model, environment: 'dev', version: 'v2' });
-    await writeSpec(repo, { model, environment: 'staging', version: 'v1', extra: PROMOTION('1h') });
+    // A soak dev has not had yet: promote refuses, and says how long v2 served there. v2 goes
+    // into the base: dev takes it, staging keeps the v1 its own spec pins.
+    await writeOverlays(repo, { model, base: 'v2', staging: 'v1', minSoak: '1h' });
     await repo.commit('v2 to dev; staging asks for an hour');
     expect((await deploy(repo, dev)).outcome).toBe('promoted');
     const young = await promote({
