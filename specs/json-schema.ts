@@ -5,7 +5,8 @@
  * it and a test fails while it is stale.
  */
 import { z } from 'zod';
-import { API_VERSION, ModelDeploymentSchema, RolloutStepSchema } from './schema.ts';
+import { BASE_KIND, EXTENDS_KEY } from './overlay.ts';
+import { API_VERSION, KIND, ModelDeploymentSchema, RolloutStepSchema } from './schema.ts';
 
 /** Where the generated schema is committed, relative to the repository root. */
 export const JSON_SCHEMA_PATH = 'specs/modeldeployment.schema.json';
@@ -39,4 +40,53 @@ export function modelDeploymentJsonSchema(): Record<string, unknown> {
 /** The file's exact text: 2-space JSON and a trailing newline. */
 export function renderJsonSchema(): string {
   return `${JSON.stringify(modelDeploymentJsonSchema(), null, 2)}\n`;
+}
+
+/** The schema of the files of an overlay (a base, or a spec that extends one), committed beside it. */
+export const OVERLAY_JSON_SCHEMA_PATH = 'specs/modeldeployment-overlay.schema.json';
+export const OVERLAY_JSON_SCHEMA_URL = new URL('./modeldeployment-overlay.schema.json', import.meta.url);
+export const OVERLAY_JSON_SCHEMA_ID = `https://${API_VERSION}/modeldeployment-overlay.schema.json`;
+
+/**
+ * The JSON Schema of one file of an overlay (`docs/overlays.md`): any part of a spec, so nothing
+ * is required (the merged spec is checked in full by `modelship validate`), plus `extends:` and
+ * both kinds. `null` (which removes a base's value) is not described: an editor may flag it.
+ */
+export function overlayJsonSchema(): Record<string, unknown> {
+  const { $schema, $id: _id, title: _title, ...rest } = modelDeploymentJsonSchema();
+  const partial = withoutRequired(rest) as { properties?: Record<string, unknown> };
+  return {
+    $schema,
+    $id: OVERLAY_JSON_SCHEMA_ID,
+    title: 'modelship ModelDeployment overlay or base',
+    ...partial,
+    properties: {
+      ...partial.properties,
+      kind: {
+        type: 'string',
+        enum: [KIND, BASE_KIND],
+        description: `${KIND} for a spec that extends a base, ${BASE_KIND} for the base itself.`,
+      },
+      [EXTENDS_KEY]: {
+        type: 'string',
+        description:
+          'The base this spec extends: a path from the repository root to a ModelDeploymentBase. Merged as a JSON merge patch (RFC 7386).',
+      },
+    },
+  };
+}
+
+/** The overlay schema's file text. */
+export function renderOverlayJsonSchema(): string {
+  return `${JSON.stringify(overlayJsonSchema(), null, 2)}\n`;
+}
+
+function withoutRequired(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutRequired);
+  if (typeof node !== 'object' || node === null) return node;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key]) => key !== 'required')
+      .map(([key, value]) => [key, withoutRequired(value)]),
+  );
 }

@@ -126,7 +126,8 @@ describe.concurrent('modelship schema', () => {
   it('--check passes while the committed file is current', async ({ expect }) => {
     expect(await modelship('schema', '--check')).toEqual({
       code: 0,
-      stdout: 'specs/modeldeployment.schema.json is up to date\n',
+      stdout:
+        'specs/modeldeployment.schema.json is up to date\nspecs/modeldeployment-overlay.schema.json is up to date\n',
       stderr: '',
     });
   });

@@ -1,11 +1,16 @@
 /** The committed JSON Schema for editors: current with the zod schema, and as helpful as it can be. */
 import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import {
   JSON_SCHEMA_ID,
   JSON_SCHEMA_URL,
   modelDeploymentJsonSchema,
+  OVERLAY_JSON_SCHEMA_URL,
+  overlayJsonSchema,
   renderJsonSchema,
+  renderOverlayJsonSchema,
 } from '../../specs/json-schema.ts';
 import { STEP_KINDS } from '../../specs/schema.ts';
 
@@ -60,3 +65,30 @@ function undescribed(schema: JsonSchema, path: string): string[] {
   });
   return schema.items === undefined ? own : [...own, ...undescribed(schema.items, `${path}[]`)];
 }
+
+describe('specs/modeldeployment-overlay.schema.json', () => {
+  const validate = () => new Ajv({ strict: false, allErrors: true }).compile(overlayJsonSchema());
+  const example = (name: string) =>
+    parse(readFileSync(new URL(`../../specs/examples/overlays/${name}.yaml`, import.meta.url), 'utf8'));
+
+  it('is the overlay schema generated from specs/schema.ts', () => {
+    expect(
+      readFileSync(OVERLAY_JSON_SCHEMA_URL, 'utf8') === renderOverlayJsonSchema(),
+      'specs/modeldeployment-overlay.schema.json is stale: run `npm run schema`',
+    ).toBe(true);
+  });
+
+  it('accepts the shipped base and the specs over it, each only a part of a spec', () => {
+    const check = validate();
+    for (const name of ['base', 'staging', 'production']) {
+      expect(check(example(name)) ? [] : check.errors, name).toEqual([]);
+    }
+  });
+
+  it('still flags what no spec may say: an unknown field, a wrong type, another kind', () => {
+    const check = validate();
+    expect(check({ ...example('staging'), spec: { rollout: { enviroment: 'x' } } })).toBe(false);
+    expect(check({ ...example('staging'), extends: 42 })).toBe(false);
+    expect(check({ ...example('staging'), kind: 'Deployment' })).toBe(false);
+  });
+});
