@@ -175,7 +175,11 @@ async function observeGit(git: ReconcileGit, environment: string): Promise<GitVi
     const text = await effectiveTextAt(reader, commit, written);
     const key = specIdentity(text);
     if (key === undefined) {
-      invalid.push({ path, message: 'metadata.name and spec.rollout.environment must both be strings' });
+      invalid.push({
+        path,
+        message:
+          'metadata.name and spec.rollout.environment must both be strings (in the spec, or in the base it extends)',
+      });
       continue;
     }
     if (key.environment === environment) specs.push({ model: key.model, path, specDigest: specDigest(text) });
