@@ -5,6 +5,14 @@ import { defineConfig } from 'vitest/config';
  * running; `workflows` gets one real `temporal server start-dev` for the whole run, started by
  * its global setup. Forks, not threads: the Temporal worker and onnxruntime hold native state.
  */
+/** The `unit` project's files: pure code, activities against real models and files. */
+const UNIT_TESTS = [
+  'test/{architecture,specs,domain,model,activities,audit,release,cli,models,worker,serving,loadgen,analysis,gitops,supply-chain,desired-state,oci,sources,deploy,containers}/**/*.test.ts',
+  'test/workflows/**/*.unit.test.ts',
+];
+/** Unit files that use `vi.mock`: they run isolated (see the `unit` project's `isolate`). */
+const MOCKING_TESTS = ['test/workflows/deployment-run.unit.test.ts'];
+
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -16,10 +24,22 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: [
-            'test/{architecture,specs,domain,model,activities,audit,release,cli,models,worker,serving,loadgen,analysis,gitops,supply-chain,desired-state,oci,sources,deploy,containers}/**/*.test.ts',
-            'test/workflows/**/*.unit.test.ts',
-          ],
+          include: UNIT_TESTS,
+          exclude: MOCKING_TESTS,
+          // One module registry per worker process, not per file: importing the SDK, zod schemas
+          // and onnxruntime once per process instead of once per file takes about a quarter off
+          // this project. Safe because no file here mutates process-wide state it does not restore
+          // (no process.env writes, no chdir, fake timers and spies restored).
+          isolate: false,
+          testTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Files that replace a module with vi.mock need a registry of their own.
+          name: 'unit-isolated',
+          include: MOCKING_TESTS,
           testTimeout: 30_000,
         },
       },
