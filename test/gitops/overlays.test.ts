@@ -14,6 +14,7 @@ import { buildPlan, type Plan } from '../../gitops/plan.ts';
 import { renderPlanMarkdown } from '../../gitops/plan-markdown.ts';
 import { PromoteError, promote } from '../../gitops/promote.ts';
 import { specDigest } from '../../gitops/spec-digest.ts';
+import { effectiveTextAt } from '../../gitops/spec-fields.ts';
 import { verifiedRecordsOf } from '../../release/verified-records.ts';
 import { parseSpec } from '../../specs/parse.ts';
 import { repoFileReader } from '../../specs/parse-file.ts';
@@ -97,6 +98,13 @@ describe('plan of specs over a base', () => {
     expect(staging?.specDigest).toBe(specDigest(staging?.specText ?? ''));
     const reparsed = parseSpec(staging?.specText ?? '');
     expect(reparsed.ok && reparsed.spec).toEqual(staging?.spec);
+    // Reconcile reads every spec at a commit loosely (effectiveTextAt): the same digest as apply's,
+    // or it would call an applied overlay undeployed.
+    const reader = await readerOf(repo);
+    for (const spec of result.deployable) {
+      const written = await reader.readText(first, spec.path);
+      expect(specDigest(await effectiveTextAt(reader, first, written))).toBe(spec.specDigest);
+    }
   });
 
   it('re-plans the environments a base change reaches, and says which deploy something new', async () => {
