@@ -6,7 +6,7 @@
  * workflow applies it, keeps waiting after a refusal, and rolls back or promotes as decided.
  */
 import { type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it, vi } from 'vitest';
 import type { DeployModel } from '../../workflows/deploy-model.ts';
 import { approveSignal, approveUpdate, statusQuery } from '../../workflows/messages.ts';
 import { healthy, type StubRun } from '../support/stub-activities.ts';
@@ -188,6 +188,17 @@ describe.concurrent('an approval step (stubbed activities)', () => {
   }) => {
     const { handle, run } = await atApproval({ model: 'ab-signal', steps: approvalSteps('alice') });
     await handle.signal(approveSignal, { approver: 'mallory', decision: 'approve' });
+    // Mallory's approval is verified before it is judged; alice's signal sent at once may decide
+    // the step first, and mallory's is then refused as too late rather than as not an approver.
+    // Both are right; this test is about the second, so alice waits for mallory's refusal.
+    await vi.waitFor(
+      () => {
+        if (!run.inputsOf('recordDecision').some((input) => input.decision === 'approval.refused')) {
+          throw new Error("mallory's refusal is not audited yet");
+        }
+      },
+      { timeout: 20_000, interval: 50 },
+    );
     await handle.signal(approveSignal, { approver: 'alice', decision: 'approve' });
     const result = await handle.result();
 
