@@ -1,5 +1,5 @@
 /** `modelship status`: every rollout (latest run per model and environment), as the Web UI shows it. */
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import {
   deploymentLabel,
   parseDeployModelWorkflowId,
@@ -27,6 +27,30 @@ traffic, what their monitor has looked at and found (drift, data quality, live a
 
 /** How long one run may take to answer its status query. */
 const QUERY_DEADLINE_MS = 5_000;
+/**
+ * How many runs are asked at once. A run whose worker is gone answers only at the deadline, so
+ * asking one after another would cost the deadline once per such run; side by side it costs it
+ * about once per this many.
+ */
+const QUERIES_AT_ONCE = 16;
+
+/** `describe` applied to every item, at most `limit` at a time, results in the items' order. */
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  describe: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await describe(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
 
 function trafficOf(status: DeploymentStatus | undefined): string {
   const rollout = status?.rollout;
@@ -149,11 +173,14 @@ async function confirmServing(client: Client, taskQueue: string, rows: StatusRow
  */
 async function addMonitors(client: Client, rows: StatusRow[]): Promise<void> {
   const query = "WorkflowType = 'MonitorModel' AND ExecutionStatus = 'Running'";
+  const monitored: { run: WorkflowExecutionInfo; label: string; row: StatusRow }[] = [];
   for await (const run of client.workflow.list({ query })) {
     const [, environment, model] = run.workflowId.split('/');
     const label = model && environment ? deploymentLabel({ model, environment }) : run.workflowId;
     const row = rows.find((candidate) => candidate.deployment === label);
-    if (!row) continue;
+    if (row) monitored.push({ run, label, row });
+  }
+  await mapBounded(monitored, QUERIES_AT_ONCE, async ({ run, label, row }) => {
     const status = await client.connection
       .withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
         client.workflow.getHandle(run.workflowId, run.runId).query(monitorStatusQuery),
@@ -165,7 +192,7 @@ async function addMonitors(client: Client, rows: StatusRow[]): Promise<void> {
             `${label}: monitor not answering (is a modelship worker running?): ${status.message.split('\n')[0]}`,
           ]
         : monitorTextLines(status);
-  }
+  });
 }
 
 export const command: Command = {
@@ -174,15 +201,18 @@ export const command: Command = {
     const client = await connect(loadConfig());
     try {
       const seen = new Set<string>();
-      const rows: StatusRow[] = [];
+      const runs: WorkflowExecutionInfo[] = [];
       const query = "WorkflowType IN ('DeployModel', 'RetireModel')";
       for await (const run of client.workflow.list({ query })) {
         if (!values.all && seen.has(run.workflowId)) continue;
         seen.add(run.workflowId);
+        runs.push(run);
+      }
+      const rows = await mapBounded(runs, QUERIES_AT_ONCE, async (run) => {
         const row = await describeRun(client, run.workflowId, run.runId, run.status.name, run.type);
         if (!row.stage) row.stage = String(run.typedSearchAttributes.get(RolloutStageKey) ?? '');
-        rows.push(row);
-      }
+        return row;
+      });
       rows.sort((a, b) => a.deployment.localeCompare(b.deployment));
       await addMonitors(client, rows);
       const drift = await confirmServing(client, loadConfig().taskQueue, rows);
