@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { deploymentLabel, deployModelWorkflowId } from '../../domain/deployment.ts';
+import { deployModelWorkflowId, deploymentLabel } from '../../domain/deployment.ts';
 import { runModelship } from '../support/modelship-cli.ts';
 import { repoPath } from '../support/paths.ts';
 
@@ -28,7 +28,11 @@ let client: Client;
 beforeAll(async () => {
   client = new Client({ connection: await Connection.connect({ address }) });
   for (const key of keys) {
-    await client.workflow.start('DeployModel', { taskQueue, workflowId: deployModelWorkflowId(key), args: [] });
+    await client.workflow.start('DeployModel', {
+      taskQueue,
+      workflowId: deployModelWorkflowId(key),
+      args: [],
+    });
   }
 });
 
