@@ -48,8 +48,12 @@ export default defineConfig({
         test: {
           name: 'workflows',
           include: ['test/{workflows,replay,e2e}/**/*.test.ts'],
-          exclude: ['test/workflows/**/*.unit.test.ts'],
+          exclude: ['test/workflows/**/*.unit.test.ts', ...MOCKING_TESTS],
           globalSetup: ['test/support/temporal-global-setup.ts'],
+          // Shared registry here too: each file would otherwise import the SDK (protobufjs builds
+          // its message types on import) and the product again. The SDK's Runtime is the one
+          // process-wide thing, and test/support/temporal-runtime.ts takes the one still up.
+          isolate: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

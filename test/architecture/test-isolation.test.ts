@@ -1,5 +1,5 @@
 /**
- * The `unit` project shares one module registry per worker process (`isolate: false` in
+ * The `unit` and `workflows` projects share one module registry per worker process (`isolate: false` in
  * vitest.config.ts). A file that replaces a module with `vi.mock` would replace it for every file
  * after it in that process, so each such file must be listed to run isolated.
  */

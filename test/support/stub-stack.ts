@@ -4,7 +4,7 @@
  * own. No data plane, no audit store, no models: a run takes as long as its timers.
  */
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { CommitAuthor, DeploymentRef } from '../../domain/deployment.ts';
 import { deployModelWorkflowId } from '../../domain/deployment.ts';
@@ -14,6 +14,7 @@ import type { DeployModel, DeployModelInput } from '../../workflows/deploy-model
 import { statusQuery } from '../../workflows/messages.ts';
 import { type ExampleSpecOptions, exampleSpecYaml } from './model-catalog.ts';
 import { StubActivities, type StubRun, type StubScript } from './stub-activities.ts';
+import { installTestRuntime } from './temporal-runtime.ts';
 import { sharedWorkflowBundle } from './workflow-bundle.ts';
 
 /** Who made the commits of stub deployments (the four-eyes rule compares approvers with it). */
@@ -30,7 +31,7 @@ export interface StubStack {
 /** Starts a stub worker on the run's workflow bundle; `name` makes the task queue recognisable. */
 export async function startStubStack(name: string): Promise<StubStack> {
   // ERROR, not WARN: the stubs fail activities on purpose, and each failure would log a stack.
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  installTestRuntime('ERROR');
   const address = inject('temporalAddress');
   const taskQueue = `${name}-${process.pid}-${Date.now()}`;
   const workflowBundle = await sharedWorkflowBundle();

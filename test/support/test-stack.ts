@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { openAuditStore } from '../../audit/open.ts';
 import type { AuditStore } from '../../audit/store.ts';
@@ -16,6 +16,7 @@ import type { RegistrySettings } from '../../oci/environment-stores.ts';
 import type { GitCredentials } from '../../sources/git/checkouts.ts';
 import { createModelshipWorker } from '../../worker/worker.ts';
 import { startTestDataPlane, type TestDataPlane } from './data-plane.ts';
+import { installTestRuntime } from './temporal-runtime.ts';
 import { sharedWorkflowBundle } from './workflow-bundle.ts';
 
 export interface TestStack {
@@ -45,7 +46,7 @@ export async function startTestStack(
     evidenceKeyPath?: string;
   } = {},
 ): Promise<TestStack> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  installTestRuntime('WARN');
   const address = inject('temporalAddress');
   const taskQueue = `${name}-${process.pid}-${Date.now()}`;
   const home = await mkdtemp(join(tmpdir(), `modelship-${name}-`));
