@@ -49,12 +49,12 @@ export const OVERLAY_JSON_SCHEMA_ID = `https://${API_VERSION}/modeldeployment-ov
 
 /**
  * The JSON Schema of one file of an overlay (`docs/overlays.md`): any part of a spec, so nothing
- * is required (the merged spec is checked in full by `modelship validate`), plus `extends:` and
- * both kinds. `null` (which removes a base's value) is not described: an editor may flag it.
+ * is required (the merged spec is checked in full by `modelship validate`), every field below the
+ * top may be `null` (a merge patch's removal of the base's value), plus `extends:` and both kinds.
  */
 export function overlayJsonSchema(): Record<string, unknown> {
   const { $schema, $id: _id, title: _title, ...rest } = modelDeploymentJsonSchema();
-  const partial = withoutRequired(rest) as { properties?: Record<string, unknown> };
+  const partial = overlayPart(rest, 0) as { properties?: Record<string, unknown> };
   return {
     $schema,
     $id: OVERLAY_JSON_SCHEMA_ID,
@@ -81,12 +81,29 @@ export function renderOverlayJsonSchema(): string {
   return `${JSON.stringify(overlayJsonSchema(), null, 2)}\n`;
 }
 
-function withoutRequired(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(withoutRequired);
+/**
+ * A schema node as an overlay file may write it: the `required` keyword dropped everywhere, and
+ * each property below the top level (`depth` counts `properties` maps) also allowed to be `null`.
+ * A property that happens to be called `required` is a schema, not the keyword, and is kept.
+ */
+function overlayPart(node: unknown, depth: number): unknown {
+  if (Array.isArray(node)) return node.map((item) => overlayPart(item, depth));
   if (typeof node !== 'object' || node === null) return node;
   return Object.fromEntries(
     Object.entries(node)
-      .filter(([key]) => key !== 'required')
-      .map(([key, value]) => [key, withoutRequired(value)]),
+      .filter(([key, value]) => !(key === 'required' && Array.isArray(value)))
+      .map(([key, value]) => {
+        if (key !== 'properties' || typeof value !== 'object' || value === null) {
+          return [key, overlayPart(value, depth)];
+        }
+        const properties = Object.entries(value).map(([name, schema]) => {
+          const part = overlayPart(schema, depth + 1);
+          if (depth === 0) return [name, part];
+          // The description goes on the wrapper too, where editors look for it on hover.
+          const { description } = part as { description?: string };
+          return [name, { ...(description ? { description } : {}), anyOf: [part, { type: 'null' }] }];
+        });
+        return [key, Object.fromEntries(properties)];
+      }),
   );
 }

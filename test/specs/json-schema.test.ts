@@ -91,4 +91,18 @@ describe('specs/modeldeployment-overlay.schema.json', () => {
     expect(check({ ...example('staging'), extends: 42 })).toBe(false);
     expect(check({ ...example('staging'), kind: 'Deployment' })).toBe(false);
   });
+
+  it("accepts null below the top, which removes the base's value, and nowhere a value is expected", () => {
+    const check = validate();
+    const over = (spec: Record<string, unknown>) => ({
+      ...example('staging'),
+      spec: { ...example('staging').spec, ...spec },
+    });
+    expect(check(over({ monitoring: null })) ? [] : check.errors).toEqual([]);
+    expect(check(over({ analysis: { minRequests: null } })) ? [] : check.errors).toEqual([]);
+    expect(check(over({ monitoring: 5 }))).toBe(false);
+    expect(check(over({ analysis: { minRequests: 'many' } }))).toBe(false);
+    expect(check({ ...example('staging'), spec: null })).toBe(false);
+    expect(check({ ...example('staging'), kind: null })).toBe(false);
+  });
 });
