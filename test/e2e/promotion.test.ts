@@ -224,17 +224,25 @@ describe('quarantine', () => {
     expect(again.rejection?.message).toContain(`artifact sha256:${V2.slice(0, 12)} is quarantined`);
     expect(again.rejection?.message).toContain(`modelship quarantine lift ${model} ${V2}`);
 
-    // Git still names v2; revert would set it back to v1, which the data plane serves.
-    const reverting = await revertToServing({
+    // Git still names v2; revert sets it back to v1, which the data plane serves.
+    const reverted = await revertToServing({
       root: repo.root,
       specsDir: 'specs',
       model,
       environment: 'staging',
       records: await verifiedRecordsOf(stack.audit, model),
-      dryRun: true,
     });
-    expect(reverting).toMatchObject({ specPath: staging, artifact: { sha256: V1 }, was: { sha256: V2 } });
-    expect(reverting.artifact.source).toBe('models/iris/v1/model.onnx');
+    expect(reverted).toMatchObject({ specPath: staging, artifact: { sha256: V1 }, was: { sha256: V2 } });
+    expect(reverted.artifact.source).toBe('models/iris/v1/model.onnx');
+    expect(reverted.commit).toBe(await repo.git.revparse(['HEAD']));
+    // The restored version runs unwatched until a rollout serves it: the revert's rollout does,
+    // and a monitor watches that version again.
+    const restored = await deploy(repo, staging);
+    expect(restored.outcome).toBe('promoted');
+    const watching = await stack.client.workflow
+      .getHandle(`monitor/staging/${model}`)
+      .query<{ version: string; state: string }>('monitorStatus');
+    expect(watching.version).toBe(restored.dataPlane?.version);
 
     const env = { MODELSHIP_HOME: stack.home, MODELSHIP_AUDIT_URL: '' };
     const listed = await runModelship(['quarantine', 'list', model], { cwd: repo.root, env });
@@ -255,7 +263,7 @@ describe('quarantine', () => {
     const record = (await stack.audit.list({ model })).find((r) => r.step === 'quarantine.lifted');
     expect(record).toMatchObject({ actor: 'alice', details: { artifactSha256: V2 } });
 
-    await repo.write(staging, `${await readFile(join(repo.root, staging), 'utf8')}# lifted\n`);
+    await writeSpec(repo, { model, environment: 'staging', version: 'v2', extra: monitoring });
     await repo.commit('v2 once more');
     expect((await deploy(repo, staging)).outcome).toBe('promoted');
     // Git and the data plane agree again: nothing to revert.
