@@ -26,7 +26,7 @@ rollouts, the last verdict of the live analysis as a table; for models that serv
 traffic, what their monitor has looked at and found (drift, data quality, live accuracy). --all lists every run, not only the latest of each deployment.`;
 
 /** How long one run may take to answer its status query. */
-const QUERY_DEADLINE_MS = 5_000;
+export const QUERY_DEADLINE_MS = 5_000;
 /**
  * How many runs are asked at once. A run whose worker is gone answers only at the deadline, so
  * asking one after another would cost the deadline once per such run; side by side it costs it

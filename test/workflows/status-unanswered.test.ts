@@ -6,14 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { QUERY_DEADLINE_MS } from '../../cli/commands/status.ts';
 import { deployModelWorkflowId, deploymentLabel } from '../../domain/deployment.ts';
 import { runModelship } from '../support/modelship-cli.ts';
 import { repoPath } from '../support/paths.ts';
 
 /** More orphaned runs than one deadline each would allow in the bound below (8 × 5 s = 40 s). */
 const ORPHANS = 8;
-/** The status query's deadline in cli/commands/status.ts. */
-const QUERY_DEADLINE_MS = 5_000;
 
 const address = inject('temporalAddress');
 const suffix = randomUUID().slice(0, 8);
