@@ -37,13 +37,10 @@ export interface StackOptions {
 export async function startStack(options: StackOptions, cleanup: Cleanup): Promise<Stack> {
   const home = await mkdtemp(join(tmpdir(), 'modelship-demo-home-'));
   if (!options.keep) cleanup.add('MODELSHIP_HOME', () => rm(home, { recursive: true, force: true }));
-  const [servePort, uiPort] = await Promise.all([
-    freePort(),
-    options.ui ? freePort() : Promise.resolve(undefined),
-  ]);
+  const uiPort = options.ui ? await freePort() : undefined;
   say(`MODELSHIP_HOME is ${home} (audit log, artifacts, bundles, logs)`);
   say(
-    `starting a Temporal dev server (on a free port) and the data plane on 127.0.0.1:${servePort}, ` +
+    'starting a Temporal dev server and the data plane (each on a free port it takes itself), ' +
       'and bundling the workflow code, side by side',
   );
 
@@ -56,7 +53,7 @@ export async function startStack(options: StackOptions, cleanup: Cleanup): Promi
       dbFile: join(home, 'temporal.db'),
       logFile: join(home, 'logs', 'temporal.log'),
     }),
-    startDataPlaneProcess({ port: servePort, logFile: join(home, 'logs', 'serve.log'), home }),
+    startDataPlaneProcess({ port: 0, logFile: join(home, 'logs', 'serve.log'), home }),
     loadWorkflowBundle(process.env.MODELSHIP_WORKFLOW_BUNDLE?.trim() || undefined),
   ]);
   if (server.status === 'fulfilled') cleanup.add('Temporal dev server', () => server.value.stop());
@@ -72,7 +69,9 @@ export async function startStack(options: StackOptions, cleanup: Cleanup): Promi
   });
   say(`Temporal dev server on ${temporal.address}`);
   if (temporal.uiAddress) say(`Temporal Web UI at ${temporal.uiAddress} (filter: ModelName = "iris")`);
-  say(`data plane (KServe V2) at ${serving.url}/v2, metrics at ${serving.url}/metrics`);
+  say(
+    `data plane on ${new URL(serving.url).host}: KServe V2 at ${serving.url}/v2, metrics at ${serving.url}/metrics`,
+  );
 
   installRuntime(config.logLevel);
   const audit = await openAuditStore(config.home);

@@ -37,7 +37,38 @@ async function waitUntilLive(url: string, child: ChildProcess, timeoutMs: number
 }
 
 /**
+ * The address `modelship serve` says it listens on (`serve: listening on <url>`), read from its
+ * output; rejects if it exits or stays silent past the deadline.
+ */
+function announcedUrl(child: ChildProcess, timeoutMs: number): Promise<string> {
+  return new Promise((resolveUrl, rejectUrl) => {
+    let seen = '';
+    const done = (settle: () => void) => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+      settle();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      const url = /serve: listening on (http:\/\/\S+)/.exec(seen)?.[1];
+      if (url) done(() => resolveUrl(url));
+    };
+    const onExit = (code: number | null) =>
+      done(() => rejectUrl(new Error(`modelship serve exited with code ${code} before it was ready`)));
+    const timer = setTimeout(
+      () => done(() => rejectUrl(new Error(`modelship serve named no address within ${timeoutMs} ms`))),
+      timeoutMs,
+    );
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+/**
  * Starts `modelship serve` on `port` with a fresh random admin token; resolves once it answers.
+ * Port 0 lets serve take a free port itself and say which: a port chosen beforehand by the caller
+ * can be taken by another process before serve binds it.
  * With `follow`, it is a replica of that environment: it serves the environment's desired state
  * under `home` (and again after a restart), trusting evidence signed by `evidenceKeyFile`.
  * Without, its admin API loads bundles only from `<home>/bundles`, where the worker packages them.
@@ -91,7 +122,6 @@ export async function startDataPlaneProcess(options: {
   );
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
-  const url = `http://127.0.0.1:${options.port}`;
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
@@ -100,7 +130,9 @@ export async function startDataPlaneProcess(options: {
     await exited;
     clearTimeout(timer);
   };
+  let url = `http://127.0.0.1:${options.port}`;
   try {
+    if (options.port === 0) url = await announcedUrl(child, 30_000);
     await waitUntilLive(url, child, 30_000);
   } catch (error) {
     await stop();
