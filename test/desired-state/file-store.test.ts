@@ -3,7 +3,7 @@
  * process, a crash in the middle of a write, names that would leave the folder, files edited by
  * hand.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -165,10 +165,16 @@ describe('file store on disk', () => {
     });
     const path = join(root, 'staging', 'state.json');
     const good = await readFile(path, 'utf8');
-    await writeFile(path, good.replace('"weight": 10', '"weight": "ten"'));
+    // Each edit lands whole (written aside, then renamed over, as the store and most editors do):
+    // a plain writeFile truncates first, and a watch that reads in between rightly sees "not JSON".
+    const replaceWhole = async (text: string) => {
+      await writeFile(`${path}.edit`, text);
+      await rename(`${path}.edit`, path);
+    };
+    await replaceWhole(good.replace('"weight": 10', '"weight": "ten"'));
     await waitFor('the error', () => errors.length > 0, 1_000);
     expect(errors[0]?.message).toMatch(/"staging".*models\.iris\.canary\.weight/);
-    await writeFile(path, good.replace('"weight": 10', '"weight": 11'));
+    await replaceWhole(good.replace('"weight": 10', '"weight": 11'));
     await waitFor('the repaired state', () => seen.at(-1)?.models.iris?.canary?.weight === 11, 1_000);
     await stop();
   });
