@@ -31,9 +31,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_ROOT = join(PROJECT_ROOT, 'node_modules', '.cache', 'modelship', 'entries');
-const ESBUILD_VERSION = JSON.parse(
-  readFileSync(createRequire(import.meta.url).resolve('esbuild/package.json'), 'utf8'),
-).version;
 /** Bumped when what a build writes changes shape, so older caches are rebuilt, not misread. */
 const CACHE_FORMAT = 2;
 /** Names the current build of an entry and the sources it was built from. */
@@ -92,7 +89,12 @@ export async function compiledEntry(entryPath, { root = PROJECT_ROOT, cacheRoot 
 
 /** One folder per entry point, esbuild version and Node major: none of them share output. */
 function cacheName(entryPath) {
-  const key = [CACHE_FORMAT, entryPath, ESBUILD_VERSION, process.versions.node.split('.')[0]].join('\n');
+  // Read here, not at import: without esbuild this throws inside compiledEntry, and the CLI falls
+  // back to tsx instead of failing to load.
+  const esbuildVersion = JSON.parse(
+    readFileSync(createRequire(import.meta.url).resolve('esbuild/package.json'), 'utf8'),
+  ).version;
+  const key = [CACHE_FORMAT, entryPath, esbuildVersion, process.versions.node.split('.')[0]].join('\n');
   const stem = basename(entryPath).replace(/\.[^.]+$/, '');
   return `${stem}-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
 }
