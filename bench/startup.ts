@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compiledEntry } from '../bin/compiled-entry.mjs';
 import { repoPath } from '../test/support/paths.ts';
+import { machineInfo, median } from './lib/machine.ts';
+import { writeResultsFile } from './lib/results-file.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' } } });
 const RUNS = Number(values.runs);
@@ -67,11 +69,6 @@ async function runOnce(preload: string, item: Case, compiled: boolean): Promise<
   return { wallMs, cpuMs: Number(mark.slice(CPU_MARK.length)) / 1000 };
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
 const round = (value: number) => Math.round(value * 10) / 10;
 
 const scratch = await mkdtemp(join(tmpdir(), 'modelship-bench-startup-'));
@@ -125,9 +122,16 @@ try {
   const buildMs = round(median(builds));
   console.log(`building the CLI's bundle into an empty cache: ${buildMs} ms (median of 3)`);
   const out = repoPath('bench/results/startup.json');
-  await writeFile(
+  await writeResultsFile(
     out,
-    `${JSON.stringify({ measuredAt: new Date().toISOString(), runs: RUNS, node: process.version, results, cliBuildMs: buildMs }, null, 2)}\n`,
+    {
+      measuredAt: new Date().toISOString(),
+      machine: machineInfo(),
+      runs: RUNS,
+      results,
+      cliBuildMs: buildMs,
+    },
+    console.log,
   );
   console.log(`wrote ${out}`);
 } finally {

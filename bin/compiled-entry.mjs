@@ -37,6 +37,8 @@ const CACHE_FORMAT = 2;
 const MANIFEST = 'manifest.json';
 /** A superseded build may still be read by a process that started just before it was replaced. */
 const SUPERSEDED_AFTER_MS = 10 * 60 * 1000;
+/** Bundles target, and are kept apart by, the running Node's major version. */
+const NODE_MAJOR = process.versions.node.split('.')[0];
 
 /**
  * Imports the TypeScript module at `entryUrl` (a file: URL) as a program's entry: from its
@@ -94,7 +96,7 @@ function cacheName(entryPath) {
   const esbuildVersion = JSON.parse(
     readFileSync(createRequire(import.meta.url).resolve('esbuild/package.json'), 'utf8'),
   ).version;
-  const key = [CACHE_FORMAT, entryPath, esbuildVersion, process.versions.node.split('.')[0]].join('\n');
+  const key = [CACHE_FORMAT, entryPath, esbuildVersion, NODE_MAJOR].join('\n');
   const stem = basename(entryPath).replace(/\.[^.]+$/, '');
   return `${stem}-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
 }
@@ -140,7 +142,7 @@ async function build(entryPath, folder, root) {
       splitting: true,
       format: 'esm',
       platform: 'node',
-      target: `node${process.versions.node.split('.')[0]}`,
+      target: `node${NODE_MAJOR}`,
       packages: 'external',
       sourcemap: 'linked',
       metafile: true,
