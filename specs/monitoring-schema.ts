@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.ts';
+import { MONITORING_DEFAULTS } from './monitoring-defaults.ts';
 
 /** The prefix every webhook token variable must carry; see the module comment. */
 export const WEBHOOK_TOKEN_ENV_PREFIX = 'MODELSHIP_WEBHOOK_';
@@ -73,24 +74,27 @@ const Retraining = z
 
 const Monitoring = z
   .strictObject({
-    enabled: z.boolean().default(true).describe('Watch the model once it serves all traffic.'),
+    enabled: z
+      .boolean()
+      .default(MONITORING_DEFAULTS.enabled)
+      .describe('Watch the model once it serves all traffic.'),
     interval: z
       .string()
       .regex(DURATION_PATTERN, 'must be a duration such as 30s, 5m or 1h')
-      .default('5m')
+      .default(MONITORING_DEFAULTS.interval)
       .describe('How often the live statistics are read and judged.'),
     alpha: z
       .number()
       .gt(0, 'must be above 0')
       .max(0.2, 'must be at most 0.2')
-      .default(0.01)
+      .default(MONITORING_DEFAULTS.alpha)
       .describe(
         'The chance of any false alarm over the whole life of the monitor, however often it looks; shared by all its checks.',
       ),
     minRows: z
       .int()
       .positive()
-      .default(100)
+      .default(MONITORING_DEFAULTS.minRows)
       .describe('Live rows a feature needs before its drift test may raise a finding.'),
     checks: z
       .strictObject({
@@ -108,7 +112,7 @@ const Monitoring = z
               .number()
               .min(0)
               .max(1)
-              .default(0.01)
+              .default(MONITORING_DEFAULTS.maxViolationRate)
               .describe('Highest acceptable share of rows breaking an input constraint.'),
           })
           .prefault({})
@@ -135,7 +139,7 @@ const Monitoring = z
         retraining: Retraining.optional(),
         rollback: z
           .boolean()
-          .default(false)
+          .default(MONITORING_DEFAULTS.rollback)
           .describe(
             'Roll back to the version that served before this one when live accuracy on fed-back labels falls below its floor (checks.performance.accuracy). Only measured accuracy sets it off, never drift or an estimate.',
           ),
@@ -150,8 +154,3 @@ const Monitoring = z
 export const MonitoringSchema = Monitoring;
 /** `spec.monitoring` after parsing, defaults applied. */
 export type MonitoringSpec = z.output<typeof Monitoring>;
-
-/** The defaults, for specs parsed before `spec.monitoring` existed. */
-export function defaultMonitoring(): MonitoringSpec {
-  return Monitoring.parse({});
-}

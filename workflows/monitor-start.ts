@@ -17,7 +17,7 @@ import {
 } from '@temporalio/workflow';
 import { accuracyFloor } from '../analysis/monitor-look.ts';
 import { type DeploymentRef, monitorWorkflowId } from '../domain/deployment.ts';
-import { defaultMonitoring } from '../specs/monitoring-schema.ts';
+import { defaultMonitoring } from '../specs/monitoring-defaults.ts';
 import type { ModelDeployment } from '../specs/schema.ts';
 import { recordDecision } from './activity-proxies.ts';
 import { MonitorModel, type MonitorModelInput } from './monitor-model.ts';

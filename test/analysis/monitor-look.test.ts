@@ -12,7 +12,7 @@ import {
   startMonitorState,
 } from '../../analysis/monitor-look.ts';
 import type { LiveStatistics, ReferenceProfile } from '../../domain/reference-profile.ts';
-import { defaultMonitoring } from '../../specs/monitoring-schema.ts';
+import { defaultMonitoring } from '../../specs/monitoring-defaults.ts';
 
 const PROFILE: ReferenceProfile = {
   schemaVersion: 1,

@@ -95,6 +95,34 @@ describe.concurrent('layers', () => {
     expect(offending.map(where)).toEqual([]);
   });
 
+  it('the workflow sandbox loads only the Temporal workflow packages', async () => {
+    // Every workflow context of every worker evaluates what the workflow entry points reach by
+    // value imports; a schema library or other package there costs each of them start-up time.
+    const entries = ['workflows/index.ts', 'workflows/interceptors.ts'];
+    const seen = new Set<string>();
+    const packages = new Map<string, string>();
+    const queue = [...entries];
+    while (queue.length > 0) {
+      const file = queue.shift() as string;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      for (const statement of await importsOf(file)) {
+        if (statement.typeOnly) continue;
+        if (/\.(ts|mjs)$/.test(statement.target)) queue.push(statement.target);
+        else {
+          const [scope = '', name = ''] = statement.target.split('/');
+          const pkg = scope.startsWith('@') ? `${scope}/${name}` : scope;
+          if (!packages.has(pkg)) packages.set(pkg, where(statement));
+        }
+      }
+    }
+    expect(seen.size).toBeGreaterThan(20);
+    const others = [...packages].filter(
+      ([pkg]) => !['@temporalio/workflow', '@temporalio/common'].includes(pkg),
+    );
+    expect(others.map(([, how]) => how)).toEqual([]);
+  });
+
   it('biome check passes: formatting, lint, the import restrictions of every layer and no import cycles', async () => {
     const biome = join(PROJECT_ROOT, 'node_modules', '.bin', 'biome');
     const result = await run(biome, ['check', '--max-diagnostics=50', '.'], { cwd: PROJECT_ROOT }).then(
