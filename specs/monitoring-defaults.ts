@@ -6,14 +6,21 @@
  */
 import { parseDuration } from './duration.ts';
 
-export const MONITORING_DEFAULTS = {
+export const MONITORING_DEFAULTS: Readonly<{
+  enabled: boolean;
+  interval: string;
+  alpha: number;
+  minRows: number;
+  maxViolationRate: number;
+  rollback: boolean;
+}> = {
   enabled: true,
   interval: '5m',
   alpha: 0.01,
   minRows: 100,
   maxViolationRate: 0.01,
   rollback: false,
-} as const;
+};
 
 /**
  * `spec.monitoring` as parsed from a spec without the block: every default applied. Its callers
