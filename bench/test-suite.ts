@@ -5,10 +5,11 @@
  * so only a side-by-side measurement says anything.
  *
  * The earlier commit (`--base`, default the last commit before issue 10's work) is checked out as a
- * git worktree under node_modules/.cache and installed with `npm ci` once. Then each round runs
- * both suites' `npm test` (CI=true), one after the other, alternating which goes first; nothing
- * else should run meanwhile. Reported per suite: wall time, the whole machine's busy CPU during the
- * run (every process the suite starts; other load on the machine counts too), test files and
+ * git worktree in the temporary folder and installed with `npm ci` once (kept for later runs); each
+ * tree's test tools are installed before anything is timed. Then each round runs both suites'
+ * `npm test` (CI=true), one after the other, alternating which goes first; nothing else should run
+ * meanwhile. Reported per suite: wall time, the whole machine's busy CPU during the run (every
+ * process the suite starts; other load on the machine counts too), test files and
  * tests passed; medians over rounds and their ratios.
  *
  * Options: --base <commit> (default 3d9b30e), --rounds <n> (default 2).
@@ -16,6 +17,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../test/support/paths.ts';
@@ -72,7 +74,9 @@ async function resolveCommit(ref: string): Promise<string> {
 
 /** A worktree of `commit` with its dependencies installed, made once and kept for later runs. */
 async function baseTree(commit: string): Promise<string> {
-  const dir = join(REPO_ROOT, 'node_modules', '.cache', 'modelship', 'bench-test-suite', commit.slice(0, 12));
+  // Outside this repository's node_modules: vitest treats files under node_modules as
+  // dependencies, and the base tree's tests fail there.
+  const dir = join(tmpdir(), 'modelship-bench-test-suite', commit.slice(0, 12));
   if (!existsSync(join(dir, 'package.json'))) {
     console.log(`bench test-suite: checking out ${commit.slice(0, 12)} into ${dir}`);
     await mkdir(join(dir, '..'), { recursive: true });
