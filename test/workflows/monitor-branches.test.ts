@@ -179,11 +179,15 @@ async function startMonitorRun(
   };
 }
 
-/** Polls the monitor's status until `test` holds. */
+/**
+ * Polls the monitor's status until `test` holds. The limit is generous: at a 100 ms interval 15
+ * looks take under two seconds on a quiet machine, but a full `npm test` on two loaded cores once
+ * saw 14 looks in 20 s (each look is a timer, an activity and a workflow task on the shared server).
+ */
 async function waitFor(
   handle: WorkflowHandle<typeof MonitorModel>,
   test: (status: MonitorStatus) => boolean,
-  timeoutMs = 20_000,
+  timeoutMs = 60_000,
 ) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
