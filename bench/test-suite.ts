@@ -62,11 +62,11 @@ function run(command: string, args: string[], cwd: string): Promise<{ code: numb
   });
 }
 
-/** `git rev-parse` of `ref` in this repository; exits naming the ref when it is unknown. */
-async function resolveCommit(ref: string): Promise<string> {
+/** `git rev-parse` of `ref` in this repository; exits naming `what` when it is unknown. */
+async function resolveCommit(ref: string, what: string): Promise<string> {
   const { code, output } = await run('git', ['rev-parse', '--verify', `${ref}^{commit}`], REPO_ROOT);
   if (code !== 0) {
-    console.error(`bench test-suite: --base ${ref} is not a commit of this repository (${output.trim()})`);
+    console.error(`bench test-suite: ${what} ${ref} is not a commit of this repository (${output.trim()})`);
     process.exit(2);
   }
   return output.trim();
@@ -128,8 +128,8 @@ async function runSuite(name: string, dir: string, round: number): Promise<Suite
   return result;
 }
 
-const baseCommit = await resolveCommit(values.base);
-const headCommit = await resolveCommit('HEAD');
+const baseCommit = await resolveCommit(values.base, '--base');
+const headCommit = await resolveCommit('HEAD', "the checkout's");
 const machine = machineInfo();
 const base = await baseTree(baseCommit);
 await ensureTools(base);
