@@ -1,6 +1,6 @@
 /**
  * Durability (issue 4, item 6): the worker process is SIGKILLed in the middle of a canary's
- * analysis and a new worker process takes over. Real parts only: its own Temporal dev server,
+ * analysis and a new worker process takes over. Real parts only: the run's Temporal dev server,
  * worker child processes sharing one MODELSHIP_HOME (artifacts, bundles, the SQLite audit log),
  * a real data plane and real traffic.
  *
@@ -11,13 +11,11 @@
  * the data plane's routing went through each change exactly once and ended with v2 stable.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { WatchCandidateResult, WatchStart } from '../../activities/monitor.ts';
 import { auditPathFor } from '../../audit/open.ts';
 import type { AuditRecord } from '../../audit/record.ts';
 import { openSqliteAuditStore } from '../../audit/sqlite-store.ts';
-import { startDevServer } from '../../worker/dev-server.ts';
 import { statusQuery } from '../../workflows/messages.ts';
 import {
   connectTestClient,
@@ -53,11 +51,10 @@ describe('durability: the worker dies mid-canary', () => {
     };
 
     const home = await tempHome(teardown, 'modelship-kill-');
-    const [server, dataPlane, bundlePath] = await Promise.all([
-      startDevServer({ logFile: join(home, 'temporal.log'), startTimeoutMs: 90_000 }).then((started) => {
-        teardown.add('stop the dev server', () => started.stop());
-        return started;
-      }),
+    // The run's shared dev server: only workers die here, and the server's own restart is
+    // `durability-server-restart`'s. The task queue is this file's alone.
+    const server = { address: inject('temporalAddress') };
+    const [dataPlane, bundlePath] = await Promise.all([
       startLoggedDataPlane(teardown),
       sharedWorkflowBundlePath(),
     ]);

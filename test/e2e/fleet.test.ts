@@ -113,7 +113,7 @@ const GOOD_STEPS = [
   'approval: { approvers: [alice], timeout: 10m }',
   'setWeight: 100',
 ];
-// The balancer's clients send hundreds of requests a second: act on a doubling, judge latency by
+// The balancer's clients send 200 requests a second: act on a doubling, judge latency by
 // an absolute limit (a ratio to stable is noise for a model that answers in microseconds).
 const ANALYSIS = `  analysis:
     minRequests: 50

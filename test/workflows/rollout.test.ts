@@ -66,24 +66,46 @@ async function candidateCommit(model: string, candidate: string, steps: string[]
   return startDeployment(client, taskQueue, await loadDeploymentInput(specFile));
 }
 
-/** Steady traffic on a model until the returned stop function is called. */
+/**
+ * What the judge is given: 200 req/s, so a 50 % canary sees several hundred requests in a few
+ * seconds. Each request costs this process about a millisecond of CPU on both sides (the load
+ * generator and the data plane share it), so the rate is no higher than the evidence needs.
+ */
+const TRAFFIC_PER_S = 200;
+
+/**
+ * Steady traffic on a model until the returned stop function is called, from the moment the model
+ * first serves: before v1 is loaded every request would only be answered 404.
+ */
 function traffic(model: string) {
   const controller = new AbortController();
-  const done = runLoad(
-    {
-      url: dataPlane.url,
-      model,
-      holdout: repoPath('models/iris/holdout.csv'),
-      mode: { kind: 'rate', ratePerS: 400 },
-      durationMs: 120_000,
-      preflight: false,
-    },
-    { signal: controller.signal },
-  );
+  const done = (async () => {
+    while (!controller.signal.aborted && !(await serves(model))) {
+      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+    }
+    if (controller.signal.aborted) return undefined;
+    return runLoad(
+      {
+        url: dataPlane.url,
+        model,
+        holdout: repoPath('models/iris/holdout.csv'),
+        mode: { kind: 'rate', ratePerS: TRAFFIC_PER_S },
+        durationMs: 120_000,
+        preflight: false,
+      },
+      { signal: controller.signal },
+    );
+  })();
   return async () => {
     controller.abort();
     return done;
   };
+}
+
+async function serves(model: string): Promise<boolean> {
+  const response = await fetch(`${dataPlane.url}/v2/models/${model}/ready`).catch(() => undefined);
+  await response?.body?.cancel();
+  return response?.status === 200;
 }
 
 /** Runs the CLI against the shared dev server without blocking this process's worker. */
@@ -131,7 +153,7 @@ describe('staged rollout', () => {
         ],
         // The judge passes only on evidence. A clean candidate earns it on its own rates: errors
         // shown below minEffect × errorRate.max (5 % here), requests over 250ms below 1 %, which
-        // takes several hundred canary requests (at 400 req/s and 50 %: a few seconds).
+        // takes several hundred canary requests (at 200 req/s and 50 %: a few seconds).
         '  analysis:\n    minRequests: 50\n    minEffect: 1\n    errorRate: { max: 0.05 }\n    latencyP99: { max: 250ms }\n    disagreement: { max: 0.2 }\n',
       );
       await waitForStage(handle, 'awaiting-approval');
