@@ -175,9 +175,14 @@ export function outputsOf(reply: Reply): OutputTensor[] {
 /** Waits until `check` returns true, polling; fails after `timeoutMs`. */
 export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  // Quick at first, for what holds within milliseconds; then slower, because some checks are a
+  // Temporal query or a database read, and a rollout waited on at 50 a second for half a minute
+  // costs the server, the worker and every test beside it more than the wait itself.
+  let pauseMs = 20;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    pauseMs = Math.min(pauseMs * 1.5, 250);
   }
 }
 
