@@ -3,6 +3,7 @@
  * what was committed, whatever is checked out or lying around uncommitted.
  */
 import { type SimpleGit, simpleGit } from 'simple-git';
+import { type BatchAnswer, BatchBlobReader, batchCarries } from './blob-reader.ts';
 
 /** What `git diff --name-status` says happened to one path. */
 export type FileChange =
@@ -31,12 +32,15 @@ export class CommitReader {
   // Plans read each spec more than once (change detection, checks, duplicate search); a file at
   // a commit never changes, so its text is read from git once. Model bytes are not kept.
   private readonly texts = new Map<string, Promise<string>>();
+  private readonly blobs: BatchBlobReader;
 
   private constructor(
     /** Absolute top level of the work tree. */
     readonly root: string,
     private readonly git: SimpleGit,
-  ) {}
+  ) {
+    this.blobs = new BatchBlobReader(root);
+  }
 
   /** Opens the repository holding `dir`; rejects with a readable message outside one. */
   static async open(dir: string): Promise<CommitReader> {
@@ -136,13 +140,33 @@ export class CommitReader {
     return Number((await this.git.raw(['cat-file', '-s', `${commit}:${path}`])).trim());
   }
 
-  /** The bytes of `path` at `commit`. */
+  /**
+   * The bytes of `path` at `commit`: through the reader's `cat-file --batch` process, or, for a
+   * path that cannot travel on its line (a line break in a file name), `git show`.
+   */
   async readBytes(commit: string, path: string): Promise<Buffer> {
-    try {
-      return await this.git.showBuffer([`${commit}:${path}`]);
-    } catch (error) {
-      throw new GitError(`cannot read ${path} at ${commit.slice(0, 12)}: ${firstLine(error)}`);
+    const where = `cannot read ${path} at ${commit.slice(0, 12)}`;
+    if (!batchCarries(`${commit}:${path}`)) {
+      try {
+        return await this.git.showBuffer([`${commit}:${path}`]);
+      } catch (error) {
+        throw new GitError(`${where}: ${firstLine(error)}`);
+      }
     }
+    let answer: BatchAnswer;
+    try {
+      answer = await this.blobs.read(`${commit}:${path}`);
+    } catch (error) {
+      throw new GitError(`${where}: ${firstLine(error)}`);
+    }
+    if (answer.kind === 'found' && answer.type === 'blob') return answer.content;
+    const why =
+      answer.kind === 'found'
+        ? `it is a ${answer.type}, not a file`
+        : answer.kind === 'missing'
+          ? 'no such file at that commit'
+          : 'the commit is ambiguous';
+    throw new GitError(`${where}: ${why}`);
   }
 
   /** The text of `path` at `commit`, exactly as committed (UTF-8). */
