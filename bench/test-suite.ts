@@ -12,11 +12,15 @@
  * process the suite starts; other load on the machine counts too), test files and
  * tests passed; medians over rounds and their ratios.
  *
- * Options: --base <commit> (default 3d9b30e), --rounds <n> (default 2).
+ * With `--per-file`, each tree's suite runs once more with a setup file that records every test
+ * file's CPU (its worker's and its children's, `lib/per-file-cpu-setup.mjs`), and the report
+ * splits the difference: the files both trees have, at the base and now, and the files added since.
+ *
+ * Options: --base <commit> (default 3d9b30e), --rounds <n> (default 2), --per-file.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,11 +35,16 @@ const { values } = parseArgs({
   options: {
     base: { type: 'string', default: ISSUE_10_BASE },
     rounds: { type: 'string', default: '2' },
+    'per-file': { type: 'boolean', default: false },
   },
 });
 const rounds = Number(values.rounds);
-if (!Number.isInteger(rounds) || rounds < 1) {
-  console.error(`bench test-suite: --rounds must be a whole number of at least 1, not "${values.rounds}"`);
+// No timed rounds is allowed with --per-file: the split alone, written to a file of its own.
+const fewestRounds = values['per-file'] ? 0 : 1;
+if (!Number.isInteger(rounds) || rounds < fewestRounds) {
+  console.error(
+    `bench test-suite: --rounds must be a whole number of at least ${fewestRounds}, not "${values.rounds}"`,
+  );
   process.exit(2);
 }
 
@@ -49,8 +58,20 @@ interface SuiteRun {
 
 /** Runs `command` in `cwd`; resolves with its exit code and everything it printed. */
 function run(command: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
+  return runWithEnv(command, args, cwd, {});
+}
+
+function runWithEnv(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+): Promise<{ code: number; output: string }> {
   return new Promise((resolveRun) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, CI: 'true', FORCE_COLOR: '0' } });
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, CI: 'true', FORCE_COLOR: '0', ...env },
+    });
     let output = '';
     child.stdout.on('data', (chunk) => {
       output += chunk;
@@ -128,6 +149,63 @@ async function runSuite(name: string, dir: string, round: number): Promise<Suite
   return result;
 }
 
+/**
+ * Runs the suite of the tree at `dir` once with the per-file CPU setup file added to its own
+ * vitest config (through a wrapper config in its node_modules cache, so the tree is not touched);
+ * resolves with each test file's CPU seconds.
+ */
+async function perFileCpu(name: string, dir: string): Promise<Map<string, number>> {
+  console.log(`bench test-suite: per-file CPU of ${name} ...`);
+  const work = join(dir, 'node_modules', '.cache', 'modelship-bench');
+  await mkdir(work, { recursive: true });
+  const setup = join(work, 'per-file-cpu-setup.mjs');
+  const out = join(work, 'per-file-cpu.tsv');
+  await copyFile(join(REPO_ROOT, 'bench', 'lib', 'per-file-cpu-setup.mjs'), setup);
+  await rm(out, { force: true });
+  const config = join(work, 'vitest.per-file.config.mts');
+  await writeFile(
+    config,
+    `import config from ${JSON.stringify(join(dir, 'vitest.config.ts'))};\n` +
+      `export default { ...config, root: ${JSON.stringify(dir)}, test: { ...config.test, setupFiles: [...(config.test?.setupFiles ?? []), ${JSON.stringify(setup)}] } };\n`,
+  );
+  const vitest = join(dir, 'node_modules', 'vitest', 'vitest.mjs');
+  const { code, output } = await runWithEnv(process.execPath, [vitest, 'run', '--config', config], dir, {
+    MODELSHIP_PER_FILE_CPU_OUT: out,
+  });
+  if (code !== 0) console.log(output.split('\n').slice(-40).join('\n'));
+  const cpu = new Map<string, number>();
+  for (const line of (await readFile(out, 'utf8').catch(() => '')).split('\n')) {
+    const [file, seconds] = line.split('\t');
+    if (file && seconds) cpu.set(file, (cpu.get(file) ?? 0) + Number(seconds));
+  }
+  if (cpu.size === 0) throw new Error(`no per-file CPU recorded for ${name}:\n${output.slice(-2000)}`);
+  return cpu;
+}
+
+/** The difference split by file: those both trees have, and those only the current tree has. */
+function splitByFile(base: Map<string, number>, current: Map<string, number>) {
+  const sum = (values: Iterable<number>) => Math.round([...values].reduce((a, b) => a + b, 0) * 10) / 10;
+  const common = [...current.keys()].filter((file) => base.has(file));
+  const added = [...current.keys()].filter((file) => !base.has(file));
+  const top = (files: string[], by: (file: string) => number) =>
+    files
+      .sort((a, b) => by(b) - by(a))
+      .slice(0, 12)
+      .map((file) => ({ file, base_s: base.get(file) ?? null, current_s: current.get(file) ?? null }));
+  return {
+    common_files: common.length,
+    common_cpu_s: {
+      base: sum(common.map((f) => base.get(f) ?? 0)),
+      current: sum(common.map((f) => current.get(f) ?? 0)),
+    },
+    added_files: added.length,
+    added_cpu_s: sum(added.map((f) => current.get(f) ?? 0)),
+    removed_files: [...base.keys()].filter((file) => !current.has(file)),
+    largest_added: top(added, (f) => current.get(f) ?? 0),
+    largest_growth: top(common, (f) => (current.get(f) ?? 0) - (base.get(f) ?? 0)),
+  };
+}
+
 const baseCommit = await resolveCommit(values.base, '--base');
 const headCommit = await resolveCommit('HEAD', "the checkout's");
 const machine = machineInfo();
@@ -148,6 +226,15 @@ const summary = (runs: SuiteRun[]) => ({
   tests_passed: runs[0]?.tests_passed ?? null,
   all_passed: runs.every((r) => r.exit_code === 0),
 });
+const perFile = values['per-file']
+  ? splitByFile(await perFileCpu('base', base), await perFileCpu('current', REPO_ROOT))
+  : undefined;
+if (perFile) {
+  console.log(
+    `bench test-suite: per file: the ${perFile.common_files} files both trees have ${perFile.common_cpu_s.base} s of CPU at the base, ${perFile.common_cpu_s.current} s now; the ${perFile.added_files} files added since ${perFile.added_cpu_s} s`,
+  );
+}
+
 const baseSummary = summary(suites.base);
 const currentSummary = summary(suites.current);
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
@@ -168,8 +255,29 @@ const results = {
     machine_cpu: ratio(currentSummary.machine_cpu_s_median, baseSummary.machine_cpu_s_median),
     tests: ratio(currentSummary.tests_passed ?? Number.NaN, baseSummary.tests_passed ?? Number.NaN),
   },
+  ...(perFile ? { per_file_cpu: perFile } : {}),
 };
-console.log(
-  `bench test-suite: base ${baseCommit.slice(0, 12)}: ${baseSummary.wall_s_median} s, ${baseSummary.tests_passed} tests; current: ${currentSummary.wall_s_median} s, ${currentSummary.tests_passed} tests; wall x${results.ratios_current_over_base.wall}, CPU x${results.ratios_current_over_base.machine_cpu}`,
-);
-await writeResultsFile(join(REPO_ROOT, 'bench', 'results', 'test-suite.json'), results, console.log);
+if (rounds > 0) {
+  console.log(
+    `bench test-suite: base ${baseCommit.slice(0, 12)}: ${baseSummary.wall_s_median} s, ${baseSummary.tests_passed} tests; current: ${currentSummary.wall_s_median} s, ${currentSummary.tests_passed} tests; wall x${results.ratios_current_over_base.wall}, CPU x${results.ratios_current_over_base.machine_cpu}`,
+  );
+}
+if (rounds === 0) {
+  await writeResultsFile(
+    join(REPO_ROOT, 'bench', 'results', 'test-suite-per-file.json'),
+    {
+      schema_version: 1,
+      benchmark: 'test-suite --per-file',
+      date: results.date,
+      machine,
+      method:
+        "one run of each tree's vitest with a setup file recording each test file's CPU: its worker's user and system time plus its reaped children's (/proc/self/stat), from the file's first hook to its last",
+      base: { commit: baseCommit },
+      current: { commit: headCommit },
+      per_file_cpu: perFile,
+    },
+    console.log,
+  );
+} else {
+  await writeResultsFile(join(REPO_ROOT, 'bench', 'results', 'test-suite.json'), results, console.log);
+}
