@@ -165,7 +165,7 @@ export class CommitReader {
         ? `it is a ${answer.type}, not a file`
         : answer.kind === 'missing'
           ? 'no such file at that commit'
-          : 'the commit is ambiguous';
+          : `${commit} names more than one object`;
     throw new GitError(`${where}: ${why}`);
   }
 
