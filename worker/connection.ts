@@ -1,9 +1,14 @@
-/** Connections to Temporal from the config: the client side (CLI) and the worker side. */
+/**
+ * The client side's connection to Temporal from the config (the CLI's commands, apply, the demo).
+ * The worker side's is `native-connection.ts`: importing `@temporalio/worker` costs a process
+ * about 0.45 s of CPU (its native core among it), which `modelship approve` or `status` has no
+ * use for.
+ */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import type { ModelshipConfig } from './config.ts';
 
-function connectionOptions(config: ModelshipConfig) {
+/** Where Temporal is and how to authenticate, for either side's connection. */
+export function connectionOptions(config: ModelshipConfig) {
   return {
     address: config.temporal.address,
     ...(config.temporal.tls ? { tls: true } : {}),
@@ -23,9 +28,4 @@ export async function connectClient(config: ModelshipConfig): Promise<Client> {
     );
   }
   return new Client({ connection, namespace: config.temporal.namespace });
-}
-
-/** The worker's native connection. */
-export async function connectWorker(config: ModelshipConfig): Promise<NativeConnection> {
-  return NativeConnection.connect(connectionOptions(config));
 }

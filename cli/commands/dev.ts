@@ -18,9 +18,10 @@ import {
   unscheduleReconcile,
 } from '../../gitops/start-reconcile.ts';
 import { loadConfig } from '../../worker/config.ts';
-import { connectClient, connectWorker } from '../../worker/connection.ts';
+import { connectClient } from '../../worker/connection.ts';
 import { startDataPlaneProcess } from '../../worker/data-plane-process.ts';
 import { startDevServer } from '../../worker/dev-server.ts';
+import { connectWorker } from '../../worker/native-connection.ts';
 import { installRuntime } from '../../worker/runtime.ts';
 import { PROJECT_ROOT } from '../../worker/temporal-cli.ts';
 import { createModelshipWorker, loadWorkflowBundle } from '../../worker/worker.ts';

@@ -2,9 +2,10 @@
 import { openAuditStore } from '../../audit/open.ts';
 import { desiredStateDirFor, openDesiredStateStore } from '../../desired-state/open.ts';
 import { loadConfig } from '../../worker/config.ts';
-import { connectClient, connectWorker } from '../../worker/connection.ts';
+import { connectClient } from '../../worker/connection.ts';
 import { startHealthServer } from '../../worker/health-server.ts';
 import { MonitorMetrics } from '../../worker/monitor-metrics.ts';
+import { connectWorker } from '../../worker/native-connection.ts';
 import { installRuntime } from '../../worker/runtime.ts';
 import { createModelshipWorker, loadWorkflowBundle } from '../../worker/worker.ts';
 import { type Command, parseCommandArgs } from '../command.ts';
