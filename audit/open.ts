@@ -6,10 +6,19 @@ import { join } from 'node:path';
 import { checkpointsPathFor } from './checkpoint-file.ts';
 import { checkpointKeyPath, loadOrCreateCheckpointKey } from './checkpoint-key.ts';
 import { withCheckpoints } from './checkpointing-store.ts';
-import { openPostgresAuditStore } from './postgres-store.ts';
 import { assertPostgresUrl } from './postgres-url.ts';
 import { openSqliteAuditStore } from './sqlite-store.ts';
 import { AUDIT_DB_FILE, type AuditStore } from './store.ts';
+
+/**
+ * The PostgreSQL store, its module loaded only when a URL asks for it: the `pg` driver costs a
+ * process about 60 ms of start-up, and most installations, and every read of a local log, use
+ * SQLite.
+ */
+async function openPostgresAuditStore(url: string): Promise<AuditStore> {
+  const postgres = await import('./postgres-store.ts');
+  return postgres.openPostgresAuditStore(url);
+}
 
 /** The audit log file under a MODELSHIP_HOME. */
 export function auditPathFor(home: string): string {

@@ -3,7 +3,6 @@
  * the same order of precedence, so every reader reads the log the worker writes under the same
  * environment. Readers never create a log: a missing one is `AuditStoreNotFoundError`.
  */
-import { openPostgresAuditStore } from '../audit/postgres-store.ts';
 import { assertPostgresUrl } from '../audit/postgres-url.ts';
 import { openSqliteAuditStore } from '../audit/sqlite-store.ts';
 import { type AuditStore, defaultAuditPath } from '../audit/store.ts';
@@ -18,7 +17,7 @@ type Values = Record<string, string | boolean | string[] | boolean[] | undefined
  * The log to read: a flag beats the environment, and MODELSHIP_AUDIT_URL beats MODELSHIP_HOME.
  * `command` prefixes the usage error of giving both flags.
  */
-export function openAuditReader(values: Values, command: string): Promise<AuditStore> {
+export async function openAuditReader(values: Values, command: string): Promise<AuditStore> {
   const home = typeof values.home === 'string' ? values.home : undefined;
   const flag = typeof values.url === 'string' ? values.url : undefined;
   if (home !== undefined && flag !== undefined)
@@ -26,6 +25,8 @@ export function openAuditReader(values: Values, command: string): Promise<AuditS
   const url = flag ?? (home === undefined ? process.env.MODELSHIP_AUDIT_URL?.trim() || undefined : undefined);
   if (url !== undefined) {
     assertPostgresUrl(url, flag === undefined ? 'MODELSHIP_AUDIT_URL' : '--url');
+    // Loaded only for a PostgreSQL log: its `pg` driver costs about 60 ms of start-up.
+    const { openPostgresAuditStore } = await import('../audit/postgres-store.ts');
     return openPostgresAuditStore(url, { mustExist: true });
   }
   const path = defaultAuditPath({ MODELSHIP_HOME: home ?? process.env.MODELSHIP_HOME });

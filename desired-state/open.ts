@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { isPostgresUrl } from '../domain/postgres-url.ts';
 import { DesiredStateError } from './errors.ts';
 import { type FileDesiredStateOptions, openFileDesiredStateStore } from './file-store.ts';
-import { openPostgresDesiredStateStore, type PostgresDesiredStateOptions } from './postgres-store.ts';
+import type { PostgresDesiredStateOptions } from './postgres-store.ts';
 import type { DesiredStateStore } from './store.ts';
 
 /** The file store's folder under a MODELSHIP_HOME. */
@@ -39,6 +39,9 @@ export async function openDesiredStateStore(options: OpenDesiredStateOptions): P
         'the desired-state URL must be a postgres:// or postgresql:// URL, e.g. postgres://modelship@db.internal:5432/modelship',
       );
     }
+    // Loaded only when asked for: its `pg` driver costs a process about 60 ms to import, and a
+    // machine on its own keeps the file store.
+    const { openPostgresDesiredStateStore } = await import('./postgres-store.ts');
     return openPostgresDesiredStateStore(url, options.postgres);
   }
   if (options.directory === undefined || options.directory.trim() === '') {
