@@ -6,11 +6,12 @@
  * `npm run check` and the GitHub CI job, which run `tsc` (here it would cost `npm test` 10 s).
  */
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT as PROJECT_ROOT } from '../support/paths.ts';
+import { type ImportStatement, importsOf, packagesReachedFrom, where } from '../support/source-imports.ts';
 
 const run = promisify(execFile);
 
@@ -35,14 +36,6 @@ const SOURCE_FOLDERS = [
   'demo',
 ];
 
-interface ImportStatement {
-  file: string;
-  line: number;
-  typeOnly: boolean;
-  /** The imported path relative to the project root, or the package name. */
-  target: string;
-}
-
 async function sourceFiles(folder: string): Promise<string[]> {
   const entries = await readdir(join(PROJECT_ROOT, folder), { recursive: true, withFileTypes: true });
   return entries
@@ -50,27 +43,10 @@ async function sourceFiles(folder: string): Promise<string[]> {
     .map((entry) => relative(PROJECT_ROOT, join(entry.parentPath, entry.name)));
 }
 
-async function importsOf(file: string): Promise<ImportStatement[]> {
-  const text = await readFile(join(PROJECT_ROOT, file), 'utf8');
-  const statements: ImportStatement[] = [];
-  const pattern = /^(import|export)\s+(type\s+)?[^;]*?from\s+'([^']+)'|^\s*await import\('([^']+)'\)/gms;
-  for (const match of text.matchAll(pattern)) {
-    const specifier = match[3] ?? match[4] ?? '';
-    const line = text.slice(0, match.index).split('\n').length;
-    const target = specifier.startsWith('.')
-      ? relative(PROJECT_ROOT, join(PROJECT_ROOT, file, '..', specifier))
-      : specifier;
-    statements.push({ file, line, typeOnly: match[2] !== undefined, target });
-  }
-  return statements;
-}
-
 async function allImports(): Promise<ImportStatement[]> {
   const files = (await Promise.all(SOURCE_FOLDERS.map(sourceFiles))).flat();
   return (await Promise.all(files.map(importsOf))).flat();
 }
-
-const where = (s: ImportStatement) => `${s.file}:${s.line} imports ${s.target}`;
 
 // The type checker and Biome take seconds each and share nothing: they run side by side.
 describe.concurrent('layers', () => {
@@ -98,25 +74,13 @@ describe.concurrent('layers', () => {
   it('the workflow sandbox loads only the Temporal workflow packages', async () => {
     // Every workflow context of every worker evaluates what the workflow entry points reach by
     // value imports; a schema library or other package there costs each of them start-up time.
-    const entries = ['workflows/index.ts', 'workflows/interceptors.ts'];
-    const seen = new Set<string>();
-    const packages = new Map<string, string>();
-    const queue = [...entries];
-    while (queue.length > 0) {
-      const file = queue.shift() as string;
-      if (seen.has(file)) continue;
-      seen.add(file);
-      for (const statement of await importsOf(file)) {
-        if (statement.typeOnly) continue;
-        if (/\.(ts|mjs)$/.test(statement.target)) queue.push(statement.target);
-        else {
-          const [scope = '', name = ''] = statement.target.split('/');
-          const pkg = scope.startsWith('@') ? `${scope}/${name}` : scope;
-          if (!packages.has(pkg)) packages.set(pkg, where(statement));
-        }
-      }
-    }
-    expect(seen.size).toBeGreaterThan(20);
+    const { packages, files } = await packagesReachedFrom(
+      ['workflows/index.ts', 'workflows/interceptors.ts'],
+      {
+        dynamic: true,
+      },
+    );
+    expect(files).toBeGreaterThan(20);
     const others = [...packages].filter(
       ([pkg]) => !['@temporalio/workflow', '@temporalio/common'].includes(pkg),
     );
