@@ -6,7 +6,14 @@
 import { setFlagsFromString } from 'node:v8';
 import { CliError, type Command } from './command.ts';
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<{ command: Command }>;
+  /** Serves until stopped; the other commands do their work and exit. */
+  runsUntilStopped?: true;
+}
+
+const COMMANDS: Record<string, CommandEntry> = {
   validate: {
     summary: 'Check spec files against the schema and rules',
     load: () => import('./commands/validate.ts'),
@@ -76,6 +83,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
   serve: {
     summary: 'Run the serving data plane (KServe V2 model server, router, admin API)',
     load: () => import('./commands/serve.ts'),
+    runsUntilStopped: true,
   },
   load: {
     summary: 'Send holdout rows to a served model and report latency and version shares',
@@ -84,15 +92,18 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
   worker: {
     summary: 'Run a Temporal worker for modelship workflows',
     load: () => import('./commands/worker.ts'),
+    runsUntilStopped: true,
   },
   stack: {
     summary: 'Run the production-like stack on this host with docker-compose (up, down, ps, logs)',
     load: () => import('./commands/stack.ts'),
+    runsUntilStopped: true,
   },
   dev: {
     summary:
       'Run the whole stack (Temporal dev server and Web UI, data plane, worker, traffic) and deploy the example specs',
     load: () => import('./commands/dev.ts'),
+    runsUntilStopped: true,
   },
   schema: {
     summary: 'Print or write the JSON Schema of the spec language',
@@ -127,13 +138,10 @@ async function main(argv: string[]): Promise<number> {
     console.error(`modelship: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  if (!RUNS_UNTIL_STOPPED.has(name)) compileWebAssemblyQuickly();
+  if (!entry.runsUntilStopped) compileWebAssemblyQuickly();
   const { command } = await entry.load();
   return command.run(rest);
 }
-
-/** Commands that serve until stopped; the others do their work and exit. */
-const RUNS_UNTIL_STOPPED = new Set(['serve', 'worker', 'stack', 'dev']);
 
 /**
  * The audit log and the desired state's local store are SQLite compiled to WebAssembly
