@@ -15,6 +15,8 @@ const BENCHMARKS: Record<string, string> = {
     'The engine: control overhead of a five-step rollout, 100 concurrent rollouts on one worker, worker cold start, replica convergence (file store vs PostgreSQL), restart to serving',
   startup:
     'Process start-up: the CLI and the isolated ONNX child from their compiled bundles vs through tsx (wall and CPU, interleaved)',
+  'secret-scan':
+    "The secret scan in a long-lived process: CPU per scan as scans accumulate, as shipped vs with secretlint's profiler on",
   'test-suite':
     'npm test now vs at an earlier commit (default: before issue 10), side by side on this machine: wall, CPU, tests',
   container:
