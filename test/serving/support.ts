@@ -13,6 +13,7 @@ import { bundleStores } from '../../oci/environment-stores.ts';
 import { type AdminClient, createAdminClient } from '../../serving/admin-client.ts';
 import { type ServingServer, type ServingServerOptions, startServingServer } from '../../serving/server.ts';
 import { IN_TOTO_STATEMENT_TYPE, signStatement } from '../../supply-chain/signing/index.ts';
+import { httpCall } from '../support/http-call.ts';
 import { exampleSpecYaml } from '../support/model-catalog.ts';
 import { repoPath } from '../support/paths.ts';
 
@@ -122,19 +123,18 @@ export async function call(
 ): Promise<Reply> {
   const body =
     init.body === undefined || typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
-  const response = await fetch(url, {
+  const { status, headers, text } = await httpCall(url, {
     method: init.method ?? (body === undefined ? 'GET' : 'POST'),
     headers: { 'content-type': 'application/json', ...init.headers },
     ...(body === undefined ? {} : { body }),
   });
-  const text = await response.text();
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     parsed = undefined;
   }
-  return { status: response.status, headers: response.headers, body: parsed, text };
+  return { status, headers, body: parsed, text };
 }
 
 /** An infer request body for iris rows. */

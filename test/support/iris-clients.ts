@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { irisRequest } from '../serving/support.ts';
+import { httpCall } from './http-call.ts';
 import { repoPath } from './paths.ts';
 
 const HOLDOUT_ROWS = readFileSync(repoPath('models/iris/holdout.csv'), 'utf8')
@@ -41,14 +42,13 @@ export function startIrisClients(url: string, count: number, perClientPerS = 100
       else next = performance.now();
       const row = HOLDOUT_ROWS[sent++ % HOLDOUT_ROWS.length] ?? [5.1, 3.5, 1.4, 0.2];
       try {
-        const response = await fetch(url, {
+        const response = await httpCall(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(irisRequest([row])),
         });
-        const body = await response.text();
         if (response.status === 200) outcomes.ok += 1;
-        else outcomes.failed.push(`${response.status} ${body.slice(0, 200)}`);
+        else outcomes.failed.push(`${response.status} ${response.text.slice(0, 200)}`);
       } catch (error) {
         outcomes.failed.push(`no answer: ${(error as Error).message}`);
       }

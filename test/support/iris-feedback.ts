@@ -3,6 +3,7 @@
  * to `/infer` (the prediction ids kept), then labels to `/feedback` later, in batches.
  */
 import { expect } from 'vitest';
+import { httpCall } from './http-call.ts';
 
 export interface ServedPrediction {
   id: string;
@@ -20,13 +21,13 @@ export async function predictIris(url: string, model: string, count: number): Pr
   const predictions: ServedPrediction[] = [];
   for (let i = 0; i < count; i += 1) {
     const row = ROWS[i % ROWS.length] as number[];
-    const response = await fetch(`${url}/v2/models/${model}/infer`, {
+    const response = await httpCall(`${url}/v2/models/${model}/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: row }] }),
     });
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { outputs: { name: string; data: number[] }[] };
+    const body = JSON.parse(response.text) as { outputs: { name: string; data: number[] }[] };
     const id = response.headers.get('x-modelship-prediction-id');
     expect(id).toBeTruthy();
     predictions.push({
