@@ -200,13 +200,23 @@ describe('the monitor of a promoted model', () => {
     const window = retraining[0]?.body.window as { rows: number } | undefined;
     expect(window?.rows).toBeGreaterThan(3000);
 
-    // The finding is in the audit log, with its evidence.
-    const records = await stack.audit.list({
-      workflowId: monitorWorkflowId({ model, environment: 'staging' }),
+    // The finding is in the audit log, with its evidence, and every action sent has its record.
+    // An action is recorded by the activity after the one that sent it, so the receiver can hold a
+    // request whose record is still being written: wait for the two to agree (a minute at most),
+    // never read them in the same instant.
+    let counted = '';
+    const records = await until('a record of every action sent', async () => {
+      const all = await stack.audit.list({
+        workflowId: monitorWorkflowId({ model, environment: 'staging' }),
+      });
+      const actions = all.filter((r) => r.step === 'monitor.action');
+      counted = `${actions.length} monitor.action records for ${received.length} requests received`;
+      return actions.length === received.length ? all : undefined;
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}: ${counted}`);
     });
     const findings = records.filter((r) => r.step === 'monitor.finding');
     expect(findings.map((r) => (r.details as { feature?: string }).feature)).toContain('petal_length_cm');
-    expect(records.filter((r) => r.step === 'monitor.action')).toHaveLength(received.length);
   });
 });
 
