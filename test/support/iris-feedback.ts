@@ -50,12 +50,12 @@ export async function feedMostlyWrongLabels(
   }));
   for (let start = 0; start < labels.length; start += 100) {
     const batch = labels.slice(start, start + 100);
-    const response = await fetch(`${dataPlane.url}/v2/models/${model}/feedback`, {
+    const response = await httpCall(`${dataPlane.url}/v2/models/${model}/feedback`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${dataPlane.feedbackToken}` },
       body: JSON.stringify({ labels: batch }),
     });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ accepted: batch.length });
+    expect(JSON.parse(response.text)).toMatchObject({ accepted: batch.length });
   }
 }
