@@ -16,7 +16,13 @@
  * file's CPU (its worker's and its children's, `lib/per-file-cpu-setup.mjs`), and the report
  * splits the difference: the files both trees have, at the base and now, and the files added since.
  *
- * Options: --base <commit> (default 3d9b30e), --rounds <n> (default 2), --per-file.
+ * With `--files-of <commit>`, each round also runs the current tree's suite restricted to the test
+ * files that existed at that commit (`npm test -- <those files>`): today's suite at the scope of an
+ * earlier day, for instance the files issue 10's own work ended with, before later issues added
+ * theirs. Those files keep every case added to them since, so the restriction never flatters.
+ *
+ * Options: --base <commit> (default 3d9b30e), --rounds <n> (default 2), --per-file,
+ * --files-of <commit>.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -36,6 +42,7 @@ const { values } = parseArgs({
     base: { type: 'string', default: ISSUE_10_BASE },
     rounds: { type: 'string', default: '2' },
     'per-file': { type: 'boolean', default: false },
+    'files-of': { type: 'string' },
   },
 });
 const rounds = Number(values.rounds);
@@ -130,11 +137,11 @@ function passed(output: string, label: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
-async function runSuite(name: string, dir: string, round: number): Promise<SuiteRun> {
+async function runSuite(name: string, dir: string, round: number, files: string[] = []): Promise<SuiteRun> {
   console.log(`bench test-suite: round ${round}: npm test of ${name} ...`);
   const busyBefore = machineBusySeconds();
   const started = performance.now();
-  const { code, output } = await run('npm', ['test'], dir);
+  const { code, output } = await run('npm', files.length > 0 ? ['test', '--', ...files] : ['test'], dir);
   const result: SuiteRun = {
     wall_s: Math.round((performance.now() - started) / 100) / 10,
     machine_cpu_s: Math.round(machineBusySeconds() - busyBefore),
@@ -206,17 +213,46 @@ function splitByFile(base: Map<string, number>, current: Map<string, number>) {
   };
 }
 
+/**
+ * The test files of `commit` that the checkout still has, as vitest filters. A filter matches by
+ * substring, so each is checked to name exactly one of today's files.
+ */
+async function testFilesOf(commit: string): Promise<string[]> {
+  const list = async (ref: string) => {
+    const { code, output } = await run('git', ['ls-tree', '-r', '--name-only', ref, 'test'], REPO_ROOT);
+    if (code !== 0) throw new Error(`git ls-tree ${ref} failed:\n${output}`);
+    return output.split('\n').filter((file) => file.endsWith('.test.ts'));
+  };
+  const now = await list('HEAD');
+  const then = new Set(await list(commit));
+  const kept = now.filter((file) => then.has(file));
+  for (const file of kept) {
+    const matches = now.filter((other) => other.includes(file));
+    if (matches.length !== 1) throw new Error(`the filter ${file} would run ${matches.join(', ')}`);
+  }
+  if (kept.length === 0) throw new Error(`none of the test files of ${commit} is left`);
+  return kept;
+}
+
 const baseCommit = await resolveCommit(values.base, '--base');
 const headCommit = await resolveCommit('HEAD', "the checkout's");
+const scopeCommit = values['files-of'] ? await resolveCommit(values['files-of'], '--files-of') : undefined;
+const scopeFiles = scopeCommit ? await testFilesOf(scopeCommit) : [];
 const machine = machineInfo();
 const base = await baseTree(baseCommit);
 await ensureTools(base);
 await ensureTools(REPO_ROOT);
-const suites = { base: [] as SuiteRun[], current: [] as SuiteRun[] };
+const suites = { base: [] as SuiteRun[], current: [] as SuiteRun[], scope: [] as SuiteRun[] };
+const names = scopeCommit ? (['base', 'current', 'scope'] as const) : (['base', 'current'] as const);
 for (let round = 1; round <= rounds; round += 1) {
-  const order = round % 2 === 1 ? (['base', 'current'] as const) : (['current', 'base'] as const);
+  const order = round % 2 === 1 ? [...names] : [...names].reverse();
   for (const name of order) {
-    suites[name].push(await runSuite(name, name === 'base' ? base : REPO_ROOT, round));
+    if (name === 'base') suites.base.push(await runSuite(name, base, round));
+    else if (name === 'current') suites.current.push(await runSuite(name, REPO_ROOT, round));
+    else
+      suites.scope.push(
+        await runSuite(`current, files of ${scopeCommit?.slice(0, 12)}`, REPO_ROOT, round, scopeFiles),
+      );
   }
 }
 
@@ -238,6 +274,7 @@ if (perFile) {
 
 const baseSummary = summary(suites.base);
 const currentSummary = summary(suites.current);
+const scopeSummary = summary(suites.scope);
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 const results = {
   schema_version: 1,
@@ -245,7 +282,7 @@ const results = {
   date: new Date().toISOString(),
   machine,
   method: {
-    statistic: `median of ${rounds} round(s); each round runs both suites one after the other, alternating which goes first`,
+    statistic: `median of ${rounds} round(s); each round runs every suite one after the other, in the reverse order the next round`,
     command: 'npm test with CI=true, tools already installed in each tree',
     cpu: 'busy CPU of the whole machine during the run (/proc/stat), so every process the suite starts counts',
   },
@@ -256,12 +293,33 @@ const results = {
     machine_cpu: ratio(currentSummary.machine_cpu_s_median, baseSummary.machine_cpu_s_median),
     tests: ratio(currentSummary.tests_passed ?? Number.NaN, baseSummary.tests_passed ?? Number.NaN),
   },
+  ...(scopeCommit
+    ? {
+        current_files_of: {
+          commit: scopeCommit,
+          test_files: scopeFiles.length,
+          ...scopeSummary,
+          runs: suites.scope,
+          ratios_over_base: {
+            wall: ratio(scopeSummary.wall_s_median, baseSummary.wall_s_median),
+            machine_cpu: ratio(scopeSummary.machine_cpu_s_median, baseSummary.machine_cpu_s_median),
+            tests: ratio(scopeSummary.tests_passed ?? Number.NaN, baseSummary.tests_passed ?? Number.NaN),
+          },
+        },
+      }
+    : {}),
   ...(perFile ? { per_file_cpu: perFile } : {}),
 };
 if (rounds > 0) {
   console.log(
     `bench test-suite: base ${baseCommit.slice(0, 12)}: ${baseSummary.wall_s_median} s, ${baseSummary.tests_passed} tests; current: ${currentSummary.wall_s_median} s, ${currentSummary.tests_passed} tests; wall x${results.ratios_current_over_base.wall}, CPU x${results.ratios_current_over_base.machine_cpu}`,
   );
+  if (results.current_files_of) {
+    const scope = results.current_files_of;
+    console.log(
+      `bench test-suite: current, the ${scope.test_files} test files of ${scope.commit.slice(0, 12)}: ${scope.wall_s_median} s, ${scope.tests_passed} tests; wall x${scope.ratios_over_base.wall}, CPU x${scope.ratios_over_base.machine_cpu} the base`,
+    );
+  }
 }
 if (rounds === 0) {
   await writeResultsFile(
