@@ -7,6 +7,7 @@ import { isMap, isScalar, parseDocument } from 'yaml';
 import type { DeploymentKey } from '../domain/deployment.ts';
 import { normalizeRepoPath } from '../specs/locations.ts';
 import { basePathOf, effectiveText, readBaseAhead } from '../specs/overlay.ts';
+import { looseYamlData } from '../specs/yaml-source.ts';
 import type { CommitReader } from './git.ts';
 
 /** The text when it declares `kind: ModelDeployment`, else undefined. */
@@ -40,7 +41,7 @@ export function declaresModelDeployment(text: string): boolean {
  * URIs point outside the repository and are left out.
  */
 export function specReferences(text: string): { model?: string; holdout?: string; base?: string } {
-  const data = loose(text);
+  const data = looseYamlData(text);
   const model = repoPathOf(at(data, ['spec', 'model', 'source']));
   const holdout = repoPathOf(at(data, ['spec', 'validation', 'holdout', 'path']));
   const base = basePathOf(data);
@@ -66,18 +67,10 @@ export async function effectiveTextAt(reader: CommitReader, commit: string, text
 
 /** `metadata.name` and `spec.rollout.environment`, when the YAML has both as strings. */
 export function specIdentity(text: string): DeploymentKey | undefined {
-  const data = loose(text);
+  const data = looseYamlData(text);
   const model = at(data, ['metadata', 'name']);
   const environment = at(data, ['spec', 'rollout', 'environment']);
   return typeof model === 'string' && typeof environment === 'string' ? { model, environment } : undefined;
-}
-
-function loose(text: string): unknown {
-  try {
-    return parseDocument(text, { prettyErrors: false }).toJS();
-  } catch {
-    return undefined;
-  }
 }
 
 function at(data: unknown, path: string[]): unknown {

@@ -14,10 +14,10 @@
  *
  * Pure (no `node:fs`): callers read the base themselves, through `readBaseAhead`.
  */
-import { isMap, isSeq, parseDocument, stringify } from 'yaml';
+import { isMap, isSeq, stringify } from 'yaml';
 import type { FieldPath } from './errors.ts';
 import { checkRepoPath, normalizeRepoPath } from './locations.ts';
-import { type Position, positionOf, type SpecSource } from './yaml-source.ts';
+import { looseYamlData, type Position, positionOf, type SpecSource } from './yaml-source.ts';
 
 /** The top-level key of a spec that names its base. */
 export const EXTENDS_KEY = 'extends';
@@ -53,7 +53,7 @@ export function basePathOf(data: unknown): string | undefined {
 
 /** Whether YAML text is a base (`kind: ModelDeploymentBase`); text that does not parse is not. */
 export function declaresBase(text: string): boolean {
-  return isBaseDocument(looseData(text));
+  return isBaseDocument(looseYamlData(text));
 }
 
 /** Whether the YAML's top level declares `kind: ModelDeploymentBase`. */
@@ -120,11 +120,11 @@ export function placeOf(source: LayeredSource, path: FieldPath, at: 'value' | 'k
  * the text itself. For a valid spec this is the `text` that `parseSpec` returns.
  */
 export function effectiveText(text: string, readFile: ReadRepoFile): string {
-  const overlay = looseData(text);
+  const overlay = looseYamlData(text);
   const basePath = basePathOf(overlay);
   if (basePath === undefined) return text;
   const baseText = readFile(basePath);
-  const base = baseText === undefined ? undefined : looseData(baseText);
+  const base = baseText === undefined ? undefined : looseYamlData(baseText);
   if (!isRecord(base) || !isBaseDocument(base) || extendsOf(base) !== undefined) return text;
   return renderLayered(mergeLayers(base, overlay), basePath);
 }
@@ -137,7 +137,7 @@ export async function readBaseAhead(
   text: string,
   readFile: (path: string) => Promise<string | undefined>,
 ): Promise<ReadRepoFile> {
-  const basePath = basePathOf(looseData(text));
+  const basePath = basePathOf(looseYamlData(text));
   if (basePath === undefined) return () => undefined;
   const baseText = await readFile(basePath).catch(() => undefined);
   return (path) => (normalizeRepoPath(path) === basePath ? baseText : undefined);
@@ -163,14 +163,6 @@ function depthIn(source: SpecSource, path: FieldPath): number {
  */
 function define(target: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-function looseData(text: string): unknown {
-  try {
-    return parseDocument(text, { prettyErrors: false }).toJS();
-  } catch {
-    return undefined;
-  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

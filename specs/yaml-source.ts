@@ -11,6 +11,7 @@ import {
   LineCounter,
   type Node,
   parseAllDocuments,
+  parseDocument,
   visit,
   type YAMLError,
 } from 'yaml';
@@ -32,6 +33,19 @@ interface YamlReadResult {
   /** The document as plain data; `undefined` when there is no source. */
   data: unknown;
   errors: SpecError[];
+}
+
+/**
+ * The first document of `text` as plain data, or undefined when it cannot be read at all. For
+ * questions asked of specs that may be invalid (which deployment, which files, which base): they
+ * must be answered for a spec with a typo too, so YAML errors are not reported here.
+ */
+export function looseYamlData(text: string): unknown {
+  try {
+    return parseDocument(text, { prettyErrors: false }).toJS();
+  } catch {
+    return undefined;
+  }
 }
 
 /** A 1-based position in the file. */
