@@ -23,7 +23,7 @@ export default defineConfig({
     // file in turn. Most `workflows` files wait on servers, timers and traffic: with three workers
     // the two cores were 70 % busy while they ran, with four over 90 % but half idle for a stretch
     // early on, while the four longest journeys all waited on their rollouts' timers. Measured
-    // side by side on two cores, two runs each (whole suite): four workers 215.7 and 213.2 s,
+    // side by side on two cores, alternating (whole suite): four workers 215.7 and 213.2 s,
     // five 198.4, 204.8, 200.2 and 195.4 s, six 201.9 and 208.6 s with 5 to 8 % more CPU (each
     // worker imports the SDK and the product once more).
     maxWorkers: 5,

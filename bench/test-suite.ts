@@ -243,16 +243,24 @@ const base = await baseTree(baseCommit);
 await ensureTools(base);
 await ensureTools(REPO_ROOT);
 const suites = { base: [] as SuiteRun[], current: [] as SuiteRun[], scope: [] as SuiteRun[] };
-const names = scopeCommit ? (['base', 'current', 'scope'] as const) : (['base', 'current'] as const);
+/** What each round runs: which suite's runs it adds to, under what name, in which tree, on which files. */
+const plans = [
+  { runs: suites.base, name: 'base', dir: base, files: [] as string[] },
+  { runs: suites.current, name: 'current', dir: REPO_ROOT, files: [] as string[] },
+  ...(scopeCommit
+    ? [
+        {
+          runs: suites.scope,
+          name: `current, files of ${scopeCommit.slice(0, 12)}`,
+          dir: REPO_ROOT,
+          files: scopeFiles,
+        },
+      ]
+    : []),
+];
 for (let round = 1; round <= rounds; round += 1) {
-  const order = round % 2 === 1 ? [...names] : [...names].reverse();
-  for (const name of order) {
-    if (name === 'base') suites.base.push(await runSuite(name, base, round));
-    else if (name === 'current') suites.current.push(await runSuite(name, REPO_ROOT, round));
-    else
-      suites.scope.push(
-        await runSuite(`current, files of ${scopeCommit?.slice(0, 12)}`, REPO_ROOT, round, scopeFiles),
-      );
+  for (const plan of round % 2 === 1 ? plans : [...plans].reverse()) {
+    plan.runs.push(await runSuite(plan.name, plan.dir, round, plan.files));
   }
 }
 
@@ -276,6 +284,12 @@ const baseSummary = summary(suites.base);
 const currentSummary = summary(suites.current);
 const scopeSummary = summary(suites.scope);
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+/** A suite's medians over the base's. */
+const overBase = (suite: ReturnType<typeof summary>) => ({
+  wall: ratio(suite.wall_s_median, baseSummary.wall_s_median),
+  machine_cpu: ratio(suite.machine_cpu_s_median, baseSummary.machine_cpu_s_median),
+  tests: ratio(suite.tests_passed ?? Number.NaN, baseSummary.tests_passed ?? Number.NaN),
+});
 const results = {
   schema_version: 1,
   benchmark: 'test-suite',
@@ -288,11 +302,7 @@ const results = {
   },
   base: { commit: baseCommit, ...baseSummary, runs: suites.base },
   current: { commit: headCommit, ...currentSummary, runs: suites.current },
-  ratios_current_over_base: {
-    wall: ratio(currentSummary.wall_s_median, baseSummary.wall_s_median),
-    machine_cpu: ratio(currentSummary.machine_cpu_s_median, baseSummary.machine_cpu_s_median),
-    tests: ratio(currentSummary.tests_passed ?? Number.NaN, baseSummary.tests_passed ?? Number.NaN),
-  },
+  ratios_current_over_base: overBase(currentSummary),
   ...(scopeCommit
     ? {
         current_files_of: {
@@ -300,11 +310,7 @@ const results = {
           test_files: scopeFiles.length,
           ...scopeSummary,
           runs: suites.scope,
-          ratios_over_base: {
-            wall: ratio(scopeSummary.wall_s_median, baseSummary.wall_s_median),
-            machine_cpu: ratio(scopeSummary.machine_cpu_s_median, baseSummary.machine_cpu_s_median),
-            tests: ratio(scopeSummary.tests_passed ?? Number.NaN, baseSummary.tests_passed ?? Number.NaN),
-          },
+          ratios_over_base: overBase(scopeSummary),
         },
       }
     : {}),
